@@ -1,0 +1,54 @@
+# storechat — `make run` starts the whole system with the demo shop,
+# `make test` runs every test. Both set up what they need on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+VENV      := .venv
+BOT_VENV  := .venv-bot
+PY        := $(VENV)/bin/python
+PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+
+.PHONY: run test setup train bench typecheck system-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> gateway environment ($(VENV), Python 3.11)"
+	@test -x $(PY) || $$(scripts/find-python.sh 3.11) -m venv $(VENV)
+	@$(PY) -m pip install $(PIP_FLAGS) -e '.[test]' 2> >(grep -v "^WARNING: Location" >&2)
+	@touch $@
+
+$(BOT_VENV)/.installed: bot/requirements.txt
+	@echo "==> bot environment ($(BOT_VENV), Python 3.10, Rasa Open Source 3.6) — takes a few minutes the first time"
+	@test -x $(BOT_VENV)/bin/python || $$(scripts/find-python.sh 3.10) -m venv $(BOT_VENV)
+	@$(BOT_VENV)/bin/pip install $(PIP_FLAGS) -r bot/requirements.txt 2> >(grep -v -e "^WARNING: Location" -e "DEPRECATION" >&2)
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> widget dependencies (npm)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed $(BOT_VENV)/.installed node_modules/.installed
+
+# Trains only when the training data changed (fingerprint under bot/models/).
+train: setup
+	@$(VENV)/bin/storechat train
+
+run: train
+	@$(VENV)/bin/storechat run
+
+# Debian's Chromium for the browser tests (never a browser download).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { echo "==> installing Debian's chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: train system-deps
+	@$(PY) -m pytest
+
+typecheck: setup
+	@$(VENV)/bin/mypy
+
+bench: train
+	@$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) $(BOT_VENV) node_modules var bot/models
