@@ -1,0 +1,2 @@
+"""Channel adapters: one module per channel, each turning a wire format into
+storechat's internal message types and back."""

@@ -1,0 +1,114 @@
+"""Web chat: the Rasa Socket.IO protocol, parsed into and rendered from storechat types.
+
+Protocol (compatible with Rasa's socketio channel and its web widgets):
+client `session_request {session_id}` → server `session_confirm <session_id>`;
+client `user_uttered {message, session_id, metadata?}`;
+server `bot_uttered {text, quick_replies?, attachment?}` plus, as additions that
+Rasa widgets ignore, `author` and `agent_name`.
+Extensions: client `history_request` → server `history {messages}`;
+server `storechat_error {code, message}` for anything refused.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.types import Author, Event, EventKind, OutgoingMessage
+
+# A web session id is the shopper's bearer secret for their conversation, so it
+# must be unguessable: ids that do not look random are replaced by new ones.
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class InvalidPayload(ValueError):
+    """A client event the gateway refuses; `code` is sent back to the client."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    session_id: str
+    is_new: bool
+    locale: object
+
+
+@dataclass(frozen=True, slots=True)
+class UserUttered:
+    text: str
+    session_id: str | None
+    metadata: Mapping[str, Any]
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(16)
+
+
+def parse_session_request(data: object) -> SessionRequest:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise InvalidPayload("invalid_payload", "session_request must be an object")
+    requested = data.get("session_id")
+    if isinstance(requested, str) and _SESSION_ID.match(requested):
+        return SessionRequest(session_id=requested, is_new=False, locale=data.get("locale"))
+    return SessionRequest(session_id=new_session_id(), is_new=True, locale=data.get("locale"))
+
+
+def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered:
+    if not isinstance(data, Mapping):
+        raise InvalidPayload("invalid_payload", "user_uttered must be an object")
+    message = data.get("message")
+    if not isinstance(message, str):
+        raise InvalidPayload("invalid_payload", "user_uttered needs a string 'message'")
+    text = message.strip()
+    if not text:
+        raise InvalidPayload("empty_message", "the message is empty")
+    if len(text) > max_chars:
+        raise InvalidPayload("message_too_long", f"the message is longer than {max_chars} characters")
+    session_id = data.get("session_id")
+    metadata = data.get("metadata") or data.get("customData") or {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidPayload("invalid_payload", "metadata must be an object")
+    return UserUttered(
+        text=text,
+        session_id=session_id if isinstance(session_id, str) else None,
+        metadata=metadata,
+    )
+
+
+def render(message: OutgoingMessage) -> dict[str, Any]:
+    """An outgoing message as a Rasa `bot_uttered` payload."""
+    payload: dict[str, Any] = {"text": message.text, "author": message.author.value}
+    if message.quick_replies:
+        payload["quick_replies"] = [
+            {"content_type": "text", "title": reply.title, "payload": reply.payload}
+            for reply in message.quick_replies
+        ]
+    if message.image_url:
+        payload["attachment"] = {"type": "image", "payload": {"src": message.image_url}}
+    if message.agent_name:
+        payload["agent_name"] = message.agent_name
+    return payload
+
+
+def render_history(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """What the shopper may see of their history: the messages, nothing internal."""
+    messages = []
+    for event in events:
+        if event.kind is not EventKind.MESSAGE or event.author is None:
+            continue
+        item: dict[str, Any] = {"author": event.author.value, "text": event.text or "", "at": int(event.at * 1000)}
+        if event.author is not Author.SHOPPER:
+            if replies := event.data.get("quick_replies"):
+                item["quick_replies"] = replies
+            if name := event.data.get("agent_name"):
+                item["agent_name"] = name
+        messages.append(item)
+    return messages

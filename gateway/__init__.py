@@ -1,0 +1,1 @@
+"""storechat gateway: the one public endpoint (web chat, webhooks, APIs, console)."""

@@ -1,0 +1,86 @@
+"""The gateway application: one aiohttp app with Socket.IO attached.
+
+Every long-lived client (Redis, the HTTP session to Rasa, the Socket.IO Redis
+manager) is opened and closed in `cleanup_ctx`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import socketio
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway import health, keys
+from gateway.conversation_loop import ConversationLoop
+from gateway.conversations import ConversationStore
+from gateway.rasa_client import RasaClient
+from gateway.settings import Settings
+from gateway.socket_server import WebChatServer
+from gateway.storefront import add_storefront_routes
+from gateway.texts import Texts
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+REDIS = web.AppKey("redis", Redis)
+RASA = web.AppKey("rasa", RasaClient)
+STORE = web.AppKey("store", ConversationStore)
+LOOP = web.AppKey("loop", ConversationLoop)
+SIO = web.AppKey("sio", socketio.AsyncServer)
+
+
+def connect_redis(url: str) -> Redis:
+    # Retries with capped backoff ride out a Redis restart instead of failing the turn.
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=5),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
+async def _clients(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis = connect_redis(settings.effective_redis_url)
+    http = aiohttp.ClientSession()
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout)
+    store = ConversationStore(redis)
+    loop = ConversationLoop(store, rasa, Texts.load(settings.default_locale))
+    app[REDIS], app[RASA], app[STORE], app[LOOP] = redis, rasa, store, loop
+    WebChatServer(app[SIO], store, loop, loop.texts, max_message_chars=settings.max_message_chars)
+    yield
+    await http.close()
+    await redis.aclose()
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return await health.check(request.app[REDIS], request.app[RASA])
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=socketio.AsyncRedisManager(settings.effective_redis_url, channel=keys.SOCKETIO_CHANNEL),
+        # The widget runs on the shop's own domain; sessions are bearer ids, not cookies.
+        cors_allowed_origins="*",
+        max_http_buffer_size=settings.max_socket_payload_bytes,
+    )
+    sio.attach(app, socketio_path="socket.io")
+    app[SIO] = sio
+    app.cleanup_ctx.append(_clients)
+    app.router.add_get("/healthz", _healthz)
+    add_storefront_routes(app, root=settings.root)
+    return app

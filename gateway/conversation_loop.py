@@ -1,0 +1,88 @@
+"""The one conversation loop every channel feeds: record, ask the bot, deliver.
+
+The shopper's message is written to the case before anything else happens, so a
+bot that is down or slow never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from gateway import state_machine
+from gateway.conversations import ConversationStore
+from gateway.rasa_client import BotUnavailable
+from gateway.texts import Texts
+from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, OutgoingMessage
+
+log = logging.getLogger(__name__)
+
+
+class Bot(Protocol):
+    async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> BotTurn: ...
+
+
+class Deliver(Protocol):
+    async def __call__(self, conversation: Conversation, message: OutgoingMessage) -> None: ...
+
+
+def message_data(message: OutgoingMessage) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if message.quick_replies:
+        data["quick_replies"] = [asdict(reply) for reply in message.quick_replies]
+    if message.image_url:
+        data["image_url"] = message.image_url
+    if message.agent_name:
+        data["agent_name"] = message.agent_name
+    return data
+
+
+class ConversationLoop:
+    def __init__(self, store: ConversationStore, bot: Bot, texts: Texts) -> None:
+        self.store = store
+        self.bot = bot
+        self.texts = texts
+        self._deliverers: dict[Channel, Deliver] = {}
+
+    def register_channel(self, channel: Channel, deliver: Deliver) -> None:
+        self._deliverers[channel] = deliver
+
+    async def send(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> None:
+        """Record a message to the shopper on the case, then deliver it on its channel."""
+        extra = {key: value for key, value in data.items() if value is not None}
+        await self.store.append_message(
+            conversation.id, message.author, message.text, {**message_data(message), **extra}
+        )
+        await self._deliverers[conversation.channel](conversation, message)
+
+    async def shopper_message(
+        self, conversation: Conversation, text: str, metadata: Mapping[str, Any]
+    ) -> None:
+        await self.store.append_message(conversation.id, Author.SHOPPER, text, {"metadata": dict(metadata)})
+        if conversation.state is ConversationState.RESOLVED:
+            conversation = await state_machine.transition(
+                self.store.redis, conversation.id, ConversationState.BOT,
+                clock=self.store.clock, reason="shopper_returned", expect=ConversationState.RESOLVED,
+            )
+        if conversation.state is not ConversationState.BOT:
+            return  # a human owns the conversation: the bot stays silent
+        await self._bot_turn(conversation, text, metadata)
+
+    async def _bot_turn(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> None:
+        try:
+            turn = await self.bot.turn(conversation.id, text, {**metadata, "locale": conversation.locale})
+        except BotUnavailable as exc:
+            log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
+            notice = OutgoingMessage(self.texts.get(conversation.locale, "bot_unavailable"), author=Author.SYSTEM)
+            await self.send(conversation, notice, reason="bot_unavailable")
+            return
+        understood = turn.understanding
+        for message in turn.messages:
+            await self.send(
+                conversation, message,
+                intent=understood.intent, confidence=understood.confidence,
+                retrieval_intent=understood.retrieval_intent,
+                retrieval_confidence=understood.retrieval_confidence,
+            )

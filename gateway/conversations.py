@@ -1,0 +1,170 @@
+"""The case record in Redis: conversations, their contacts and ordered history.
+
+State changes are not made here; they go through `gateway.state_machine`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+
+from gateway import keys
+from gateway.types import Author, Channel, Conversation, ConversationState, Event, EventKind
+
+Clock = Callable[[], float]
+
+
+class UnknownConversation(LookupError):
+    pass
+
+
+def conversation_to_hash(conversation: Conversation) -> dict[str, str]:
+    return {
+        "id": conversation.id,
+        "contact_id": conversation.contact_id,
+        "channel": conversation.channel.value,
+        "address": conversation.address,
+        "state": conversation.state.value,
+        "locale": conversation.locale,
+        "created_at": repr(conversation.created_at),
+        "updated_at": repr(conversation.updated_at),
+        "team": conversation.team or "",
+        "agent": conversation.agent or "",
+    }
+
+
+def conversation_from_hash(raw: Mapping[str, str]) -> Conversation:
+    return Conversation(
+        id=raw["id"],
+        contact_id=raw["contact_id"],
+        channel=Channel(raw["channel"]),
+        address=raw["address"],
+        state=ConversationState(raw["state"]),
+        locale=raw["locale"],
+        created_at=float(raw["created_at"]),
+        updated_at=float(raw["updated_at"]),
+        team=raw.get("team") or None,
+        agent=raw.get("agent") or None,
+    )
+
+
+def event_fields(
+    kind: EventKind,
+    at: float,
+    *,
+    author: Author | None = None,
+    text: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    fields = {"kind": kind.value, "at": repr(at)}
+    if author is not None:
+        fields["author"] = author.value
+    if text is not None:
+        fields["text"] = text
+    if data:
+        fields["data"] = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return fields
+
+
+def event_from_entry(entry_id: str, fields: Mapping[str, str]) -> Event:
+    return Event(
+        id=entry_id,
+        kind=EventKind(fields["kind"]),
+        at=float(fields["at"]),
+        author=Author(fields["author"]) if "author" in fields else None,
+        text=fields.get("text"),
+        data=json.loads(fields["data"]) if "data" in fields else {},
+    )
+
+
+class ConversationStore:
+    def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
+        self.redis = redis
+        self.clock = clock
+
+    async def contact_for_identity(self, kind: str, value: str) -> str:
+        """The contact owning a channel identity, created on first sight.
+
+        SET NX makes two gateway processes seeing the same new identity agree on
+        one contact.
+        """
+        key = keys.identity(kind, value)
+        candidate = uuid.uuid4().hex
+        if await self.redis.set(key, candidate, nx=True):
+            await self.redis.hset(keys.contact(candidate), mapping={
+                "id": candidate, "created_at": repr(self.clock()),
+            })
+            return candidate
+        existing = await self.redis.get(key)
+        if existing is None:  # deleted between SET and GET: try once more
+            return await self.contact_for_identity(kind, value)
+        return str(existing)
+
+    async def latest_for(self, contact_id: str, channel: Channel, address: str) -> Conversation | None:
+        ids = await self.redis.zrevrange(keys.contact_conversations(contact_id), 0, 20)
+        for conversation_id in ids:
+            conversation = await self.find(conversation_id)
+            if conversation and conversation.channel == channel and conversation.address == address:
+                return conversation
+        return None
+
+    async def open(self, channel: Channel, address: str, locale: str) -> Conversation:
+        """The conversation a shopper on `channel` at `address` continues, or a new one."""
+        contact_id = await self.contact_for_identity(channel.value, address)
+        existing = await self.latest_for(contact_id, channel, address)
+        if existing is not None:
+            return existing
+        return await self.create(contact_id, channel, address, locale)
+
+    async def create(self, contact_id: str, channel: Channel, address: str, locale: str) -> Conversation:
+        now = self.clock()
+        conversation = Conversation(
+            id=uuid.uuid4().hex, contact_id=contact_id, channel=channel, address=address,
+            state=ConversationState.BOT, locale=locale, created_at=now, updated_at=now,
+        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.conversation(conversation.id), mapping=conversation_to_hash(conversation))
+            pipe.zadd(keys.contact_conversations(contact_id), {conversation.id: now})
+            pipe.zadd(keys.conversations_by_state(ConversationState.BOT.value), {conversation.id: now})
+            pipe.xadd(keys.conversation_events(conversation.id), event_fields(
+                EventKind.STATE, now, data={"to": ConversationState.BOT.value, "reason": "created"},
+            ))
+            await pipe.execute()
+        return conversation
+
+    async def find(self, conversation_id: str) -> Conversation | None:
+        raw = await self.redis.hgetall(keys.conversation(conversation_id))
+        return conversation_from_hash(raw) if raw else None
+
+    async def get(self, conversation_id: str) -> Conversation:
+        conversation = await self.find(conversation_id)
+        if conversation is None:
+            raise UnknownConversation(conversation_id)
+        return conversation
+
+    async def set_locale(self, conversation_id: str, locale: str) -> None:
+        await self.redis.hset(keys.conversation(conversation_id), "locale", locale)
+
+    async def append_message(
+        self,
+        conversation_id: str,
+        author: Author,
+        text: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        now = self.clock()
+        fields = event_fields(EventKind.MESSAGE, now, author=author, text=text, data=data)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(keys.conversation_events(conversation_id), fields)
+            pipe.hset(keys.conversation(conversation_id), "updated_at", repr(now))
+            entry_id, _ = await pipe.execute()
+        return event_from_entry(str(entry_id), fields)
+
+    async def history(self, conversation_id: str, *, after: str = "-", count: int = 1000) -> list[Event]:
+        entries = await self.redis.xrange(keys.conversation_events(conversation_id), min=after, count=count)
+        return [event_from_entry(entry_id, fields) for entry_id, fields in entries]

@@ -1,0 +1,105 @@
+"""Configuration, parsed once from the environment into a typed, frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value storechat cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RedisAddress:
+    host: str
+    port: int
+    db: int
+    password: str
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ConfigError(f"REDIS_URL must start with redis://, got {url!r}")
+        db = parts.path.lstrip("/") or "0"
+        if not db.isdigit():
+            raise ConfigError(f"REDIS_URL database must be a number, got {db!r}")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            db=int(db),
+            password=parts.password or "",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # None: `storechat run` starts an embedded Redis persisting under data_dir.
+    redis_url: str | None = None
+    embedded_redis_port: int = 6390
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_port: int = 5005
+    action_server_port: int = 5055
+    # A turn that takes longer than this is answered with the "bot unavailable" text.
+    rasa_timeout: float = 8.0
+    max_message_chars: int = 2000
+    # Socket.IO packets above this size are refused by the transport itself.
+    max_socket_payload_bytes: int = 64 * 1024
+    default_locale: str = "de"
+    data_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
+    root: Path = REPO_ROOT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        rasa_port = _int(env, "RASA_PORT", 5005)
+        settings = cls(
+            host=env.get("STORECHAT_HOST", "127.0.0.1"),
+            port=_int(env, "STORECHAT_PORT", 8080),
+            redis_url=env.get("REDIS_URL") or None,
+            embedded_redis_port=_int(env, "STORECHAT_REDIS_PORT", 6390),
+            rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+            rasa_port=rasa_port,
+            action_server_port=_int(env, "ACTION_SERVER_PORT", 5055),
+            rasa_timeout=_float(env, "RASA_TIMEOUT", 8.0),
+            max_message_chars=_int(env, "STORECHAT_MAX_MESSAGE_CHARS", 2000),
+            default_locale=env.get("STORECHAT_DEFAULT_LOCALE", "de"),
+            data_dir=Path(env.get("STORECHAT_DATA_DIR", str(REPO_ROOT / "var"))),
+        )
+        if settings.redis_url is not None:
+            RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
+        if settings.rasa_timeout <= 0:
+            raise ConfigError("RASA_TIMEOUT must be positive")
+        return settings
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"

@@ -1,0 +1,103 @@
+"""The conversation state machine: the only code that changes a conversation's state.
+
+Every transition is checked against `ALLOWED`, written atomically (optimistic
+locking with WATCH, so two gateway processes racing for one conversation cannot
+both win), recorded as a state event in the conversation's history and published
+on the events channel.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from gateway import keys
+from gateway.conversations import Clock, UnknownConversation, conversation_from_hash, conversation_to_hash, event_fields
+from gateway.types import Conversation, ConversationState, EventKind
+
+S = ConversationState
+
+ALLOWED: dict[ConversationState, frozenset[ConversationState]] = {
+    S.BOT: frozenset({S.QUEUED, S.RESOLVED}),
+    # queued → queued is a re-route to another team.
+    S.QUEUED: frozenset({S.QUEUED, S.ASSIGNED, S.RESOLVED}),
+    # assigned → assigned is a transfer to another agent, → queued to another team.
+    S.ASSIGNED: frozenset({S.ASSIGNED, S.QUEUED, S.RESOLVED}),
+    # The shopper's next message after a resolve starts a fresh bot turn.
+    S.RESOLVED: frozenset({S.BOT}),
+}
+
+
+class InvalidTransition(Exception):
+    def __init__(self, conversation_id: str, current: ConversationState, wanted: ConversationState) -> None:
+        super().__init__(f"conversation {conversation_id}: {current.value} → {wanted.value} is not allowed")
+        self.current = current
+        self.wanted = wanted
+
+
+class StateChanged(Exception):
+    """The conversation was no longer in the state the caller expected (someone else won)."""
+
+    def __init__(self, conversation_id: str, expected: ConversationState, actual: ConversationState) -> None:
+        super().__init__(f"conversation {conversation_id} is {actual.value}, expected {expected.value}")
+        self.expected = expected
+        self.actual = actual
+
+
+async def transition(
+    redis: Redis,
+    conversation_id: str,
+    to: ConversationState,
+    *,
+    clock: Clock,
+    reason: str,
+    expect: ConversationState | None = None,
+    team: str | None = None,
+    agent: str | None = None,
+) -> Conversation:
+    """Move a conversation to `to`; returns the conversation as written.
+
+    `expect` makes the transition conditional on the current state, e.g. a claim
+    only succeeds on a conversation that is still queued.
+    """
+    key = keys.conversation(conversation_id)
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key)
+                raw = await pipe.hgetall(key)
+                if not raw:
+                    raise UnknownConversation(conversation_id)
+                current = conversation_from_hash(raw)
+                if expect is not None and current.state != expect:
+                    raise StateChanged(conversation_id, expect, current.state)
+                if to not in ALLOWED[current.state]:
+                    raise InvalidTransition(conversation_id, current.state, to)
+                now = clock()
+                updated = replace(
+                    current,
+                    state=to,
+                    updated_at=now,
+                    team=team if to in (S.QUEUED, S.ASSIGNED) else None,
+                    agent=agent if to is S.ASSIGNED else None,
+                )
+                data = {"from": current.state.value, "to": to.value, "reason": reason}
+                if updated.team:
+                    data["team"] = updated.team
+                if updated.agent:
+                    data["agent"] = updated.agent
+                pipe.multi()
+                pipe.hset(key, mapping=conversation_to_hash(updated))
+                pipe.zrem(keys.conversations_by_state(current.state.value), conversation_id)
+                pipe.zadd(keys.conversations_by_state(to.value), {conversation_id: now})
+                pipe.xadd(keys.conversation_events(conversation_id), event_fields(EventKind.STATE, now, data=data))
+                pipe.publish(keys.EVENTS_CHANNEL, json.dumps({
+                    "type": "state", "conversation_id": conversation_id, **data,
+                }))
+                await pipe.execute()
+                return updated
+            except WatchError:
+                continue  # someone else wrote the conversation: re-read and re-check

@@ -1,0 +1,93 @@
+"""The small set of types every part of storechat agrees on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ConversationState(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    RESOLVED = "resolved"
+
+
+class Channel(StrEnum):
+    WEB = "web"
+    SMS = "sms"
+    MESSENGER = "messenger"
+    WHATSAPP = "whatsapp"
+
+
+class Author(StrEnum):
+    SHOPPER = "shopper"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class EventKind(StrEnum):
+    MESSAGE = "message"
+    STATE = "state"
+
+
+@dataclass(frozen=True, slots=True)
+class QuickReply:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One message to the shopper, before a channel renders it."""
+
+    text: str
+    author: Author = Author.BOT
+    quick_replies: tuple[QuickReply, ...] = ()
+    image_url: str | None = None
+    agent_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    """What the bot understood of the shopper's message."""
+
+    intent: str | None
+    confidence: float | None
+    retrieval_intent: str | None = None
+    retrieval_confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BotTurn:
+    messages: tuple[OutgoingMessage, ...]
+    understanding: Understanding
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: str
+    contact_id: str
+    channel: Channel
+    # Where the channel delivers to: the web session id, a phone number, a PSID...
+    address: str
+    state: ConversationState
+    locale: str
+    created_at: float
+    updated_at: float
+    team: str | None = None
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One entry of a conversation's history (a Redis stream entry)."""
+
+    id: str
+    kind: EventKind
+    at: float
+    author: Author | None = None
+    text: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
