@@ -1,0 +1,63 @@
+"""The `storechat` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from gateway.settings import ConfigError, Settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.app import create_app
+
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+                shutdown_timeout=5)
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import training
+    from gateway.supervisor import Supervisor
+
+    training.train(settings.root)
+    return Supervisor(settings).run()
+
+
+def _train(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import training
+
+    trained = training.train(settings.root, force=args.force)
+    print("model trained" if trained else "model is up to date (training data unchanged)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storechat", description="storechat: chat and live chat for online shops")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start Redis (embedded unless REDIS_URL), Rasa, actions and the gateway") \
+        .set_defaults(handler=_run)
+    commands.add_parser("serve", help="start one gateway process (for scale-out behind a load balancer)") \
+        .set_defaults(handler=_serve)
+    train = commands.add_parser("train", help="generate the bot's data from faq_data/ and train if it changed")
+    train.add_argument("--force", action="store_true", help="train even if nothing changed")
+    train.set_defaults(handler=_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return int(args.handler(settings, args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

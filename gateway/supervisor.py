@@ -1,0 +1,112 @@
+"""`storechat run`: start the whole system, wait until it is healthy, stop it cleanly."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from gateway import services
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log_dir = settings.data_dir / "log"
+        self.running: list[tuple[services.Service, subprocess.Popen[bytes]]] = []
+        self._stop = threading.Event()
+
+    def _log_path(self, service: services.Service) -> Path:
+        return self.log_dir / f"{service.name}.log"
+
+    def _start(self, service: services.Service) -> subprocess.Popen[bytes]:
+        process = services.start(service, self._log_path(service))
+        self.running.append((service, process))
+        print(f"  started {service.name:8} (pid {process.pid}, log {self._log_path(service)})", flush=True)
+        return process
+
+    def _wait(self, service: services.Service, process: subprocess.Popen[bytes],
+              probe: Callable[[], bool], timeout: float = 180) -> None:
+        try:
+            services.wait_until(probe, timeout=timeout, process=process, what=service.name)
+        except services.ServiceError:
+            print(f"\n{service.name} failed to start; the end of its log:\n{services.tail(self._log_path(service))}")
+            raise
+
+    def _check_ports(self) -> None:
+        s = self.settings
+        wanted = [("gateway", s.port), ("rasa", s.rasa_port), ("actions", s.action_server_port)]
+        if s.redis_url is None:
+            wanted.append(("redis", s.embedded_redis_port))
+        busy = [f"{name} port {port}" for name, port in wanted if not services.port_free("127.0.0.1", port)]
+        if busy:
+            raise services.ServiceError(
+                "already in use: " + ", ".join(busy) + " (is storechat already running? "
+                "set STORECHAT_PORT, RASA_PORT, ACTION_SERVER_PORT or STORECHAT_REDIS_PORT)"
+            )
+
+    def start_all(self) -> None:
+        s = self.settings
+        self._check_ports()
+        print("Starting storechat…", flush=True)
+        if s.redis_url is None:
+            redis = services.embedded_redis(s.embedded_redis_port, s.data_dir / "redis")
+            process = self._start(redis)
+            self._wait(redis, process, services.redis_ok(s.effective_redis_url), timeout=20)
+        actions = services.action_server(s)
+        actions_process = self._start(actions)
+        rasa = services.rasa_server(s)
+        rasa_process = self._start(rasa)
+        gateway = services.gateway(s)
+        gateway_process = self._start(gateway)
+        self._wait(actions, actions_process, services.http_ok(f"http://127.0.0.1:{s.action_server_port}/health"))
+        self._wait(rasa, rasa_process, services.http_ok(f"{s.rasa_url}/"))
+        self._wait(gateway, gateway_process, services.http_ok(f"http://{s.host}:{s.port}/healthz"))
+
+    def stop_all(self) -> None:
+        for service, process in reversed(self.running):
+            services.stop(process)
+            print(f"  stopped {service.name}", flush=True)
+        self.running.clear()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            self.start_all()
+        except services.ServiceError as exc:
+            print(f"error: {exc}", flush=True)
+            self.stop_all()
+            return 1
+        base = f"http://{self.settings.host}:{self.settings.port}"
+        print(
+            f"\nstorechat is up.\n"
+            f"  Demo storefront:  {base}/            (English: {base}/?lang=en)\n"
+            f"  Health:           {base}/healthz\n"
+            f"  Logs:             {self.log_dir}/\n"
+            f"Open the storefront, click the chat button and say hello.\n"
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        exit_code = 0
+        while not self._stop.wait(1.0):
+            for service, process in self.running:
+                if process.poll() is not None:
+                    print(f"\n{service.name} stopped unexpectedly (code {process.returncode}); its log:\n"
+                          f"{services.tail(self._log_path(service))}", flush=True)
+                    exit_code = 1
+                    self._stop.set()
+                    break
+        print("\nStopping storechat…", flush=True)
+        self.stop_all()
+        return exit_code

@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: free ports, running services, Socket.IO shoppers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+from gateway import services
+from gateway.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(service: services.Service, log_path: Path, ready: Any, *, timeout: float) -> Iterator[subprocess.Popen[bytes]]:
+    process = services.start(service, log_path)
+    try:
+        try:
+            services.wait_until(ready, timeout=timeout, process=process, what=service.name)
+        except services.ServiceError as exc:
+            raise services.ServiceError(f"{exc}\n--- {log_path} ---\n{services.tail(log_path, 60)}") from None
+        yield process
+    finally:
+        services.stop(process)
+
+
+@contextmanager
+def gateway_process(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `storechat serve` process, ready when its port answers."""
+    with running(
+        services.gateway(settings), log_path,
+        services.http_ok(f"http://{settings.host}:{settings.port}/static/widget.css"), timeout=30,
+    ) as process:
+        yield process
+
+
+@dataclass
+class Shopper:
+    """A web chat shopper: a real python-socketio client speaking the Rasa protocol."""
+
+    url: str
+    session_id: str | None = None
+    locale: str = "de"
+    client: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(reconnection=False))
+    inbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+
+    async def connect(self) -> str:
+        for event in ("session_confirm", "bot_uttered", "history", "storechat_error"):
+            self.client.on(event, self._collector(event))
+        await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"])
+        await self.client.emit("session_request", {"session_id": self.session_id, "locale": self.locale})
+        confirmed = await self.expect("session_confirm")
+        assert isinstance(confirmed, str)
+        self.session_id = confirmed
+        return confirmed
+
+    def _collector(self, event: str) -> Any:
+        async def collect(data: Any = None) -> None:
+            await self.inbox.put((event, data))
+        return collect
+
+    async def say(self, text: str, **extra: Any) -> None:
+        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id, **extra})
+
+    async def expect(self, event: str, timeout: float = 30) -> Any:
+        """The next event of this name; other events seen on the way are dropped."""
+        async with asyncio.timeout(timeout):
+            while True:
+                name, data = await self.inbox.get()
+                if name == event:
+                    return data
+
+    async def history(self) -> list[dict[str, Any]]:
+        await self.client.emit("history_request", {"session_id": self.session_id})
+        data = await self.expect("history")
+        return list(data["messages"])
+
+    async def close(self) -> None:
+        await self.client.disconnect()
