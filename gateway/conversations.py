@@ -113,6 +113,11 @@ class ConversationStore:
                 return conversation
         return None
 
+    async def find_latest(self, channel: Channel, address: str) -> Conversation | None:
+        """The latest conversation at a channel address, without creating anything."""
+        contact_id = await self.redis.get(keys.identity(channel.value, address))
+        return None if contact_id is None else await self.latest_for(str(contact_id), channel, address)
+
     async def open(self, channel: Channel, address: str, locale: str) -> Conversation:
         """The conversation a shopper on `channel` at `address` continues, or a new one."""
         contact_id = await self.contact_for_identity(channel.value, address)

@@ -53,14 +53,21 @@ class Shopper:
     url: str
     session_id: str | None = None
     locale: str = "de"
-    client: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(reconnection=False))
+    reconnection: bool = False
     inbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
 
-    async def connect(self) -> str:
+    def __post_init__(self) -> None:
+        self.client = socketio.AsyncClient(reconnection=self.reconnection, reconnection_delay=0.2)
         for event in ("session_confirm", "bot_uttered", "history", "storechat_error"):
             self.client.on(event, self._collector(event))
-        await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"])
+        # Like the widget: every (re)connect asks for the stored session again.
+        self.client.on("connect", self._request_session)
+
+    async def _request_session(self) -> None:
         await self.client.emit("session_request", {"session_id": self.session_id, "locale": self.locale})
+
+    async def connect(self) -> str:
+        await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"])
         confirmed = await self.expect("session_confirm")
         assert isinstance(confirmed, str)
         self.session_id = confirmed
