@@ -1,0 +1,166 @@
+"""The gateway's way into Rasa: one synchronous JSON webhook.
+
+Registered in credentials.yml as `storechat_connector.StorechatInput` (Rasa runs with
+cwd `bot/` and `PYTHONPATH=bot`).
+
+    GET  /webhooks/storechat/          → {"status": "ok"}
+    POST /webhooks/storechat/webhook   {"sender": str, "message": str,
+                                        "metadata": {"locale": "de", ...}?}
+      200 → {"messages": [{"text"?, "buttons"?: [{"title", "payload"}], "image"?,
+                           "attachment"?, "custom"?}, ...],
+             "intent": {"name", "confidence"} | null,
+             "retrieval": {"name": "faq/returns", "confidence"} | null}
+      400 → {"error": "..."} on a malformed body
+      500 → {"error": "..."} if Rasa failed to handle the message
+
+Unlike Rasa's RestInput, the reply also carries what NLU understood, so the gateway can
+count deflections and escalate after repeated misunderstanding without a second call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from typing import Any, Awaitable, Callable, Optional
+
+import structlog
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+structlogger = structlog.get_logger()
+
+# Keys of Rasa's collected bot messages that the gateway understands.
+_MESSAGE_KEYS = ("text", "image", "attachment", "custom")
+
+
+class BadRequest(ValueError):
+    """The request body does not follow the contract above."""
+
+
+def parse_body(body: Any) -> tuple[str, str, dict[str, Any]]:
+    """(sender, message, metadata) from the decoded JSON body, or BadRequest."""
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    sender, message = body.get("sender"), body.get("message")
+    metadata = body.get("metadata") or {}
+    if not isinstance(sender, str) or not sender:
+        raise BadRequest("`sender` must be a non-empty string")
+    if not isinstance(message, str):
+        raise BadRequest("`message` must be a string")
+    if not isinstance(metadata, dict):
+        raise BadRequest("`metadata` must be an object")
+    return sender, message, metadata
+
+
+def outgoing_message(collected: dict[str, Any]) -> dict[str, Any]:
+    """One collected bot message in the connector's shape (no recipient, clean buttons)."""
+    out = {key: collected[key] for key in _MESSAGE_KEYS if collected.get(key) is not None}
+    buttons = collected.get("buttons")
+    if buttons:
+        out["buttons"] = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in buttons
+        ]
+    return out
+
+
+def understanding(parse_data: dict[str, Any]) -> dict[str, Any]:
+    """The `intent` and `retrieval` fields from a UserUttered's parse data."""
+    intent = parse_data.get("intent") or {}
+    name = intent.get("name")
+    result: dict[str, Any] = {
+        "intent": (
+            {"name": name, "confidence": float(intent.get("confidence") or 0.0)}
+            if name
+            else None
+        ),
+        "retrieval": None,
+    }
+    # The ResponseSelector's top-ranked sub-intent for a retrieval intent ("faq").
+    selected = (parse_data.get("response_selector") or {}).get(name or "")
+    prediction = (selected or {}).get("response") or {}
+    if prediction.get("intent_response_key"):
+        result["retrieval"] = {
+            "name": prediction["intent_response_key"],
+            "confidence": float(prediction.get("confidence") or 0.0),
+        }
+    return result
+
+
+class StorechatInput(InputChannel):
+    """Synchronous JSON webhook for the storechat gateway."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "storechat"
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        module = inspect.getmodule(self)
+        webhook = Blueprint(
+            f"custom_webhook_{type(self).__name__}", module.__name__ if module else None
+        )
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text, metadata = parse_body(_json_or_none(request))
+            except BadRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+
+            collector = CollectingOutputChannel()
+            # Our own id lets us find *this* turn in the tracker even if another
+            # message from the same sender was handled right after it.
+            message_id = uuid.uuid4().hex
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        message_id=message_id,
+                        metadata=metadata,
+                    )
+                )
+            except Exception:
+                structlogger.exception("storechat.message.failure", sender=sender)
+                return response.json({"error": "the bot failed to handle the message"}, status=500)
+
+            parse_data = await _parse_data_of(request, sender, message_id)
+            return response.json(
+                {
+                    "messages": [outgoing_message(m) for m in collector.messages],
+                    **understanding(parse_data or {}),
+                }
+            )
+
+        return webhook
+
+
+def _json_or_none(request: Request) -> Any:
+    try:
+        return request.json
+    except Exception:  # sanic raises its own BadRequest on invalid JSON
+        return None
+
+
+async def _parse_data_of(
+    request: Request, sender: str, message_id: str
+) -> Optional[dict[str, Any]]:
+    agent = request.app.ctx.agent
+    tracker = await agent.tracker_store.retrieve(sender)
+    if tracker is None:
+        return None
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            return dict(event.parse_data)
+    return None

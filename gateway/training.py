@@ -1,0 +1,299 @@
+"""Turn faq_data/ into Rasa training data and train the bot only when something changed.
+
+faq_data/ is the one source of FAQ truth. `generate` writes the Rasa files derived from it
+(`bot/data/generated/`, `bot/domain/generated_*.yml`, both git-ignored); `train` generates,
+fingerprints everything that affects the model and runs `rasa train` in the bot's own
+virtual environment (Rasa 3.6 needs Python 3.10) only if the fingerprint is new.
+
+No Rasa imports here: this runs in the gateway's environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["FaqDataError", "TrainingError", "generate", "train"]
+
+MODEL_NAME = "storechat"
+FINGERPRINT_FILE = ".fingerprint"
+# Rasa's own YAML format version for the files we write.
+RASA_FORMAT_VERSION = "3.1"
+LANGUAGE_SLOT = "language"
+
+
+class TrainingError(RuntimeError):
+    """The bot could not be trained (bot venv missing, bad data, or `rasa train` failed)."""
+
+
+class FaqDataError(TrainingError):
+    """faq_data/ is incomplete or malformed."""
+
+
+@dataclass(frozen=True)
+class Languages:
+    default: str
+    supported: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One FAQ topic or chitchat item: per-language questions and answers."""
+
+    id: str
+    questions: dict[str, tuple[str, ...]]
+    answers: dict[str, str]
+    response: str  # name of the Rasa response that answers it
+
+
+# --- reading faq_data ---------------------------------------------------------------
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise FaqDataError(f"{path}: {exc}") from exc
+
+
+def load_languages(faq_dir: Path) -> Languages:
+    data = _load_yaml(faq_dir / "languages.yml")
+    if not isinstance(data, dict):
+        raise FaqDataError(f"{faq_dir / 'languages.yml'}: expected a mapping")
+    supported = data.get("languages")
+    default = data.get("default")
+    if not isinstance(supported, list) or not supported or not all(
+        isinstance(lang, str) for lang in supported
+    ):
+        raise FaqDataError("languages.yml: `languages` must be a non-empty list of codes")
+    if default not in supported:
+        raise FaqDataError("languages.yml: `default` must be one of `languages`")
+    return Languages(default=str(default), supported=tuple(supported))
+
+
+def _load_entry(path: Path, languages: Languages, *, needs_questions: bool) -> Entry:
+    data = _load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise FaqDataError(f"{path}: expected a mapping with a string `id`")
+    entry_id: str = data["id"]
+    answers = data.get("answers") or {}
+    questions = data.get("questions") or {}
+    if not isinstance(answers, dict) or not isinstance(questions, dict):
+        raise FaqDataError(f"{path}: `answers` and `questions` must be mappings by language")
+    for lang in languages.supported:
+        answer = answers.get(lang)
+        if not isinstance(answer, str) or not answer.strip():
+            raise FaqDataError(f"{path}: no answer in language {lang!r}")
+        if needs_questions or questions:
+            variants = questions.get(lang)
+            if not isinstance(variants, list) or not variants:
+                raise FaqDataError(f"{path}: no questions in language {lang!r}")
+            if not all(isinstance(v, str) and v.strip() for v in variants):
+                raise FaqDataError(f"{path}: questions in {lang!r} must be non-empty strings")
+    response = data.get("response", f"utter_faq/{entry_id}")
+    return Entry(
+        id=entry_id,
+        questions={
+            lang: tuple(str(q).strip() for q in questions.get(lang, []))
+            for lang in languages.supported
+        },
+        answers={lang: str(answers[lang]).strip() for lang in languages.supported},
+        response=str(response),
+    )
+
+
+def load_topics(faq_dir: Path, languages: Languages) -> list[Entry]:
+    topics = [
+        _load_entry(path, languages, needs_questions=True)
+        for path in sorted((faq_dir / "topics").glob("*.yml"))
+    ]
+    if not topics:
+        raise FaqDataError(f"{faq_dir / 'topics'}: no FAQ topics")
+    ids = [t.id for t in topics]
+    if len(set(ids)) != len(ids):
+        raise FaqDataError("faq_data/topics: duplicate topic ids")
+    return topics
+
+
+def load_chitchat(faq_dir: Path, languages: Languages) -> list[Entry]:
+    return [
+        _load_entry(path, languages, needs_questions=False)
+        for path in sorted((faq_dir / "chitchat").glob("*.yml"))
+    ]
+
+
+# --- writing Rasa files ---------------------------------------------------------------
+
+
+def _unique(items: list[str]) -> list[str]:
+    # The same short phrase ("bye", "hi") may appear in two languages of one intent;
+    # Rasa warns about duplicate examples, so keep the first.
+    seen: set[str] = set()
+    return [i for i in items if not (i.casefold() in seen or seen.add(i.casefold()))]
+
+
+def _examples(entry: Entry, languages: Languages) -> str:
+    # Rasa reads examples as a markdown-ish list inside a YAML block string.
+    lines = _unique([q for lang in languages.supported for q in entry.questions[lang]])
+    return "".join(f"- {line}\n" for line in lines)
+
+
+def _response_variants(entry: Entry, languages: Languages) -> list[dict[str, Any]]:
+    variants: list[dict[str, Any]] = [
+        {
+            "text": entry.answers[lang],
+            "condition": [{"type": "slot", "name": LANGUAGE_SLOT, "value": lang}],
+        }
+        for lang in languages.supported
+    ]
+    # Unconditioned variant: used when the slot is unset or holds an unknown language.
+    variants.append({"text": entry.answers[languages.default]})
+    return variants
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings as `|` blocks, which is how Rasa expects examples."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_presenter)
+
+_HEADER = "# Generated by gateway/training.py from faq_data/ — do not edit.\n"
+
+
+def _dump(data: dict[str, Any]) -> str:
+    body = yaml.dump(data, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=100)
+    return _HEADER + body
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def render(root: Path) -> dict[Path, str]:
+    """The generated files (path → content) for the faq_data under `root`."""
+    faq_dir = root / "faq_data"
+    languages = load_languages(faq_dir)
+    topics = load_topics(faq_dir, languages)
+    chitchat = load_chitchat(faq_dir, languages)
+
+    faq_nlu = [
+        {"intent": f"faq/{topic.id}", "examples": _examples(topic, languages)}
+        for topic in topics
+    ]
+    chitchat_nlu = [
+        {"intent": item.id, "examples": _examples(item, languages)}
+        for item in chitchat
+        if any(item.questions[lang] for lang in languages.supported)
+    ]
+    faq_domain = {
+        "version": RASA_FORMAT_VERSION,
+        "intents": ["faq"],
+        "responses": {t.response: _response_variants(t, languages) for t in topics},
+    }
+    chitchat_domain = {
+        "version": RASA_FORMAT_VERSION,
+        "intents": [item["intent"] for item in chitchat_nlu],
+        "responses": {c.response: _response_variants(c, languages) for c in chitchat},
+    }
+    bot = root / "bot"
+    return {
+        bot / "data" / "generated" / "nlu_faq.yml": _dump(
+            {"version": RASA_FORMAT_VERSION, "nlu": faq_nlu}
+        ),
+        bot / "data" / "generated" / "nlu_chitchat.yml": _dump(
+            {"version": RASA_FORMAT_VERSION, "nlu": chitchat_nlu}
+        ),
+        bot / "domain" / "generated_faq.yml": _dump(faq_domain),
+        bot / "domain" / "generated_chitchat.yml": _dump(chitchat_domain),
+    }
+
+
+def generate(root: Path) -> None:
+    """Write the Rasa training data and responses derived from `root/faq_data`."""
+    files = render(root)
+    generated_dir = root / "bot" / "data" / "generated"
+    # Drop files a previous version generated but this one no longer does.
+    for stale in generated_dir.glob("*.yml") if generated_dir.exists() else []:
+        if stale not in files:
+            stale.unlink()
+    for path, text in files.items():
+        _write_if_changed(path, text)
+
+
+# --- fingerprint and training -------------------------------------------------------
+
+
+def _training_inputs(root: Path) -> list[Path]:
+    bot = root / "bot"
+    candidates = [bot / "config.yml", bot / "domain.yml", bot / "requirements.txt"]
+    for folder in (root / "faq_data", bot / "domain", bot / "data"):
+        if folder.is_dir():
+            candidates.extend(p for p in folder.rglob("*") if p.is_file())
+    return sorted(p for p in candidates if p.is_file() and "__pycache__" not in p.parts)
+
+
+def fingerprint(root: Path) -> str:
+    """sha256 over every file that affects the trained model (names and contents)."""
+    digest = hashlib.sha256()
+    for path in _training_inputs(root):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _is_current(models: Path, print_: str) -> bool:
+    stamp = models / FINGERPRINT_FILE
+    return (
+        (models / f"{MODEL_NAME}.tar.gz").is_file()
+        and stamp.is_file()
+        and stamp.read_text(encoding="utf-8").strip() == print_
+    )
+
+
+def _run_rasa_train(root: Path) -> None:
+    rasa = root / ".venv-bot" / "bin" / "rasa"
+    if not os.access(rasa, os.X_OK):
+        raise TrainingError(f"{rasa} not found: run `make .venv-bot/.installed` first")
+    command = [
+        str(rasa), "train",
+        "--config", "config.yml",
+        "--domain", "domain",
+        "--data", "data",
+        "--out", "models",
+        "--fixed-model-name", MODEL_NAME,
+    ]  # fmt: skip
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # Output is inherited, so the operator sees Rasa's progress as it happens.
+    result = subprocess.run(command, cwd=root / "bot", env=env, check=False)
+    if result.returncode != 0:
+        raise TrainingError(f"`rasa train` failed with exit code {result.returncode}")
+
+
+def train(root: Path, *, force: bool = False) -> bool:
+    """Generate training data and train the bot if it changed. True if it trained."""
+    root = root.resolve()  # rasa runs with cwd bot/, so no relative paths past here
+    generate(root)
+    models = root / "bot" / "models"
+    print_ = fingerprint(root)
+    if not force and _is_current(models, print_):
+        return False
+    _run_rasa_train(root)
+    if not (models / f"{MODEL_NAME}.tar.gz").is_file():
+        raise TrainingError(f"`rasa train` left no {models / MODEL_NAME}.tar.gz")
+    (models / FINGERPRINT_FILE).write_text(print_ + "\n", encoding="utf-8")
+    return True
