@@ -198,6 +198,8 @@ def render(root: Path) -> dict[Path, str]:
         for item in chitchat
         if any(item.questions[lang] for lang in languages.supported)
     ]
+    # Rasa 3.6 warns "duplicated intents ... faq" for this (it also derives retrieval
+    # intents from the NLU data), but without it the rules' `intent: faq` fails validation.
     faq_domain = {
         "version": RASA_FORMAT_VERSION,
         "intents": ["faq"],
