@@ -279,7 +279,14 @@ def _run_rasa_train(root: Path) -> None:
         "--out", "models",
         "--fixed-model-name", MODEL_NAME,
     ]  # fmt: skip
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # PYTHONPATH=bot: config.yml names custom components by module (as `rasa run` does).
+    pythonpath = os.pathsep.join(filter(None, [str(root / "bot"), os.environ.get("PYTHONPATH")]))
+    env = {
+        **os.environ,
+        "PYTHONPATH": pythonpath,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
     # Output is inherited, so the operator sees Rasa's progress as it happens.
     result = subprocess.run(command, cwd=root / "bot", env=env, check=False)
     if result.returncode != 0:
