@@ -6,6 +6,8 @@ manager) is opened and closed in `cleanup_ctx`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -60,8 +62,27 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[REDIS], app[RASA], app[STORE], app[LOOP] = redis, rasa, store, loop
     WebChatServer(app[SIO], store, loop, loop.texts, max_message_chars=settings.max_message_chars)
     yield
+    await _close_socketio(app[SIO])
     await http.close()
     await redis.aclose()
+
+
+async def _close_socketio(sio: socketio.AsyncServer) -> None:
+    """Stop Socket.IO's background work and its Redis manager's connections.
+
+    python-socketio's Redis manager has no close of its own: its listener task
+    and its two Redis clients are ended here.
+    """
+    await sio.shutdown()
+    manager = sio.manager
+    listener = getattr(manager, "thread", None)
+    if isinstance(listener, asyncio.Future):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    for client in (getattr(manager, "pubsub", None), getattr(manager, "redis", None)):
+        if client is not None:
+            await client.aclose()
 
 
 async def _healthz(request: web.Request) -> web.Response:
