@@ -8,7 +8,7 @@ BOT_VENV  := .venv-bot
 PY        := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: run test setup train bench typecheck system-deps clean
+.PHONY: run test setup train typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -46,9 +46,6 @@ test: train system-deps
 
 typecheck: setup
 	@$(VENV)/bin/mypy
-
-bench: train
-	@$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) $(BOT_VENV) node_modules var bot/models

@@ -17,13 +17,16 @@ from gateway import keys
 from gateway.types import Author, Channel, Conversation, ConversationState, Event, EventKind
 
 Clock = Callable[[], float]
+# What redis-py's typed commands accept and return for hashes and stream entries;
+# the client decodes responses, so every value read back is a str.
+Fields = dict[Any, Any]
 
 
 class UnknownConversation(LookupError):
     pass
 
 
-def conversation_to_hash(conversation: Conversation) -> dict[str, str]:
+def conversation_to_hash(conversation: Conversation) -> Fields:
     return {
         "id": conversation.id,
         "contact_id": conversation.contact_id,
@@ -38,7 +41,7 @@ def conversation_to_hash(conversation: Conversation) -> dict[str, str]:
     }
 
 
-def conversation_from_hash(raw: Mapping[str, str]) -> Conversation:
+def conversation_from_hash(raw: Mapping[Any, Any]) -> Conversation:
     return Conversation(
         id=raw["id"],
         contact_id=raw["contact_id"],
@@ -60,8 +63,8 @@ def event_fields(
     author: Author | None = None,
     text: str | None = None,
     data: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    fields = {"kind": kind.value, "at": repr(at)}
+) -> Fields:
+    fields: Fields = {"kind": kind.value, "at": repr(at)}
     if author is not None:
         fields["author"] = author.value
     if text is not None:
@@ -71,9 +74,9 @@ def event_fields(
     return fields
 
 
-def event_from_entry(entry_id: str, fields: Mapping[str, str]) -> Event:
+def event_from_entry(entry_id: Any, fields: Mapping[Any, Any]) -> Event:
     return Event(
-        id=entry_id,
+        id=str(entry_id),
         kind=EventKind(fields["kind"]),
         at=float(fields["at"]),
         author=Author(fields["author"]) if "author" in fields else None,
@@ -108,7 +111,7 @@ class ConversationStore:
     async def latest_for(self, contact_id: str, channel: Channel, address: str) -> Conversation | None:
         ids = await self.redis.zrevrange(keys.contact_conversations(contact_id), 0, 20)
         for conversation_id in ids:
-            conversation = await self.find(conversation_id)
+            conversation = await self.find(str(conversation_id))
             if conversation and conversation.channel == channel and conversation.address == address:
                 return conversation
         return None
@@ -172,4 +175,4 @@ class ConversationStore:
 
     async def history(self, conversation_id: str, *, after: str = "-", count: int = 1000) -> list[Event]:
         entries = await self.redis.xrange(keys.conversation_events(conversation_id), min=after, count=count)
-        return [event_from_entry(entry_id, fields) for entry_id, fields in entries]
+        return [event_from_entry(entry_id, fields or {}) for entry_id, fields in entries or []]

@@ -89,7 +89,7 @@ async def transition(
                     data["team"] = updated.team
                 if updated.agent:
                     data["agent"] = updated.agent
-                pipe.multi()
+                pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.hset(key, mapping=conversation_to_hash(updated))
                 pipe.zrem(keys.conversations_by_state(current.state.value), conversation_id)
                 pipe.zadd(keys.conversations_by_state(to.value), {conversation_id: now})
