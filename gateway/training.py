@@ -135,7 +135,12 @@ def _unique(items: list[str]) -> list[str]:
     # The same short phrase ("bye", "hi") may appear in two languages of one intent;
     # Rasa warns about duplicate examples, so keep the first.
     seen: set[str] = set()
-    return [i for i in items if not (i.casefold() in seen or seen.add(i.casefold()))]
+    unique: list[str] = []
+    for item in items:
+        if item.casefold() not in seen:
+            seen.add(item.casefold())
+            unique.append(item)
+    return unique
 
 
 def _examples(entry: Entry, languages: Languages) -> str:

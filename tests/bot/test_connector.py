@@ -1,0 +1,103 @@
+"""The storechat connector against a real Rasa server with the trained model.
+
+This is the contract the gateway relies on: answers in the shopper's language, the FAQ
+topic it recognised, and "did not understand" for nonsense — through the real NLU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import aiohttp
+import pytest
+
+from gateway.settings import Settings
+
+pytestmark = pytest.mark.rasa
+
+
+@pytest.fixture
+async def webhook(rasa_settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session, f"{rasa_settings.rasa_url}/webhooks/storechat"
+
+
+async def _say(
+    webhook: tuple[aiohttp.ClientSession, str], text: str, locale: str | None, sender: str = ""
+) -> dict[str, Any]:
+    session, base = webhook
+    body: dict[str, Any] = {"sender": sender or uuid4().hex, "message": text}
+    if locale is not None:
+        body["metadata"] = {"locale": locale}
+    async with session.post(f"{base}/webhook", json=body) as resp:
+        assert resp.status == 200
+        data: dict[str, Any] = await resp.json()
+        return data
+
+
+async def test_health(webhook: tuple[aiohttp.ClientSession, str]) -> None:
+    session, base = webhook
+    async with session.get(f"{base}/") as resp:
+        assert await resp.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("locale", "greeting"), [("de", "Hallo!"), ("de-DE", "Hallo!"), ("en", "Hello!"), ("en-GB", "Hello!")]
+)
+async def test_greets_in_the_shoppers_language(
+    webhook: tuple[aiohttp.ClientSession, str], locale: str, greeting: str
+) -> None:
+    reply = await _say(webhook, "hallo", locale)
+    assert reply["intent"]["name"] == "greet"
+    assert reply["retrieval"] is None
+    assert reply["messages"][0]["text"].startswith(greeting)
+
+
+@pytest.mark.parametrize(
+    ("text", "locale", "topic", "fact"),
+    [
+        ("wie lange habe ich Zeit für eine Rücksendung?", "de", "returns", "30 Tagen"),
+        ("wie lange habe ich Zeit für eine Rücksendung?", "en", "returns", "30 days"),
+        ("how much is shipping", "en", "shipping_costs", "4.95 EUR"),
+        ("how much is shipping", "de", "shipping_costs", "4,95 EUR"),
+        ("Welche Zahlungsarten gibt es?", "de", "payment_methods", "Klarna"),
+    ],
+)
+async def test_answers_faq_in_the_shoppers_language(
+    webhook: tuple[aiohttp.ClientSession, str], text: str, locale: str, topic: str, fact: str
+) -> None:
+    reply = await _say(webhook, text, locale)
+    assert reply["intent"]["name"] == "faq"
+    assert reply["retrieval"]["name"] == f"faq/{topic}"
+    assert 0.5 < reply["retrieval"]["confidence"] <= 1.0
+    assert fact in reply["messages"][0]["text"]
+
+
+@pytest.mark.parametrize(("locale", "text"), [("de", "nicht verstanden"), ("en", "did not understand")])
+async def test_says_it_did_not_understand_nonsense(
+    webhook: tuple[aiohttp.ClientSession, str], locale: str, text: str
+) -> None:
+    reply = await _say(webhook, "asdkjh qwe", locale)
+    assert reply["intent"]["name"] in {"nlu_fallback", "out_of_scope"}
+    assert text in reply["messages"][0]["text"]
+
+
+async def test_without_a_locale_keeps_the_conversations_language_then_defaults_to_german(
+    webhook: tuple[aiohttp.ClientSession, str],
+) -> None:
+    sender = uuid4().hex
+    await _say(webhook, "hello", "en", sender)
+    assert (await _say(webhook, "thanks", None, sender))["messages"][0]["text"].startswith("You're")
+    assert (await _say(webhook, "thanks", "fr", uuid4().hex))["messages"][0]["text"].startswith("Gern")
+
+
+@pytest.mark.parametrize(
+    "body", [{"sender": "x"}, {"sender": "x", "message": 1}, {"message": "hi"}, [], {"sender": "x", "message": "hi", "metadata": 1}]
+)
+async def test_rejects_malformed_bodies(webhook: tuple[aiohttp.ClientSession, str], body: Any) -> None:
+    session, base = webhook
+    async with session.post(f"{base}/webhook", json=body) as resp:
+        assert resp.status == 400
+        assert "error" in await resp.json()
