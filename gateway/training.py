@@ -231,9 +231,10 @@ def render(root: Path) -> dict[Path, str]:
 def generate(root: Path) -> None:
     """Write the Rasa training data and responses derived from `root/faq_data`."""
     files = render(root)
-    generated_dir = root / "bot" / "data" / "generated"
+    bot = root / "bot"
     # Drop files a previous version generated but this one no longer does.
-    for stale in generated_dir.glob("*.yml") if generated_dir.exists() else []:
+    previous = [*bot.glob("data/generated/*.yml"), *bot.glob("domain/generated_*.yml")]
+    for stale in previous:
         if stale not in files:
             stale.unlink()
     for path, text in files.items():
