@@ -110,6 +110,15 @@ POLICY_FACTS: dict[str, dict[str, list[str]]] = {
     },
     "gift_wrapping": {"de": ["3,50 EUR pro Artikel"], "en": ["3.50 EUR per item"]},
     "data_privacy": {"de": ["Löschung", "Export"], "en": ["deletion", "data export"]},
+    "exchange": {
+        "de": ["30 Tagen ab Lieferung", "kostenlosen DHL", "3 Werktagen", "ursprüngliche Zahlungsart"],
+        "en": ["30 days of delivery", "free DHL", "3 business days", "original payment method"],
+    },
+    "out_of_hours": {
+        "de": ["rund um die Uhr", "Montag bis Freitag von 8:00 bis 20:00", "Samstag von 9:00 bis 16:00",
+               "Warteschlange"],
+        "en": ["24/7", "Monday to Friday 8:00–20:00", "Saturday 9:00–16:00", "Europe/Berlin", "queue"],
+    },
 }
 
 
