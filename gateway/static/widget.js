@@ -122,7 +122,9 @@
     var last = 0;
     s.replace(URL_RE, function (url, index) {
       if (index > last) parent.appendChild(document.createTextNode(s.slice(last, index)));
-      var a = el("a", "sc-link", url);
+      // Tracking links are long; show a readable start, keep the whole URL as the target.
+      var a = el("a", "sc-link", url.length > 48 ? url.slice(0, 45) + "…" : url);
+      a.title = url;
       a.href = url;
       a.target = "_blank";
       a.rel = "noopener noreferrer";
@@ -473,8 +475,9 @@
     function onBotUttered(data) {
       if (!data) return;
       setTyping(false);
+      var known = { agent: 1, system: 1 };
       renderMessage({
-        author: data.author === "agent" ? "agent" : "bot",
+        author: known[data.author] ? data.author : "bot",
         agent_name: data.agent_name,
         text: data.text,
         attachment: data.attachment,

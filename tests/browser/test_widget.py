@@ -23,6 +23,12 @@ def open_chat(page: Page) -> None:
     launcher = page.get_by_role("button", name="Chat öffnen")
     launcher.click()
     expect(page.get_by_role("dialog")).to_be_visible()
+    # Let the opening animation settle before anyone measures the panel.
+    page.evaluate(
+        """() => Promise.all(document.querySelector('#storechat-widget').shadowRoot
+                 .getAnimations().filter(a => a.effect.getTiming().iterations !== Infinity)
+                 .map(a => a.finished))"""
+    )
 
 
 def say(page: Page, text: str) -> None:
