@@ -1,0 +1,76 @@
+"""The storefront and widget routes over HTTP (no browser needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
+
+from gateway.storefront import add_storefront_routes
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def storefront_app(root: Path) -> web.Application:
+    app = web.Application()
+    add_storefront_routes(app, root=root)
+    return app
+
+
+async def test_shop_page_is_german_by_default_and_english_on_request(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    client = await aiohttp_client(storefront_app(REPO))
+
+    german = await client.get("/")
+    english = await client.get("/?lang=en")
+
+    assert german.status == 200 and '<html lang="de">' in await german.text()
+    assert "In den Warenkorb" in await german.text()
+    assert "Add to cart" in await english.text()
+    assert 'src="/widget.js" data-locale="en"' in await english.text()
+
+
+async def test_widget_and_its_assets_are_served(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(storefront_app(REPO))
+
+    for path, content_type in [
+        ("/widget.js", "text/javascript"),
+        ("/static/widget.css", "text/css"),
+        ("/static/logo.svg", "image/svg+xml"),
+    ]:
+        response = await client.get(path)
+        assert response.status == 200, path
+        assert response.content_type == content_type
+        assert response.headers["Cache-Control"] == "no-cache"
+
+
+async def test_static_route_does_not_leave_the_static_folder(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(storefront_app(REPO))
+
+    for path in ["/static/../storefront.py", "/static/%2e%2e/storefront.py", "/static/missing.css"]:
+        assert (await client.get(path)).status == 404, path
+
+
+async def test_missing_npm_dependencies_are_reported_not_hidden(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    client = await aiohttp_client(storefront_app(tmp_path))
+
+    response = await client.get("/static/socket.io.min.js")
+
+    assert response.status == 503
+    assert "npm ci" in await response.text()
+
+
+async def test_widget_strings_fall_back_to_german(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(storefront_app(REPO))
+
+    english = await (await client.get("/widget/locales/en.json")).json()
+    unknown = await client.get("/widget/locales/xx.json")
+
+    assert english["lang"] == "en" and english["widget"]["send"] == "Send"
+    assert unknown.headers["Access-Control-Allow-Origin"] == "*"
+    german = await (await client.get("/widget/locales/de.json")).json()
+    assert await unknown.json() == {"lang": "de", "widget": german["widget"]}
