@@ -179,7 +179,8 @@
       open: false,
       sessionId: storageGet(SESSION_KEY),
       confirmed: false,
-      outbox: [], // user_uttered payloads waiting for session_confirm
+      outbox: [], // {payload, node} of messages waiting for session_confirm
+      inFlight: [], // sent from the outbox just before history_request: keep them visible
       typingTimer: null,
       socket: null,
     };
@@ -426,11 +427,11 @@
 
     // -------------------------------------------------------------- protocol
 
-    function emitUtterance(payload) {
+    function emitUtterance(payload, node) {
       if (state.confirmed && state.socket && state.socket.connected) {
         state.socket.emit("user_uttered", payload);
       } else {
-        state.outbox.push(payload); // sent after the next session_confirm
+        state.outbox.push({ payload: payload, node: node }); // sent after the next session_confirm
       }
     }
 
@@ -438,10 +439,10 @@
     function send(message, shown) {
       var text = String(message == null ? "" : message).trim();
       if (!text) return;
-      renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
+      var node = renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
       replies.textContent = "";
       setTyping(true);
-      emitUtterance({ message: text, session_id: state.sessionId, metadata: { locale: locale } });
+      emitUtterance({ message: text, session_id: state.sessionId, metadata: { locale: locale } }, node);
     }
 
     function onSessionConfirm(data) {
@@ -452,19 +453,26 @@
       state.confirmed = true;
       storageSet(SESSION_KEY, state.sessionId);
       state.socket.emit("history_request", { session_id: state.sessionId });
-      var queued = state.outbox.splice(0);
-      queued.forEach(function (payload) {
-        payload.session_id = state.sessionId;
-        state.socket.emit("user_uttered", payload);
+      state.inFlight = state.outbox.splice(0);
+      state.inFlight.forEach(function (entry) {
+        entry.payload.session_id = state.sessionId;
+        state.socket.emit("user_uttered", entry.payload);
       });
     }
 
     function onHistory(data) {
       var list = (data && Array.isArray(data.messages) && data.messages) || [];
-      var unsent = state.outbox.length;
-      if (unsent) return; // our own optimistic messages would vanish; the next history fixes it
       messages.textContent = "";
       list.forEach(renderMessage);
+      // Messages written while offline went out after history_request; the history may
+      // not hold them yet, and they must not vanish from the shopper's screen.
+      var recent = list.slice(-20).map(function (m) {
+        return m.author === "shopper" ? m.text : null;
+      });
+      state.inFlight.forEach(function (entry) {
+        if (recent.indexOf(entry.payload.message) === -1) messages.appendChild(entry.node);
+      });
+      state.inFlight = [];
       var last = list[list.length - 1];
       if (!list.length) showStarterReplies();
       else if (last && last.author !== "shopper" && last.quick_replies) showQuickReplies(last.quick_replies);
