@@ -23,14 +23,22 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import training
     from gateway.supervisor import Supervisor
 
-    training.train(settings.root)
+    try:
+        training.train(settings.root, log_path=settings.data_dir / "log" / "train.log")
+    except training.TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return Supervisor(settings).run()
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     from gateway import training
 
-    trained = training.train(settings.root, force=args.force)
+    try:
+        trained = training.train(settings.root, force=args.force, log_path=settings.data_dir / "log" / "train.log")
+    except training.TrainingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print("model trained" if trained else "model is up to date (training data unchanged)")
     return 0
 

@@ -273,7 +273,7 @@ def _is_current(models: Path, print_: str) -> bool:
     )
 
 
-def _run_rasa_train(root: Path) -> None:
+def _run_rasa_train(root: Path, log_path: Path | None) -> None:
     rasa = root / ".venv-bot" / "bin" / "rasa"
     if not os.access(rasa, os.X_OK):
         raise TrainingError(f"{rasa} not found: run `make .venv-bot/.installed` first")
@@ -293,21 +293,33 @@ def _run_rasa_train(root: Path) -> None:
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
-    # Output is inherited, so the operator sees Rasa's progress as it happens.
-    result = subprocess.run(command, cwd=root / "bot", env=env, check=False)
+    if log_path is None:
+        # Output is inherited, so the operator sees Rasa's progress as it happens.
+        result = subprocess.run(command, cwd=root / "bot", env=env, check=False)
+    else:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as log:
+            result = subprocess.run(command, cwd=root / "bot", env=env, check=False,
+                                    stdout=log, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        raise TrainingError(f"`rasa train` failed with exit code {result.returncode}")
+        where = f"; its output is in {log_path}" if log_path else ""
+        raise TrainingError(f"`rasa train` failed with exit code {result.returncode}{where}")
 
 
-def train(root: Path, *, force: bool = False) -> bool:
-    """Generate training data and train the bot if it changed. True if it trained."""
+def train(root: Path, *, force: bool = False, log_path: Path | None = None) -> bool:
+    """Generate training data and train the bot if it changed. True if it trained.
+
+    With `log_path`, Rasa's (long, progress-bar-laden) output goes to that file.
+    """
     root = root.resolve()  # rasa runs with cwd bot/, so no relative paths past here
     generate(root)
     models = root / "bot" / "models"
     print_ = fingerprint(root)
     if not force and _is_current(models, print_):
         return False
-    _run_rasa_train(root)
+    if log_path is not None:
+        print(f"Training the bot (1–2 minutes; Rasa's output: {log_path})…", flush=True)
+    _run_rasa_train(root, log_path)
     if not (models / f"{MODEL_NAME}.tar.gz").is_file():
         raise TrainingError(f"`rasa train` left no {models / MODEL_NAME}.tar.gz")
     (models / FINGERPRINT_FILE).write_text(print_ + "\n", encoding="utf-8")
