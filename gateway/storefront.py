@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import yaml
 from aiohttp import web
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -52,127 +53,23 @@ class Product:
     blurb: dict[str, str]
 
 
-# The demo catalogue. Shop content, not UI chrome: a real shop renders its own pages.
-CATALOGUE: tuple[Product, ...] = (
-    Product(
-        id="fjord-throw",
-        image="product-throw.svg",
-        price=Decimal("89.00"),
-        name={"de": "Fjord Wolldecke", "en": "Fjord wool throw"},
-        blurb={
-            "de": "Merinowolle, 130 × 180 cm, in Portugal gewebt.",
-            "en": "Merino wool, 130 × 180 cm, woven in Portugal.",
-        },
-    ),
-    Product(
-        id="skagen-mugs",
-        image="product-mugs.svg",
-        price=Decimal("24.90"),
-        name={"de": "Skagen Becher, 2er-Set", "en": "Skagen mugs, set of 2"},
-        blurb={
-            "de": "Steinzeug, handglasiert, 350 ml, spülmaschinenfest.",
-            "en": "Hand-glazed stoneware, 350 ml, dishwasher safe.",
-        },
-    ),
-    Product(
-        id="polar-lamp",
-        image="product-lamp.svg",
-        price=Decimal("119.00"),
-        name={"de": "Polar Tischleuchte", "en": "Polar table lamp"},
-        blurb={
-            "de": "Opalglas auf Eichenfuß, dimmbar, warmweiß.",
-            "en": "Opal glass on an oak base, dimmable, warm white.",
-        },
-    ),
-    Product(
-        id="dune-vase",
-        image="product-vase.svg",
-        price=Decimal("39.90"),
-        name={"de": "Düne Vase", "en": "Dune vase"},
-        blurb={
-            "de": "Matte Keramik in Sandtönen, 28 cm hoch.",
-            "en": "Matte ceramic in sand tones, 28 cm tall.",
-        },
-    ),
-    Product(
-        id="linen-cushion",
-        image="product-cushion.svg",
-        price=Decimal("29.90"),
-        name={"de": "Leinen-Kissenhülle", "en": "Linen cushion cover"},
-        blurb={
-            "de": "Stonewashed Leinen, 50 × 50 cm, mit Reißverschluss.",
-            "en": "Stonewashed linen, 50 × 50 cm, with zip.",
-        },
-    ),
-    Product(
-        id="oak-candle",
-        image="product-candle.svg",
-        price=Decimal("34.50"),
-        name={"de": "Eichen-Kerzenhalter", "en": "Oak candle holder"},
-        blurb={
-            "de": "Massive Eiche, geölt, für drei Stabkerzen.",
-            "en": "Solid oiled oak, holds three dinner candles.",
-        },
-    ),
-)
+DEMO_SHOP_FILE = PACKAGE_DIR / "demo_shop.yml"
 
-# Page chrome of the demo shop, per language.
-PAGE_TEXT: dict[str, dict[str, str]] = {
-    "de": {
-        "title": "Nordlicht Home – Wohnen mit skandinavischer Ruhe",
-        "tagline": "Wohnaccessoires aus Deutschland verschickt",
-        "nav_new": "Neuheiten",
-        "nav_living": "Wohnen",
-        "nav_kitchen": "Küche",
-        "nav_help": "Hilfe & Kontakt",
-        "hero_kicker": "Herbstkollektion",
-        "hero_title": "Warmes Licht, weiche Stoffe, ruhige Formen.",
-        "hero_text": "Ausgewählte Stücke für ein Zuhause, in dem man gern bleibt. "
-        "Kostenloser Versand ab 50 € – 30 Tage Rückgaberecht.",
-        "hero_cta": "Kollektion ansehen",
-        "hero_chat": "Fragen? Schreiben Sie uns",
-        "products_title": "Beliebt diese Woche",
-        "add_to_cart": "In den Warenkorb",
-        "added": "Hinzugefügt",
-        "cart": "Warenkorb",
-        "cart_empty": "Ihr Warenkorb ist leer",
-        "cart_total": "Summe",
-        "cart_clear": "Leeren",
-        "vat_note": "inkl. MwSt., zzgl. Versand",
-        "usp_shipping": "Kostenloser Versand ab 50 €",
-        "usp_returns": "30 Tage kostenlose Rücksendung",
-        "usp_service": "Persönlicher Service Mo–Sa",
-        "footer_note": "Nordlicht Home ist ein Demo-Shop von storechat. Es wird nichts verkauft.",
-        "language": "Sprache",
-    },
-    "en": {
-        "title": "Nordlicht Home – Scandinavian calm for your home",
-        "tagline": "Home goods shipped from Germany",
-        "nav_new": "New in",
-        "nav_living": "Living",
-        "nav_kitchen": "Kitchen",
-        "nav_help": "Help & contact",
-        "hero_kicker": "Autumn collection",
-        "hero_title": "Warm light, soft fabrics, quiet shapes.",
-        "hero_text": "Chosen pieces for a home you want to stay in. "
-        "Free shipping from €50 – 30-day returns.",
-        "hero_cta": "Shop the collection",
-        "hero_chat": "Questions? Chat with us",
-        "products_title": "Popular this week",
-        "add_to_cart": "Add to cart",
-        "added": "Added",
-        "cart": "Cart",
-        "cart_empty": "Your cart is empty",
-        "cart_total": "Total",
-        "cart_clear": "Clear",
-        "vat_note": "incl. VAT, plus shipping",
-        "usp_shipping": "Free shipping from €50",
-        "usp_returns": "30-day free returns",
-        "usp_service": "Personal service Mon–Sat",
-        "footer_note": "Nordlicht Home is a storechat demo shop. Nothing is for sale.",
-        "language": "Language",
-    },
-}
+
+@dataclass(frozen=True, slots=True)
+class DemoShop:
+    products: tuple[Product, ...]
+    # Page chrome of the demo shop, per language.
+    page_text: dict[str, dict[str, str]]
+
+    @classmethod
+    def load(cls, path: Path = DEMO_SHOP_FILE) -> DemoShop:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        products = tuple(
+            Product(id=p["id"], image=p["image"], price=Decimal(p["price"]), name=p["name"], blurb=p["blurb"])
+            for p in raw["products"]
+        )
+        return cls(products=products, page_text=raw["page"])
 
 
 def format_price(amount: Decimal, lang: str) -> str:
@@ -203,16 +100,12 @@ def _read_widget_section(path: Path) -> dict[str, Any]:
     return dict(section) if isinstance(section, dict) else {}
 
 
-def _page_lang(request: web.Request) -> str:
-    lang = request.query.get("lang", DEFAULT_LANG).lower()
-    return lang if lang in PAGE_TEXT else DEFAULT_LANG
-
-
 class _Storefront:
     """Handlers sharing the template environment and the repository root."""
 
     def __init__(self, root: Path) -> None:
         self._socket_io_client = root / SOCKET_IO_CLIENT
+        self._shop = DemoShop.load()
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
             autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
@@ -220,7 +113,9 @@ class _Storefront:
         )
 
     async def shop(self, request: web.Request) -> web.Response:
-        lang = _page_lang(request)
+        lang = request.query.get("lang", DEFAULT_LANG).lower()
+        if lang not in self._shop.page_text:
+            lang = DEFAULT_LANG
         products = [
             {
                 "id": p.id,
@@ -230,13 +125,13 @@ class _Storefront:
                 "price": format_price(p.price, lang),
                 "price_cents": int(p.price * 100),
             }
-            for p in CATALOGUE
+            for p in self._shop.products
         ]
         template = self._templates.get_template("storefront.html")
         html = await template.render_async(
             lang=lang,
-            languages=sorted(PAGE_TEXT),
-            t=PAGE_TEXT[lang],
+            languages=sorted(self._shop.page_text),
+            t=self._shop.page_text[lang],
             products=products,
         )
         return web.Response(text=html, content_type="text/html", headers=NO_CACHE)
