@@ -104,7 +104,8 @@ def render_history(events: Iterable[Event]) -> list[dict[str, Any]]:
     for event in events:
         if event.kind is not EventKind.MESSAGE or event.author is None:
             continue
-        item: dict[str, Any] = {"author": event.author.value, "text": event.text or "", "at": int(event.at * 1000)}
+        text = event.data.get("quick_reply_title") or event.text or ""
+        item: dict[str, Any] = {"author": event.author.value, "text": text, "at": int(event.at * 1000)}
         if event.author is not Author.SHOPPER:
             if replies := event.data.get("quick_replies"):
                 item["quick_replies"] = replies

@@ -60,7 +60,13 @@ class ConversationLoop:
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any]
     ) -> None:
-        await self.store.append_message(conversation.id, Author.SHOPPER, text, {"metadata": dict(metadata)})
+        data: dict[str, Any] = {"metadata": dict(metadata)}
+        # A tapped quick reply arrives as its payload; keep the title the shopper saw.
+        for reply in await self.store.offered_quick_replies(conversation.id):
+            if reply.get("payload") == text:
+                data["quick_reply_title"] = reply.get("title")
+                break
+        await self.store.append_message(conversation.id, Author.SHOPPER, text, data)
         if conversation.state is ConversationState.RESOLVED:
             conversation = await state_machine.transition(
                 self.store.redis, conversation.id, ConversationState.BOT,

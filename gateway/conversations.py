@@ -173,6 +173,15 @@ class ConversationStore:
             entry_id, _ = await pipe.execute()
         return event_from_entry(str(entry_id), fields)
 
+    async def offered_quick_replies(self, conversation_id: str) -> list[dict[str, str]]:
+        """The quick replies of the last message to the shopper, if it had any."""
+        entries = await self.redis.xrevrange(keys.conversation_events(conversation_id), count=10)
+        for entry_id, fields in entries or []:
+            event = event_from_entry(entry_id, fields or {})
+            if event.kind is EventKind.MESSAGE and event.author is not Author.SHOPPER:
+                return list(event.data.get("quick_replies", []))
+        return []
+
     async def history(self, conversation_id: str, *, after: str = "-", count: int = 1000) -> list[Event]:
         entries = await self.redis.xrange(keys.conversation_events(conversation_id), min=after, count=count)
         return [event_from_entry(entry_id, fields or {}) for entry_id, fields in entries or []]

@@ -64,3 +64,8 @@ def test_history_shows_messages_but_nothing_internal() -> None:
         {"author": "shopper", "text": "hallo", "at": 2000},
         {"author": "bot", "text": "Hallo!", "at": 3000},
     ]
+
+
+def test_history_shows_a_tapped_quick_reply_by_its_title() -> None:
+    events = [Event("1-0", EventKind.MESSAGE, 1.0, Author.SHOPPER, "/human", {"quick_reply_title": "Talk to a person"})]
+    assert webchat.render_history(events)[0]["text"] == "Talk to a person"

@@ -54,3 +54,15 @@ async def test_messages_are_kept_in_order_with_what_the_bot_understood(redis: Re
     assert [(e.author, e.text) for e in events] == [(Author.SHOPPER, "hallo <b>"), (Author.BOT, "Hallo!")]
     assert events[1].data == {"intent": "greet", "confidence": 0.98}
     assert await redis.zscore(keys.contact_conversations(conversation.contact_id), conversation.id) is not None
+
+
+async def test_the_quick_replies_on_offer_are_those_of_the_last_message_to_the_shopper(redis: Redis) -> None:
+    store = ConversationStore(redis)
+    conversation = await store.open(Channel.WEB, "q" * 32, "en")
+    assert await store.offered_quick_replies(conversation.id) == []
+    offered = [{"title": "Shipping", "payload": "/faq_shipping"}]
+    await store.append_message(conversation.id, Author.BOT, "Which topic?", {"quick_replies": offered})
+    assert await store.offered_quick_replies(conversation.id) == offered
+    await store.append_message(conversation.id, Author.SHOPPER, "/faq_shipping")
+    await store.append_message(conversation.id, Author.BOT, "Shipping is free from 50 EUR.")
+    assert await store.offered_quick_replies(conversation.id) == []
