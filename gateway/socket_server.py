@@ -7,6 +7,7 @@ gateway process holds their socket.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -19,10 +20,6 @@ from gateway.texts import Texts
 from gateway.types import Channel, Conversation, OutgoingMessage
 
 log = logging.getLogger(__name__)
-
-# Client-facing texts for refusals that the shopper should understand.
-_ERROR_TEXTS = {"message_too_long": "message_too_long"}
-
 
 def session_room(session_id: str) -> str:
     return f"web:{session_id}"
@@ -53,7 +50,8 @@ class WebChatServer:
 
     async def _refuse(self, sid: str, error: webchat.InvalidPayload, locale: str | None = None) -> None:
         locale = locale or self.texts.default
-        key = _ERROR_TEXTS.get(error.code, "invalid_message")
+        # Only an over-long message has a text of its own; everything else "could not be read".
+        key = "message_too_long" if error.code == "message_too_long" else "invalid_message"
         log.info("refused web chat event from %s: %s (%s)", sid, error.code, error)
         await self.sio.emit("storechat_error", {
             "code": error.code,
@@ -75,13 +73,16 @@ class WebChatServer:
         await self.sio.emit("session_confirm", request.session_id, to=sid)
 
     async def _session(self, sid: str) -> dict[str, Any] | None:
+        """The socket's web session, or None after refusing an event sent before session_request."""
         session: dict[str, Any] = await self.sio.get_session(sid)
-        return session if "conversation_id" in session else None
+        if "conversation_id" in session:
+            return session
+        await self._refuse(sid, webchat.InvalidPayload("no_session", "send session_request first"))
+        return None
 
     async def on_user_uttered(self, sid: str, data: Any) -> None:
         session = await self._session(sid)
         if session is None:
-            await self._refuse(sid, webchat.InvalidPayload("no_session", "send session_request first"))
             return
         conversation = await self.store.get(session["conversation_id"])
         try:
@@ -94,13 +95,12 @@ class WebChatServer:
         requested_locale = uttered.metadata.get("locale")
         if requested_locale is not None and (locale := self.texts.locale(requested_locale)) != conversation.locale:
             await self.store.set_locale(conversation.id, locale)
-            conversation = await self.store.get(conversation.id)
+            conversation = dataclasses.replace(conversation, locale=locale)
         await self.loop.shopper_message(conversation, uttered.text, uttered.metadata)
 
     async def on_history_request(self, sid: str, data: Any) -> None:
         session = await self._session(sid)
         if session is None:
-            await self._refuse(sid, webchat.InvalidPayload("no_session", "send session_request first"))
             return
         events = await self.store.history(session["conversation_id"])
         await self.sio.emit("history", {"messages": webchat.render_history(events)}, to=sid)

@@ -8,21 +8,19 @@ UI strings) from the gateway origin it was loaded from.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import yaml
 from aiohttp import web
 
+from gateway.texts import Texts
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
-LOCALES_DIR = PACKAGE_DIR / "locales"
 
 DEFAULT_LANG = "de"
 SOCKET_IO_CLIENT = Path("node_modules/socket.io-client/dist/socket.io.min.js")
@@ -33,7 +31,6 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 
 # Static file names are flat and boring on purpose: no sub-paths, so no traversal.
 _STATIC_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(?:css|js|svg|png|ico)"
-_LANG = re.compile(r"^[a-z]{2}$")
 
 _CONTENT_TYPES = {
     ".css": "text/css",
@@ -80,32 +77,13 @@ def format_price(amount: Decimal, lang: str) -> str:
     return "€" + plain
 
 
-def widget_strings(lang: str, locales_dir: Path = LOCALES_DIR) -> dict[str, Any]:
-    """The ``"widget"`` section for ``lang``, with German filling any missing key.
-
-    Adding a language is a data change: drop ``xx.json`` into ``gateway/locales``.
-    """
-    strings = _read_widget_section(locales_dir / f"{DEFAULT_LANG}.json")
-    if lang != DEFAULT_LANG:
-        strings.update(_read_widget_section(locales_dir / f"{lang}.json"))
-    return strings
-
-
-def _read_widget_section(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    section = data.get("widget", {}) if isinstance(data, dict) else {}
-    return dict(section) if isinstance(section, dict) else {}
-
-
 class _Storefront:
     """Handlers sharing the template environment and the repository root."""
 
     def __init__(self, root: Path) -> None:
         self._socket_io_client = root / SOCKET_IO_CLIENT
         self._shop = DemoShop.load()
+        self._texts = Texts.load(DEFAULT_LANG)
         self._templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
             autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
@@ -158,11 +136,10 @@ class _Storefront:
 
     async def widget_locale(self, request: web.Request) -> web.Response:
         lang = request.match_info["lang"].lower()
-        if not _LANG.match(lang) or not (LOCALES_DIR / f"{lang}.json").is_file():
+        if lang not in self._texts.languages:
             lang = DEFAULT_LANG
-        strings = widget_strings(lang)
         return web.json_response(
-            {"lang": lang, "widget": strings},
+            {"lang": lang, "widget": self._texts.section(lang, "widget")},
             # The widget runs on the shop's origin and fetches this from ours.
             headers={**NO_CACHE, "Access-Control-Allow-Origin": "*"},
         )

@@ -44,6 +44,12 @@ class Texts:
     def locale(self, value: object) -> str:
         return normalize_locale(value, self.languages, self.default)
 
+    def section(self, locale: str, name: str) -> dict[str, Any]:
+        """A whole section (e.g. "widget") in `locale`, the default language filling gaps."""
+        merged = dict(self.catalogs[self.default].get(name, {}))
+        merged.update(self.catalogs.get(locale, {}).get(name, {}))
+        return merged
+
     def get(self, locale: str, key: str, **values: object) -> str:
         section = self.catalogs.get(locale, {}).get("gateway", {})
         template = section.get(key) or self.catalogs[self.default]["gateway"][key]
