@@ -8,7 +8,7 @@ BOT_VENV  := .venv-bot
 PY        := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: run test setup train typecheck system-deps clean
+.PHONY: run test setup train evaluate bench typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -43,6 +43,14 @@ system-deps:
 
 test: train system-deps
 	@$(PY) -m pytest
+
+# How well the bot understands shoppers: the held-out set in bot/tests/ (never trained on).
+evaluate: train
+	@cd bot && ../$(BOT_VENV)/bin/python evaluate.py
+
+# Speed of a whole storechat turn against a stock `rasa init` assistant (benchmarks/).
+bench: train
+	@$(PY) benchmarks/bot_turns.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy
