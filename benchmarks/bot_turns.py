@@ -1,0 +1,156 @@
+"""Speed of a whole storechat turn, measured against a stock `rasa init` assistant.
+
+    .venv/bin/python benchmarks/bot_turns.py            # the full run (about 3 minutes)
+    .venv/bin/python benchmarks/bot_turns.py --quick    # a smoke run
+    .venv/bin/python benchmarks/bot_turns.py --json     # machine-readable figures on stdout
+
+What is measured and how to read it: benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import FrameType
+
+# Run as a script (`python benchmarks/bot_turns.py`): make the repository importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import load, procfs, report  # noqa: E402
+from benchmarks.stack import LOG_DIR, Stack, both_systems  # noqa: E402
+
+# The processes whose CPU time belongs to each system's turns.
+PROCESSES = {
+    "storechat": ("gateway", "rasa", "actions", "redis"),
+    "storechat-rasa": ("rasa", "actions", "redis"),
+    "anchor": ("anchor",),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--shoppers", type=int, default=20, help="concurrent shoppers in the load scenario (20)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of the load scenario (20)")
+    parser.add_argument("--turns", type=int, default=60, help="turns of the single-shopper scenario (60)")
+    parser.add_argument("--per-conversation", type=int, default=8,
+                        help="turns before a shopper leaves and a new one starts a conversation (8)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of concurrent warm-up per system (5)")
+    parser.add_argument("--seed", type=int, default=1, help="what the shoppers say (the same for every system)")
+    parser.add_argument("--no-breakdown", action="store_true",
+                        help="skip storechat's Rasa measured directly, without the gateway")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (10 turns, 3 s, 1 s warm-up)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.turns, args.duration, args.warmup = 10, 3.0, 1.0
+    if args.shoppers < 1 or args.turns < 1 or args.duration <= 0 or args.per_conversation < 1:
+        parser.error("--shoppers, --turns, --per-conversation and --duration must be positive")
+    return args
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class CpuMeter:
+    """CPU seconds used by each process (and by this benchmark client) between two points."""
+
+    def __init__(self, stack: Stack, names: tuple[str, ...]) -> None:
+        self.pids = {name: stack.processes[name].pid for name in names}
+
+    def snapshot(self) -> dict[str, float]:
+        used = {name: procfs.cpu_seconds(pid) for name, pid in self.pids.items()}
+        used["client"] = time.process_time()
+        used["machine"] = procfs.machine_busy_seconds()
+        return used
+
+    @staticmethod
+    def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        used = {name: after[name] - before[name] for name in before}
+        # CPU that neither the system under test nor the client used: anything else running.
+        ours = sum(seconds for name, seconds in used.items() if name != "machine")
+        used["other"] = max(used.pop("machine") - ours, 0.0)
+        return used
+
+
+async def measure_system(
+    name: str, system: load.System, meter: CpuMeter, args: argparse.Namespace
+) -> list[report.Figures]:
+    progress(f"{name}: warm-up")
+    await load.learn(system)
+    if args.warmup > 0:
+        await load.concurrent(system, args.shoppers, args.warmup, args.per_conversation, args.seed + 1000)
+
+    async def scenario(label: str, shoppers: int, run: Callable[[], Awaitable[load.Run]]) -> report.Figures:
+        progress(f"{name}: {label}")
+        before = meter.snapshot()
+        result = await run()
+        return report.figures(name, label, shoppers, result, CpuMeter.delta(before, meter.snapshot()))
+
+    return [
+        await scenario("1 shopper", 1, lambda: load.single(system, args.turns, args.per_conversation, args.seed)),
+        await scenario(f"{args.shoppers} shoppers", args.shoppers,
+                       lambda: load.concurrent(system, args.shoppers, args.duration, args.per_conversation, args.seed)),
+    ]
+
+
+async def measure(stack: Stack, gateway_url: str, rasa_url: str, anchor_url: str,
+                  args: argparse.Namespace) -> list[report.Figures]:
+    systems: list[tuple[str, load.System]] = [("storechat", load.SocketSystem("storechat", gateway_url))]
+    if not args.no_breakdown:
+        systems.append(("storechat-rasa", load.storechat_rasa_system(rasa_url)))
+    systems.append(("anchor", load.anchor_system(anchor_url)))
+    results: list[report.Figures] = []
+    for name, system in systems:
+        try:
+            results += await measure_system(name, system, CpuMeter(stack, PROCESSES[name]), args)
+        finally:
+            await system.aclose()
+    return results
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds through the stack's ExitStack, which stops every process
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    progress(f"Starting storechat and the anchor (logs in {LOG_DIR})…")
+    try:
+        with both_systems() as (stack, urls):
+            results = asyncio.run(measure(stack, urls.gateway, urls.rasa, urls.anchor, args))
+            peak_rss = {name: procfs.peak_rss_mib(process.pid) for name, process in stack.processes.items()}
+            progress("Stopping…")
+    except KeyboardInterrupt:
+        progress("Interrupted; every process was stopped.")
+        return 130
+    goals = report.goals(results, args.shoppers)
+    if args.json:
+        print(json.dumps({
+            "config": {key: value for key, value in vars(args).items() if key != "json"},
+            "cpus": os.cpu_count(),
+            "results": [f.as_dict() for f in results],
+            "goals": goals.as_dict(),
+            "peak_rss_mib": peak_rss,
+        }, indent=2))
+        return 0
+    print()
+    print(report.table(results))
+    print()
+    print("Peak RSS (VmHWM): " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peak_rss.items()))
+    print()
+    for line in goals.lines(args.shoppers):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

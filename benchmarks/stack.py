@@ -1,0 +1,128 @@
+"""The processes under test, started on free ports under var/bench/ and always stopped.
+
+storechat is started through gateway/services.py, the same definitions `storechat run`
+and the tests use: an embedded Redis, the action server, Rasa with bot/models/storechat.tar.gz
+and one `storechat serve` gateway. The anchor is a stock `rasa init` assistant, created
+once under var/bench/anchor/ and run as shipped (in-memory tracker store, REST channel).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway import services
+from gateway.settings import REPO_ROOT, Settings
+
+BENCH_DIR = REPO_ROOT / "var" / "bench"
+LOG_DIR = BENCH_DIR / "log"
+ANCHOR_DIR = BENCH_DIR / "anchor"
+START_TIMEOUT = 300.0
+_QUIET_BOT_ENV = {"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """Running processes by name, started in order and stopped in reverse."""
+
+    exits: ExitStack
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    _pending: list[tuple[str, subprocess.Popen[bytes], Callable[[], bool]]] = field(default_factory=list)
+
+    def start(self, service: services.Service, ready: Callable[[], bool], *, wait: bool = True) -> None:
+        log = LOG_DIR / f"{service.name}.log"
+        log.unlink(missing_ok=True)
+        process = services.start(service, log)
+        self.exits.callback(services.stop, process)
+        self.processes[service.name] = process
+        self._pending.append((service.name, process, ready))
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Wait until every process started so far is ready (they start in parallel)."""
+        for name, process, ready in self._pending:
+            try:
+                services.wait_until(ready, timeout=START_TIMEOUT, process=process, what=name)
+            except services.ServiceError as exc:
+                raise services.ServiceError(f"{exc}\n--- {LOG_DIR / name}.log ---\n"
+                                            f"{services.tail(LOG_DIR / f'{name}.log', 40)}") from None
+        self._pending.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    gateway: str
+    rasa: str
+    anchor: str
+
+
+def ensure_anchor() -> None:
+    """Create and train the stock assistant the first time (kept for later runs)."""
+    if list((ANCHOR_DIR / "models").glob("*.tar.gz")):
+        return
+    print(f"Creating the stock `rasa init` assistant in {ANCHOR_DIR} (trains once, a few minutes)…", flush=True)
+    ANCHOR_DIR.mkdir(parents=True, exist_ok=True)
+    rasa = REPO_ROOT / services.BOT_VENV / "bin" / "rasa"
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    with (LOG_DIR / "anchor-init.log").open("wb") as log:
+        subprocess.run(
+            [str(rasa), "init", "--no-prompt", "--init-dir", str(ANCHOR_DIR)],
+            cwd=REPO_ROOT, env={**os.environ, **_QUIET_BOT_ENV},
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=True,
+        )
+
+
+def anchor_service(port: int) -> services.Service:
+    rasa = REPO_ROOT / services.BOT_VENV / "bin" / "rasa"
+    return services.Service(
+        "anchor",
+        (str(rasa), "run", "--port", str(port), "--interface", "127.0.0.1", "--credentials", "credentials.yml"),
+        ANCHOR_DIR, _QUIET_BOT_ENV,
+    )
+
+
+@contextmanager
+def both_systems() -> Iterator[tuple[Stack, Urls]]:
+    """storechat (Redis, actions, Rasa, gateway) and the anchor, all up and healthy."""
+    ensure_anchor()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    redis_dir = BENCH_DIR / "redis"
+    shutil.rmtree(redis_dir, ignore_errors=True)  # every run starts from an empty Redis
+    redis_port = free_port()
+    settings = Settings(
+        port=free_port(), redis_url=f"redis://127.0.0.1:{redis_port}/0",
+        rasa_port=(rasa_port := free_port()), rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_server_port=free_port(), data_dir=BENCH_DIR, root=REPO_ROOT,
+    )
+    anchor_port = free_port()
+    with ExitStack() as exits:
+        stack = Stack(exits)
+        # Like `storechat run`: append-only persistence, as in production.
+        stack.start(services.embedded_redis(redis_port, redis_dir), services.redis_ok(settings.effective_redis_url))
+        # The three Rasa processes load TensorFlow in parallel.
+        stack.start(services.action_server(settings),
+                    services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health"), wait=False)
+        stack.start(services.rasa_server(settings),
+                    services.http_ok(f"{settings.rasa_url}/webhooks/storechat/"), wait=False)
+        stack.start(anchor_service(anchor_port),
+                    services.http_ok(f"http://127.0.0.1:{anchor_port}/webhooks/rest/"), wait=False)
+        stack.wait()
+        stack.start(services.gateway(settings), services.http_ok(f"http://127.0.0.1:{settings.port}/healthz"))
+        yield stack, Urls(
+            gateway=f"http://127.0.0.1:{settings.port}",
+            rasa=settings.rasa_url,
+            anchor=f"http://127.0.0.1:{anchor_port}",
+        )
