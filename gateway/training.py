@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +20,26 @@ from typing import Any
 
 import yaml
 
-__all__ = ["FaqDataError", "TrainingError", "generate", "train"]
+__all__ = [
+    "FaqDataError",
+    "TrainingError",
+    "generate",
+    "load_chitchat",
+    "load_intents",
+    "load_languages",
+    "load_topics",
+    "normalise",
+    "train",
+    "training_examples",
+]
 
 MODEL_NAME = "storechat"
 FINGERPRINT_FILE = ".fingerprint"
 # Rasa's own YAML format version for the files we write.
 RASA_FORMAT_VERSION = "3.1"
 LANGUAGE_SLOT = "language"
+# Quick-reply buttons show a topic's title; longer labels wrap badly on a phone.
+MAX_TITLE_LENGTH = 25
 
 
 class TrainingError(RuntimeError):
@@ -50,6 +64,16 @@ class Entry:
     questions: dict[str, tuple[str, ...]]
     answers: dict[str, str]
     response: str  # name of the Rasa response that answers it
+    title: dict[str, str]  # quick-reply label per language; empty for chitchat
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One transactional intent (faq_data/intents/): questions only, actions answer it."""
+
+    id: str
+    questions: dict[str, tuple[str, ...]]
+    title: dict[str, str]
 
 
 # --- reading faq_data ---------------------------------------------------------------
@@ -77,55 +101,139 @@ def load_languages(faq_dir: Path) -> Languages:
     return Languages(default=str(default), supported=tuple(supported))
 
 
-def _load_entry(path: Path, languages: Languages, *, needs_questions: bool) -> Entry:
+def _mapping(path: Path) -> dict[str, Any]:
     data = _load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise FaqDataError(f"{path}: expected a mapping with a string `id`")
+    if data["id"] != path.stem:
+        raise FaqDataError(f"{path}: `id` must equal the file name ({path.stem!r})")
+    return data
+
+
+def _questions(
+    path: Path, data: dict[str, Any], languages: Languages, *, required: bool
+) -> dict[str, tuple[str, ...]]:
+    questions = data.get("questions") or {}
+    if not isinstance(questions, dict):
+        raise FaqDataError(f"{path}: `questions` must be a mapping by language")
+    if not required and not questions:
+        return {lang: () for lang in languages.supported}
+    for lang in languages.supported:
+        variants = questions.get(lang)
+        if not isinstance(variants, list) or not variants:
+            raise FaqDataError(f"{path}: no questions in language {lang!r}")
+        if not all(isinstance(v, str) and v.strip() for v in variants):
+            raise FaqDataError(f"{path}: questions in {lang!r} must be non-empty strings")
+    return {lang: tuple(str(q).strip() for q in questions[lang]) for lang in languages.supported}
+
+
+def _title(path: Path, data: dict[str, Any], languages: Languages) -> dict[str, str]:
+    title = data.get("title")
+    if not isinstance(title, dict):
+        raise FaqDataError(f"{path}: `title` must be a mapping by language")
+    for lang in languages.supported:
+        label = title.get(lang)
+        if not isinstance(label, str) or not label.strip():
+            raise FaqDataError(f"{path}: no title in language {lang!r}")
+        if len(label.strip()) > MAX_TITLE_LENGTH:
+            raise FaqDataError(
+                f"{path}: title {label!r} is longer than {MAX_TITLE_LENGTH} characters"
+            )
+    return {lang: str(title[lang]).strip() for lang in languages.supported}
+
+
+def _load_entry(path: Path, languages: Languages, *, is_topic: bool) -> Entry:
+    data = _mapping(path)
     entry_id: str = data["id"]
     answers = data.get("answers") or {}
-    questions = data.get("questions") or {}
-    if not isinstance(answers, dict) or not isinstance(questions, dict):
-        raise FaqDataError(f"{path}: `answers` and `questions` must be mappings by language")
+    if not isinstance(answers, dict):
+        raise FaqDataError(f"{path}: `answers` must be a mapping by language")
     for lang in languages.supported:
         answer = answers.get(lang)
         if not isinstance(answer, str) or not answer.strip():
             raise FaqDataError(f"{path}: no answer in language {lang!r}")
-        if needs_questions or questions:
-            variants = questions.get(lang)
-            if not isinstance(variants, list) or not variants:
-                raise FaqDataError(f"{path}: no questions in language {lang!r}")
-            if not all(isinstance(v, str) and v.strip() for v in variants):
-                raise FaqDataError(f"{path}: questions in {lang!r} must be non-empty strings")
-    response = data.get("response", f"utter_faq/{entry_id}")
     return Entry(
         id=entry_id,
-        questions={
-            lang: tuple(str(q).strip() for q in questions.get(lang, []))
-            for lang in languages.supported
-        },
+        questions=_questions(path, data, languages, required=is_topic),
         answers={lang: str(answers[lang]).strip() for lang in languages.supported},
-        response=str(response),
+        response=str(data.get("response", f"utter_faq/{entry_id}")),
+        title=_title(path, data, languages) if is_topic else {},
+    )
+
+
+def _load_intent(path: Path, languages: Languages) -> Intent:
+    data = _mapping(path)
+    if "answers" in data:
+        raise FaqDataError(f"{path}: intents have no answers (custom actions reply)")
+    return Intent(
+        id=data["id"],
+        questions=_questions(path, data, languages, required=True),
+        title=_title(path, data, languages),
     )
 
 
 def load_topics(faq_dir: Path, languages: Languages) -> list[Entry]:
     topics = [
-        _load_entry(path, languages, needs_questions=True)
+        _load_entry(path, languages, is_topic=True)
         for path in sorted((faq_dir / "topics").glob("*.yml"))
     ]
     if not topics:
         raise FaqDataError(f"{faq_dir / 'topics'}: no FAQ topics")
-    ids = [t.id for t in topics]
-    if len(set(ids)) != len(ids):
-        raise FaqDataError("faq_data/topics: duplicate topic ids")
     return topics
 
 
 def load_chitchat(faq_dir: Path, languages: Languages) -> list[Entry]:
     return [
-        _load_entry(path, languages, needs_questions=False)
+        _load_entry(path, languages, is_topic=False)
         for path in sorted((faq_dir / "chitchat").glob("*.yml"))
     ]
+
+
+def load_intents(faq_dir: Path, languages: Languages) -> list[Intent]:
+    """The transactional intents; a missing folder means none (older knowledge bases)."""
+    return [_load_intent(path, languages) for path in sorted((faq_dir / "intents").glob("*.yml"))]
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def normalise(text: str) -> str:
+    """The form two examples are compared in: casefolded, without spaces or punctuation.
+
+    "Wo ist mein Paket?" and "wo ist mein paket" are the same example to the classifier.
+    """
+    return _NOT_WORD.sub("", text.casefold())
+
+
+def training_examples(faq_dir: Path) -> dict[str, str]:
+    """Every NLU example (normalised) → the label it trains: `faq/<topic>` or an intent.
+
+    Raises FaqDataError when one example trains two labels: the classifier cannot learn
+    both, and the line between e.g. faq/returns and start_return gets blurred.
+    """
+    languages = load_languages(faq_dir)
+    labelled: list[tuple[str, dict[str, tuple[str, ...]]]] = [
+        *((f"faq/{t.id}", t.questions) for t in load_topics(faq_dir, languages)),
+        *((c.id, c.questions) for c in load_chitchat(faq_dir, languages)),
+        *((i.id, i.questions) for i in load_intents(faq_dir, languages)),
+    ]
+    labels = [label for label, _ in labelled]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise FaqDataError(f"faq_data: ids used twice: {', '.join(duplicates)}")
+    owner: dict[str, str] = {}
+    for label, questions in labelled:
+        for lang in languages.supported:
+            for question in questions[lang]:
+                key = normalise(question)
+                if not key:
+                    raise FaqDataError(f"{label}: {question!r} has no words")
+                first = owner.setdefault(key, label)
+                if first != label:
+                    raise FaqDataError(
+                        f"faq_data: {question!r} is an example of both {first} and {label}"
+                    )
+    return owner
 
 
 # --- writing Rasa files ---------------------------------------------------------------
@@ -143,7 +251,7 @@ def _unique(items: list[str]) -> list[str]:
     return unique
 
 
-def _examples(entry: Entry, languages: Languages) -> str:
+def _examples(entry: Entry | Intent, languages: Languages) -> str:
     # Rasa reads examples as a markdown-ish list inside a YAML block string.
     lines = _unique([q for lang in languages.supported for q in entry.questions[lang]])
     return "".join(f"- {line}\n" for line in lines)
@@ -193,6 +301,8 @@ def render(root: Path) -> dict[Path, str]:
     languages = load_languages(faq_dir)
     topics = load_topics(faq_dir, languages)
     chitchat = load_chitchat(faq_dir, languages)
+    intents = load_intents(faq_dir, languages)
+    training_examples(faq_dir)  # one example, one label
 
     faq_nlu = [
         {"intent": f"faq/{topic.id}", "examples": _examples(topic, languages)}
@@ -216,7 +326,7 @@ def render(root: Path) -> dict[Path, str]:
         "responses": {c.response: _response_variants(c, languages) for c in chitchat},
     }
     bot = root / "bot"
-    return {
+    files = {
         bot / "data" / "generated" / "nlu_faq.yml": _dump(
             {"version": RASA_FORMAT_VERSION, "nlu": faq_nlu}
         ),
@@ -226,6 +336,17 @@ def render(root: Path) -> dict[Path, str]:
         bot / "domain" / "generated_faq.yml": _dump(faq_domain),
         bot / "domain" / "generated_chitchat.yml": _dump(chitchat_domain),
     }
+    if intents:
+        intents_nlu = [
+            {"intent": intent.id, "examples": _examples(intent, languages)} for intent in intents
+        ]
+        files[bot / "data" / "generated" / "nlu_intents.yml"] = _dump(
+            {"version": RASA_FORMAT_VERSION, "nlu": intents_nlu}
+        )
+        files[bot / "domain" / "generated_intents.yml"] = _dump(
+            {"version": RASA_FORMAT_VERSION, "intents": [intent.id for intent in intents]}
+        )
+    return files
 
 
 def generate(root: Path) -> None:

@@ -8,12 +8,27 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.training import load_chitchat, load_languages, load_topics
+from gateway.training import (
+    MAX_TITLE_LENGTH,
+    load_chitchat,
+    load_intents,
+    load_languages,
+    load_topics,
+    training_examples,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAQ = ROOT / "faq_data"
 LANGUAGES = load_languages(FAQ)
 TOPICS = {t.id: t for t in load_topics(FAQ, LANGUAGES)}
+INTENTS = {i.id: i for i in load_intents(FAQ, LANGUAGES)}
+# The NLU ↔ dialogue contract (contract-issue3.md): actions and rules rely on these names.
+CONTRACT_INTENTS = {
+    "order_status", "order_history", "invoice_request", "start_return", "return_status",
+    "cancel_order", "change_address", "delivered_not_received", "report_damage",
+    "billing_problem", "request_human", "complain", "affirm", "deny",
+}  # fmt: skip
+MIN_QUESTIONS = 20
 
 
 def test_default_language_is_supported() -> None:
@@ -25,8 +40,42 @@ def test_default_language_is_supported() -> None:
 @pytest.mark.parametrize("lang", LANGUAGES.supported)
 def test_every_topic_has_many_questions_and_an_answer(topic_id: str, lang: str) -> None:
     topic = TOPICS[topic_id]
-    assert len(set(topic.questions[lang])) >= 12
+    assert len(set(topic.questions[lang])) >= MIN_QUESTIONS
     assert topic.answers[lang].strip()
+
+
+def test_there_are_at_least_25_topics() -> None:
+    assert len(TOPICS) >= 25
+
+
+@pytest.mark.parametrize("item_id", sorted([*(f"faq/{t}" for t in TOPICS), *INTENTS]))
+@pytest.mark.parametrize("lang", LANGUAGES.supported)
+def test_every_topic_and_intent_has_a_short_title(item_id: str, lang: str) -> None:
+    item = TOPICS[item_id[4:]] if item_id.startswith("faq/") else INTENTS[item_id]
+    assert 0 < len(item.title[lang]) <= MAX_TITLE_LENGTH
+
+
+def test_the_contract_intents_exist() -> None:
+    assert set(INTENTS) == CONTRACT_INTENTS
+
+
+@pytest.mark.parametrize("intent_id", sorted(INTENTS))
+@pytest.mark.parametrize("lang", LANGUAGES.supported)
+def test_every_intent_has_many_questions(intent_id: str, lang: str) -> None:
+    assert len(set(INTENTS[intent_id].questions[lang])) >= MIN_QUESTIONS
+
+
+def test_order_status_is_asked_with_and_without_an_order_number() -> None:
+    for lang in LANGUAGES.supported:
+        questions = INTENTS["order_status"].questions[lang]
+        with_number = [q for q in questions if re.search(r"\b\d{6}\b", q)]
+        assert 3 <= len(with_number) <= len(questions) - 10, lang
+
+
+def test_no_example_trains_two_labels() -> None:
+    # Raises FaqDataError naming the example otherwise; here: every label is present.
+    labels = set(training_examples(FAQ).values())
+    assert {f"faq/{t}" for t in TOPICS} | set(INTENTS) <= labels
 
 
 def test_required_topics_exist() -> None:
@@ -114,6 +163,25 @@ POLICY_FACTS: dict[str, dict[str, list[str]]] = {
         "de": ["30 Tagen ab Lieferung", "kostenlosen DHL", "3 Werktagen", "ursprüngliche Zahlungsart"],
         "en": ["30 days of delivery", "free DHL", "3 business days", "original payment method"],
     },
+    "express_shipping": {
+        "de": ["9,90 EUR", "14:00", "nächsten Werktag", "nur innerhalb Deutschlands"],
+        "en": ["9.90 EUR", "14:00", "next business day", "Germany only"],
+    },
+    "shipping_countries": {
+        "de": ["Deutschland", "Österreich", "Schweiz", "Niederlande", "Belgien", "Frankreich",
+               "Dänemark", "2–4 Werktage", "4–7 Werktage"],
+        "en": ["Germany", "Austria", "Switzerland", "Netherlands", "Belgium", "France",
+               "Denmark", "2–4 business days", "4–7 business days"],
+    },
+    "packstation": {"de": ["DHL Packstation"], "en": ["DHL Packstation"]},
+    "klarna_invoice": {"de": ["Klarna", "14 Tagen"], "en": ["Klarna", "14 days"]},
+    "order_change": {"de": ["gepackt", "stornieren"], "en": ["packed", "cancel"]},
+    "customs": {"de": ["Schweiz", "nicht zur EU", "4–7 Werktage"],
+                "en": ["Switzerland", "not in the EU", "4–7 business days"]},
+    "gift_vouchers": {
+        "de": ["ein Gutschein pro Bestellung", "nicht kombinierbar", "nicht in bar"],
+        "en": ["one voucher per order", "not combinable", "cash"],
+    },
     "out_of_hours": {
         "de": ["rund um die Uhr", "Montag bis Freitag von 8:00 bis 20:00", "Samstag von 9:00 bis 16:00",
                "Warteschlange"],
@@ -137,3 +205,13 @@ def test_no_answer_contradicts_the_prices() -> None:
         for answer in topic.answers.values():
             for amount in re.findall(r"(\d+(?:[.,]\d+)?) EUR", answer):
                 assert amount in allowed, (topic.id, amount)
+
+
+def test_no_answer_invents_a_deadline() -> None:
+    # Every time span in an answer must be one the policy sheet states.
+    allowed = {"30", "14", "3", "2–4", "4–7"}
+    pattern = r"(\d+(?:–\d+)?) (?:Tag|Tage|Tagen|Werktag|Werktage|Werktagen|days|business days)\b"
+    for topic in TOPICS.values():
+        for answer in topic.answers.values():
+            for span in re.findall(pattern, answer):
+                assert span in allowed, (topic.id, span)

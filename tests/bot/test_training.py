@@ -92,17 +92,84 @@ def test_a_new_language_is_a_data_change(tmp_path: Path) -> None:
     root, _ = _fake_project(tmp_path)
     faq = root / "faq_data"
     (faq / "languages.yml").write_text("default: de\nlanguages: [de, en, fr]\n")
-    for path in [*(faq / "topics").glob("*.yml"), *(faq / "chitchat").glob("*.yml")]:
+    for path in [*(faq / "topics").glob("*.yml"), *(faq / "chitchat").glob("*.yml"),
+                 *(faq / "intents").glob("*.yml")]:
         data = _load(path)
-        data["answers"]["fr"] = f"Réponse {data['id']}"
+        kind = path.parent.name
+        if kind != "intents":
+            data["answers"]["fr"] = f"Réponse {data['id']}"
+        if "title" in data:
+            data["title"]["fr"] = "Titre"
         if "questions" in data:
-            data["questions"]["fr"] = [f"question {data['id']}"]
+            data["questions"]["fr"] = [f"question {kind} {data['id']}"]
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
     generate(root)
     variants = _load(root / "bot" / "domain" / "generated_faq.yml")["responses"]["utter_faq/returns"]
     assert {"text": "Réponse returns", "condition": [
         {"type": "slot", "name": "language", "value": "fr"}
     ]} in variants
+    nlu = _load(root / "bot" / "data" / "generated" / "nlu_intents.yml")["nlu"]
+    assert "- question intents start_return\n" in {i["intent"]: i["examples"] for i in nlu}[
+        "start_return"
+    ]
+
+
+def test_intents_become_plain_nlu_intents_in_the_domain(tmp_path: Path) -> None:
+    root, _ = _fake_project(tmp_path)
+    generate(root)
+    languages = training.load_languages(root / "faq_data")
+    intents = training.load_intents(root / "faq_data", languages)
+    assert {"order_status", "start_return", "affirm", "deny"} <= {i.id for i in intents}
+    nlu = _load(root / "bot" / "data" / "generated" / "nlu_intents.yml")["nlu"]
+    examples = {item["intent"]: [line[2:] for line in item["examples"].splitlines()] for item in nlu}
+    for intent in intents:
+        for lang in languages.supported:
+            assert set(intent.questions[lang]) <= set(examples[intent.id]), (intent.id, lang)
+    domain = _load(root / "bot" / "domain" / "generated_intents.yml")
+    assert domain["intents"] == [i.id for i in intents]
+    assert "responses" not in domain  # custom actions answer these
+
+
+def _add_question(root: Path, relative: str, lang: str, question: str) -> None:
+    path = root / "faq_data" / relative
+    data = _load(path)
+    data["questions"][lang].append(question)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+
+
+def test_an_utterance_under_two_intents_is_an_error(tmp_path: Path) -> None:
+    root, _ = _fake_project(tmp_path)
+    # Same words as an order_status example, differently cased and punctuated.
+    _add_question(root, "intents/cancel_order.yml", "en", "Where is my ORDER")
+    with pytest.raises(FaqDataError, match="both order_status and cancel_order|both cancel_order and order_status"):
+        generate(root)
+
+
+def test_an_utterance_under_an_intent_and_a_topic_is_an_error(tmp_path: Path) -> None:
+    root, _ = _fake_project(tmp_path)
+    _add_question(root, "intents/start_return.yml", "de", "Wie kann ich etwas zurückschicken")
+    with pytest.raises(FaqDataError, match="faq/returns"):
+        generate(root)
+
+
+def test_an_intent_without_a_title_is_an_error(tmp_path: Path) -> None:
+    root, _ = _fake_project(tmp_path)
+    path = root / "faq_data" / "intents" / "deny.yml"
+    data = _load(path)
+    del data["title"]["en"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(FaqDataError, match="deny.yml.*title.*'en'"):
+        generate(root)
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    root, _ = _fake_project(tmp_path)
+    first = training.render(root)
+    generate(root)
+    before = training.fingerprint(root)
+    assert training.render(root) == first
+    generate(root)
+    assert training.fingerprint(root) == before
 
 
 def test_a_missing_translation_is_an_error(tmp_path: Path) -> None:
