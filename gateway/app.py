@@ -24,7 +24,9 @@ from gateway import health, keys
 from gateway.conversation_loop import ConversationLoop
 from gateway.conversations import ConversationStore
 from gateway.rasa_client import RasaClient
+from gateway.return_label import add_return_label_route
 from gateway.settings import Settings
+from gateway.shop_api import SHOP_API, ShopApi, api_app
 from gateway.socket_server import WebChatServer
 from gateway.storefront import add_storefront_routes
 from gateway.texts import Texts
@@ -60,6 +62,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     store = ConversationStore(redis)
     loop = ConversationLoop(store, rasa, Texts.load(settings.default_locale))
     app[REDIS], app[RASA], app[STORE], app[LOOP] = redis, rasa, store, loop
+    app[SHOP_API] = ShopApi.build(redis, settings)
     WebChatServer(app[SIO], store, loop, loop.texts, max_message_chars=settings.max_message_chars)
     yield
     await _close_socketio(app[SIO])
@@ -104,4 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_clients)
     app.router.add_get("/healthz", _healthz)
     add_storefront_routes(app, root=settings.root)
+    # The shop API reads bodies itself, capped at 64 KiB (413 in its JSON error shape).
+    app.add_subapp("/api/v1", api_app())
+    add_return_label_route(app, Texts.load(settings.default_locale))
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 
@@ -43,6 +44,24 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from gateway import demo_orders
+
+    try:
+        loaded = asyncio.run(demo_orders.load_into(settings.effective_redis_url))
+    except RedisError as exc:
+        print(f"error: cannot write to Redis at {settings.effective_redis_url} ({exc}); "
+              "start `storechat run` first or set REDIS_URL", file=sys.stderr)
+        return 1
+    for order in loaded:
+        eta = order.estimated_delivery.isoformat() if order.estimated_delivery else "-"
+        print(f"  {order.order_id}  {order.status.value:17} eta {eta:10}  {order.email}")
+    print(f"loaded {len(loaded)} demo orders from {demo_orders.DEMO_ORDERS_FILE}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storechat", description="storechat: chat and live chat for online shops")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="generate the bot's data from faq_data/ and train if it changed")
     train.add_argument("--force", action="store_true", help="train even if nothing changed")
     train.set_defaults(handler=_train)
+    commands.add_parser("demo-data", help="load the demo shop's orders into Redis (idempotent)") \
+        .set_defaults(handler=_demo_data)
     return parser
 
 

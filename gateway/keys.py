@@ -38,3 +38,51 @@ def identity(kind: str, value: str) -> str:
 def conversations_by_state(state: str) -> str:
     """Sorted set of conversation ids in a state, scored by the time they entered it."""
     return f"{PREFIX}:state:{state}"
+
+
+# --- the shop API: orders, verification, shopper requests -------------------
+
+
+def order(order_id: str) -> str:
+    """The order as JSON, its shipment events included."""
+    return f"{PREFIX}:order:{order_id}"
+
+
+def orders_by_email(email: str) -> str:
+    """Sorted set of the order ids of one (normalised) email, scored by placed_at."""
+    return f"{PREFIX}:orders:email:{email}"
+
+
+def verification_failures(conversation_id: str) -> str:
+    """Failed proofs in a conversation within the lock window (a counter with a TTL)."""
+    return f"{PREFIX}:verify:conv:{conversation_id}:failures"
+
+
+def order_verification_failures(order_id: str) -> str:
+    """Failed proofs against one order id from all conversations (stops enumeration)."""
+    return f"{PREFIX}:verify:order:{order_id}:failures"
+
+
+def verified_orders(conversation_id: str) -> str:
+    """Set of order ids the shopper of a conversation has proven to own."""
+    return f"{PREFIX}:verified:{conversation_id}:orders"
+
+
+def verified_emails(conversation_id: str) -> str:
+    """Set of (normalised) emails the shopper of a conversation has proven to own."""
+    return f"{PREFIX}:verified:{conversation_id}:emails"
+
+
+def request(request_id: str) -> str:
+    """A shopper's request (return, cancellation, ...) as a hash."""
+    return f"{PREFIX}:request:{request_id}"
+
+
+def conversation_requests(conversation_id: str) -> str:
+    """List of the request ids made in a conversation, oldest first."""
+    return f"{PREFIX}:conv:{conversation_id}:requests"
+
+
+def team_requests(team: str) -> str:
+    """Sorted set of a team's request ids, scored by creation time (the console's inbox)."""
+    return f"{PREFIX}:requests:{team}"

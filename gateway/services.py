@@ -79,12 +79,27 @@ def _rasa(settings: Settings) -> str:
     return str(rasa)
 
 
+def _api_env(settings: Settings) -> dict[str, str]:
+    """The shop API's secrets, for a process started with settings that hold them."""
+    values = {
+        "STORECHAT_SHOP_TOKEN": settings.shop_token,
+        "STORECHAT_BOT_TOKEN": settings.bot_token,
+        "STORECHAT_CUSTOMER_TOKEN_SECRET": settings.customer_token_secret,
+        "STORECHAT_PUBLIC_URL": settings.public_url,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def action_server(settings: Settings) -> Service:
+    # The actions look orders up through the gateway's API, as the bot.
+    env = _bot_env(settings)
+    if settings.bot_token is not None:
+        env["STORECHAT_BOT_TOKEN"] = settings.bot_token
     return Service(
         "actions",
         (_rasa(settings), "run", "actions", "--actions", "actions", "--port", str(settings.action_server_port)),
         settings.root / "bot",
-        _bot_env(settings),
+        env,
     )
 
 
@@ -113,6 +128,7 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Service
             "STORECHAT_PORT": str(settings.port),
             "REDIS_URL": settings.effective_redis_url,
             "RASA_URL": settings.rasa_url,
+            **_api_env(settings),
             **(env or {}),
         },
     )

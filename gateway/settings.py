@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,14 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _pattern(env: Mapping[str, str], name: str, default: str) -> re.Pattern[str]:
+    raw = env.get(name) or default
+    try:
+        return re.compile(raw)
+    except re.error as exc:
+        raise ConfigError(f"{name} is not a regular expression ({exc}): {raw!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,15 @@ class Settings:
     default_locale: str = "de"
     data_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
     root: Path = REPO_ROOT
+    # Bearer tokens of the shop API; unset → those endpoints answer 503 api_disabled.
+    shop_token: str | None = None
+    bot_token: str | None = None
+    # Key the storefront signs customer tokens with; unset → such proofs are refused.
+    customer_token_secret: str | None = None
+    # Where shoppers reach the gateway (return-label links); None → http://{host}:{port}.
+    public_url: str | None = None
+    # An order id must match this in full; the shop decides its own numbering.
+    order_number_pattern: re.Pattern[str] = re.compile(r"\d{6}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +111,11 @@ class Settings:
             max_message_chars=_int(env, "STORECHAT_MAX_MESSAGE_CHARS", 2000),
             default_locale=env.get("STORECHAT_DEFAULT_LOCALE", "de"),
             data_dir=Path(env.get("STORECHAT_DATA_DIR", str(REPO_ROOT / "var"))),
+            shop_token=env.get("STORECHAT_SHOP_TOKEN") or None,
+            bot_token=env.get("STORECHAT_BOT_TOKEN") or None,
+            customer_token_secret=env.get("STORECHAT_CUSTOMER_TOKEN_SECRET") or None,
+            public_url=(env.get("STORECHAT_PUBLIC_URL") or "").rstrip("/") or None,
+            order_number_pattern=_pattern(env, "STORECHAT_ORDER_NUMBER_PATTERN", r"\d{6}"),
         )
         if settings.redis_url is not None:
             RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
@@ -103,3 +126,7 @@ class Settings:
     @property
     def effective_redis_url(self) -> str:
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

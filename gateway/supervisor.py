@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import signal
 import subprocess
 import threading
@@ -10,7 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from gateway import services
+from redis.exceptions import RedisError
+
+from gateway import demo_orders, dev_secrets, services
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -18,7 +22,9 @@ log = logging.getLogger(__name__)
 
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        # Development tokens for whatever the environment leaves unset, shared by
+        # the gateway and the action server through their environments.
+        self.settings = dev_secrets.with_dev_secrets(settings)
         self.log_dir = settings.data_dir / "log"
         self.running: list[tuple[services.Service, subprocess.Popen[bytes]]] = []
         self._stop = threading.Event()
@@ -52,6 +58,14 @@ class Supervisor:
                 "set STORECHAT_PORT, RASA_PORT, ACTION_SERVER_PORT or STORECHAT_REDIS_PORT)"
             )
 
+    def _load_demo_orders(self) -> None:
+        """The demo shop's orders, so the bot can answer "where is my order?" at once."""
+        try:
+            loaded = asyncio.run(demo_orders.load_into(self.settings.effective_redis_url))
+        except RedisError as exc:
+            raise services.ServiceError(f"could not load the demo orders into Redis: {exc}") from None
+        print(f"  loaded {len(loaded)} demo orders (gateway/demo_orders.yml)", flush=True)
+
     def start_all(self) -> None:
         s = self.settings
         self._check_ports()
@@ -60,6 +74,7 @@ class Supervisor:
             redis = services.embedded_redis(s.embedded_redis_port, s.data_dir / "redis")
             process = self._start(redis)
             self._wait(redis, process, services.redis_ok(s.effective_redis_url), timeout=20)
+        self._load_demo_orders()
         actions = services.action_server(s)
         actions_process = self._start(actions)
         rasa = services.rasa_server(s)
@@ -75,6 +90,11 @@ class Supervisor:
             services.stop(process)
             print(f"  stopped {service.name}", flush=True)
         self.running.clear()
+
+    def _token_source(self) -> str:
+        if all(os.environ.get(variable) for variable in dev_secrets.GENERATED.values()):
+            return "from the environment"
+        return f"{dev_secrets.secrets_path(self.settings)}, generated for development"
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop.set()
@@ -93,6 +113,7 @@ class Supervisor:
             f"\nstorechat is up.\n"
             f"  Demo storefront:  {base}/            (English: {base}/?lang=en)\n"
             f"  Health:           {base}/healthz\n"
+            f"  Shop API:         {base}/api/v1/openapi.json  (tokens: {self._token_source()})\n"
             f"  Logs:             {self.log_dir}/\n"
             f"Open the storefront, click the chat button and say hello.\n"
             f"Press Ctrl-C to stop.\n",

@@ -1,0 +1,113 @@
+"""HTTP plumbing of the /api/v1 API: bearer tokens, bounded JSON bodies, JSON errors.
+
+Kept apart from the routes so each route reads as what it does for the shop or
+the bot. Every error is ``{"error": code, "message": text}`` plus, where useful,
+a field or two the caller can act on.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Any
+
+from aiohttp import web
+
+from gateway.json_input import InvalidInput
+
+MAX_BODY_BYTES = 64 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Role(StrEnum):
+    """Who holds a token: the shop's systems or the bot's action server."""
+
+    SHOP = "shop"
+    BOT = "bot"
+
+
+TOKEN_VARIABLES = {Role.SHOP: "STORECHAT_SHOP_TOKEN", Role.BOT: "STORECHAT_BOT_TOKEN"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, *,
+                 extra: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+
+    def response(self) -> web.Response:
+        return web.json_response({"error": self.code, "message": self.message, **self.extra},
+                                 status=self.status, headers=self.headers)
+
+
+def _unauthorised(code: str, message: str, challenge: str) -> ApiError:
+    return ApiError(401, code, message, headers={"WWW-Authenticate": challenge})
+
+
+def authorise(header: str | None, role: Role, tokens: Mapping[Role, str | None]) -> None:
+    """Raise the ApiError the caller deserves unless `header` carries the token of `role`.
+
+    The other role's token gets a 403 (authenticated, wrong door) rather than a 401,
+    which tells an operator at once that two tokens were swapped.
+    """
+    wanted = tokens[role]
+    if wanted is None:
+        raise ApiError(503, "api_disabled", f"this endpoint is off: {TOKEN_VARIABLES[role]} is not set")
+    scheme, _, presented = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise _unauthorised("unauthorized", "send Authorization: Bearer <token>", 'Bearer realm="storechat"')
+    token = presented.strip().encode("utf-8")
+    if hmac.compare_digest(token, wanted.encode("utf-8")):
+        return
+    for other, other_token in tokens.items():
+        if other is not role and other_token and hmac.compare_digest(token, other_token.encode("utf-8")):
+            raise ApiError(403, "forbidden", f"this endpoint needs the {role.value} token, not the {other.value} token")
+    raise _unauthorised("invalid_token", "the bearer token is not valid",
+                        'Bearer realm="storechat", error="invalid_token"')
+
+
+async def read_json(request: web.Request) -> object:
+    """The parsed body, read no further than MAX_BODY_BYTES (chunked bodies included)."""
+    too_large = ApiError(413, "body_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+@contextmanager
+def invalid_input_as(code: str) -> Iterator[None]:
+    """Turn a validation error into a 422 whose message names the field."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise ApiError(422, code, str(exc)) from None
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every failure under /api/v1 answers in the one error shape, never as HTML."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = "not_found" if exc.status == 404 else "method_not_allowed" if exc.status == 405 else "http_error"
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return ApiError(exc.status, code, exc.reason, headers=headers).response()

@@ -1,0 +1,57 @@
+"""Secrets for a development `storechat run` that has none configured.
+
+`make run` must show a working product on a fresh machine, and the shop API and
+the bot's order look-ups need tokens. Random ones are generated once into
+``var/secrets.json`` (readable only by the owner) and reused, so a shop script
+written against them keeps working across restarts. Variables set in the
+environment always win; production sets them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import replace
+from pathlib import Path
+
+from gateway.settings import Settings
+
+SECRETS_FILE = "secrets.json"
+# Settings field → the environment variable that would set it.
+GENERATED = {
+    "shop_token": "STORECHAT_SHOP_TOKEN",
+    "bot_token": "STORECHAT_BOT_TOKEN",
+    "customer_token_secret": "STORECHAT_CUSTOMER_TOKEN_SECRET",
+}
+
+
+def secrets_path(settings: Settings) -> Path:
+    return settings.data_dir / SECRETS_FILE
+
+
+def _read_or_create(path: Path) -> dict[str, str]:
+    stored: dict[str, str] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    missing = [name for name in GENERATED if not stored.get(name)]
+    if missing:
+        stored.update({name: secrets.token_urlsafe(32) for name in missing})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 from the start: never world-readable, not even for a moment.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(stored, file, indent=2)
+    os.chmod(path, 0o600)
+    return stored
+
+
+def with_dev_secrets(settings: Settings) -> Settings:
+    """`settings` with every unset token taken from (or generated into) var/secrets.json."""
+    if all(getattr(settings, name) is not None for name in GENERATED):
+        return settings
+    stored = _read_or_create(secrets_path(settings))
+    return replace(
+        settings,
+        shop_token=settings.shop_token or stored["shop_token"],
+        bot_token=settings.bot_token or stored["bot_token"],
+        customer_token_secret=settings.customer_token_secret or stored["customer_token_secret"],
+    )

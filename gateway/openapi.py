@@ -1,0 +1,284 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+Shop developers build against this document, so it is derived from the same
+enums and limits the code enforces, and a test checks that every route of
+gateway/shop_api.py is described here with its token, and nothing else is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.api_http import MAX_BODY_BYTES
+from gateway.orders import CARRIERS, STATUSES
+from gateway.shopper_requests import REQUEST_KINDS, RETURN_EVENT_STATUSES, TEAMS, RequestStatus
+from gateway.verification import CONVERSATION_ATTEMPTS, PROOF_KINDS
+
+Schema = dict[str, Any]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: Schema) -> Schema:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+def _object(properties: dict[str, Schema], required: list[str], **extra: Any) -> Schema:
+    return {"type": "object", "properties": properties, "required": required, **extra}
+
+
+STRING: Schema = {"type": "string", "minLength": 1}
+MONEY: Schema = {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,2})?$", "examples": ["39.80"]}
+DATE: Schema = {"type": "string", "format": "date"}
+DATE_TIME: Schema = {"type": "string", "format": "date-time", "description": "with UTC offset"}
+URL: Schema = {"type": "string", "format": "uri", "pattern": "^https?://"}
+
+
+def _schemas() -> dict[str, Schema]:
+    address = _object(
+        {"name": STRING, "street": STRING, "postal_code": STRING, "city": STRING,
+         "country": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2"}},
+        ["name", "street", "postal_code", "city", "country"],
+    )
+    item = _object(
+        {"sku": STRING, "name": STRING, "quantity": {"type": "integer", "minimum": 1}, "price": MONEY},
+        ["sku", "name", "quantity", "price"],
+    )
+    order_fields: dict[str, Schema] = {
+        "order_id": {"type": "string", "description": "optional in the body; must equal the URL's"},
+        "email": {"type": "string", "format": "email"},
+        "phone": _nullable({"type": "string", "examples": ["+4915112345678"]}),
+        "postal_code": _nullable(STRING),
+        "customer_name": _nullable(STRING),
+        "items": {"type": "array", "items": _ref("Item"), "minItems": 1, "maxItems": 100},
+        "total": MONEY,
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["EUR"]},
+        "status": _ref("OrderStatus"),
+        "carrier": _nullable({"type": "string", "enum": list(CARRIERS)}),
+        "tracking_number": _nullable(STRING),
+        "tracking_url": _nullable(URL),
+        "estimated_delivery": _nullable(DATE),
+        "placed_at": DATE_TIME,
+        "invoice_url": _nullable(URL),
+        "shipping_address": _nullable(_ref("Address")),
+    }
+    order_required = ["email", "items", "total", "currency", "status", "placed_at"]
+    event = _object(
+        {"status": _ref("OrderStatus"), "at": DATE_TIME, "location": STRING, "note": STRING},
+        ["status", "at"],
+    )
+    request_statuses = [status.value for status in RequestStatus]
+    return {
+        "Error": _object({"error": {"type": "string"}, "message": {"type": "string"}}, ["error", "message"]),
+        "NoMatch": {"allOf": [_ref("Error"), _object(
+            {"error": {"const": "no_match"}, "attempts_left": {"type": "integer", "minimum": 0}}, ["attempts_left"],
+        )]},
+        "Refused": {"allOf": [_ref("Error"), _object(
+            {"error": {"enum": ["too_late", "not_delivered", "return_window_over", "invalid_transition"]},
+             "status": {"type": "string", "description": "the order's (or the return's) current status"}},
+            ["status"],
+        )]},
+        "OrderStatus": {"type": "string", "enum": list(STATUSES)},
+        "Address": address,
+        "Item": item,
+        "OrderInput": _object(order_fields, order_required,
+                              description="An order as the shop sends it; `events` is ignored if sent."),
+        "Order": _object({**order_fields, "events": {"type": "array", "items": _ref("OrderEvent")}},
+                         ["order_id", *order_required, "events"]),
+        "OrderEvent": event,
+        "OrderEventInput": _object(
+            {**event["properties"], "estimated_delivery": DATE},
+            ["status"],
+            description="`at` defaults to now; the order takes the event's status.",
+        ),
+        "ReturnEventInput": _object(
+            {"status": {"type": "string", "enum": list(RETURN_EVENT_STATUSES)}, "note": STRING}, ["status"],
+            description="open → received → refunded | rejected (open → rejected too).",
+        ),
+        "VerificationInput": _object(
+            {"order_id": {"type": "string"}, "proof": _object(
+                {"kind": {"type": "string", "enum": list(PROOF_KINDS)}, "value": STRING}, ["kind", "value"],
+            )},
+            ["order_id", "proof"],
+        ),
+        "RequestInput": _object(
+            {
+                "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
+                "order_id": {"type": "string"},
+                "items": {"type": "array", "items": STRING, "minItems": 1,
+                          "description": "SKUs of the order (returns; default: every item)"},
+                "reason": STRING,
+                "address": _ref("Address"),
+            },
+            ["kind", "order_id"],
+            description="`address` is required for an address_change.",
+        ),
+        "Request": _object(
+            {
+                "id": {"type": "string"},
+                "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
+                "order_id": {"type": "string"},
+                "conversation_id": {"type": "string"},
+                "status": {"type": "string", "enum": request_statuses},
+                "team": {"type": "string", "enum": sorted(set(TEAMS.values()))},
+                "created_at": DATE_TIME,
+                "updated_at": DATE_TIME,
+                "items": {"type": "array", "items": {"type": "string"}},
+                "reason": _nullable({"type": "string"}),
+                "note": _nullable({"type": "string"}),
+                "address": _ref("Address"),
+                "label_url": {"type": "string", "format": "uri", "description": "returns only"},
+            },
+            ["id", "kind", "order_id", "conversation_id", "status", "team", "created_at", "updated_at", "items"],
+        ),
+    }
+
+
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str, schema: str = "Error") -> Schema:
+    return _json(_ref(schema), description)
+
+
+def _body(schema: str) -> Schema:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+AUTH_ERRORS = {
+    "401": {**_error("missing or invalid bearer token"),
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
+    "403": _error("the other role's token (shop vs. bot)"),
+    "503": _error("api_disabled: this role's token is not configured"),
+}
+BODY_ERRORS = {
+    "400": _error("invalid_json: the body is not JSON"),
+    "413": _error(f"body_too_large: more than {MAX_BODY_BYTES} bytes"),
+    "422": _error("a field is missing or invalid; the message names its path"),
+}
+ORDER_ID_ERROR = {"422": _error("invalid_order_id: the id does not match STORECHAT_ORDER_NUMBER_PATTERN")}
+
+
+def _operation(summary: str, security: str, responses: dict[str, Schema], *,
+               body: str | None = None, description: str | None = None) -> Schema:
+    merged = dict(responses)
+    for code, auth_error in AUTH_ERRORS.items():
+        # A 403 may also mean not_verified: one status, both meanings described.
+        if code in merged:
+            merged[code] = {**merged[code], "description": f"{merged[code]['description']}; {auth_error['description']}"}
+        else:
+            merged[code] = auth_error
+    operation: Schema = {"summary": summary, "security": [{security: []}], "responses": merged}
+    if body is not None:
+        operation["requestBody"] = _body(body)
+        operation["responses"] = {**BODY_ERRORS, **operation["responses"]}
+    if description is not None:
+        operation["description"] = description
+    return operation
+
+
+def _param(name: str, description: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+
+
+ORDER_ID = _param("order_id", "the shop's order number")
+CID = _param("cid", "the conversation id (Rasa's sender id)")
+RETURN_ID = _param("return_id", "a return request's id")
+
+
+def _paths() -> dict[str, Schema]:
+    order = _json(_ref("Order"), "the order")
+    return {
+        "/openapi.json": {"get": {
+            "summary": "This document", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+        }},
+        "/orders/{order_id}": {
+            "parameters": [ORDER_ID],
+            "put": _operation("Create or replace an order", "shopToken", {
+                "200": _json(_ref("Order"), "updated (events kept; a status change adds one)"),
+                "201": _json(_ref("Order"), "created"),
+            }, body="OrderInput"),
+            "get": _operation("Read an order", "shopToken", {
+                "200": order, "404": _error("not_found"), **ORDER_ID_ERROR,
+            }),
+        },
+        "/orders/{order_id}/events": {
+            "parameters": [ORDER_ID],
+            "post": _operation("Append a shipment event", "shopToken", {
+                "201": _json(_ref("Order"), "the order, now in the event's status"), "404": _error("not_found"),
+            }, body="OrderEventInput"),
+        },
+        "/returns/{return_id}/events": {
+            "parameters": [RETURN_ID],
+            "post": _operation("Report a return's progress", "shopToken", {
+                "200": _json(_object({"request": _ref("Request")}, ["request"]), "the updated return"),
+                "404": _error("not_found"),
+                "409": _error("invalid_transition", "Refused"),
+            }, body="ReturnEventInput"),
+        },
+        "/conversations/{cid}/verifications": {
+            "parameters": [CID],
+            "post": _operation("Prove the shopper owns an order", "botToken", {
+                "200": _json(_object({"order": _ref("Order")}, ["order"]), "proven for this conversation; "
+                             "an email or customer-token proof proves all of that customer's orders"),
+                "404": _error("no_match: unknown order or wrong proof (never tells which)", "NoMatch"),
+                "422": _error("a field is missing or invalid (the message names its path), or "
+                              "token_proofs_disabled: STORECHAT_CUSTOMER_TOKEN_SECRET is not set"),
+                "429": _error(f"locked: {CONVERSATION_ATTEMPTS} failures in this conversation, or too many "
+                              "against this order, within an hour"),
+            }, body="VerificationInput"),
+        },
+        "/conversations/{cid}/orders": {
+            "parameters": [CID],
+            "get": _operation("Orders proven in this conversation, newest first", "botToken", {
+                "200": _json(_object({"orders": {"type": "array", "items": _ref("Order")}}, ["orders"]), "orders"),
+            }),
+        },
+        "/conversations/{cid}/orders/{order_id}": {
+            "parameters": [CID, ORDER_ID],
+            "get": _operation("A proven order", "botToken", {
+                "200": order, "403": _error("not_verified (also for unknown orders)"), **ORDER_ID_ERROR,
+            }),
+        },
+        "/conversations/{cid}/requests": {
+            "parameters": [CID],
+            "post": _operation("Open a request for a proven order", "botToken", {
+                "201": _json(_object({"request": _ref("Request")}, ["request"]), "opened"),
+                "403": _error("not_verified (also for unknown orders)"),
+                "409": _error("too_late, not_delivered or return_window_over", "Refused"),
+            }, body="RequestInput", description=(
+                "Teams: return, cancellation, address_change → logistics; invoice_copy → billing. "
+                "Cancellation until packed, address change until shipped, returns within 30 days of delivery."
+            )),
+            "get": _operation("Requests of this conversation with their current status", "botToken", {
+                "200": _json(_object({"requests": {"type": "array", "items": _ref("Request")}}, ["requests"]),
+                             "requests, oldest first"),
+            }),
+        },
+    }
+
+
+def document(server_url: str) -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "storechat shop API",
+            "version": "1",
+            "description": "Orders and return updates from the shop (shop token); verification, "
+                           "order look-ups and requests for the bot (bot token). "
+                           'Every error is {"error": code, "message": text}.',
+        },
+        "servers": [{"url": f"{server_url}/api/v1"}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "shopToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_SHOP_TOKEN"},
+                "botToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_BOT_TOKEN"},
+            },
+        },
+    }
