@@ -15,7 +15,7 @@ from gateway import state_machine
 from gateway.conversations import ConversationStore
 from gateway.rasa_client import BotUnavailable
 from gateway.texts import Texts
-from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, OutgoingMessage
+from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, Handoff, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,27 @@ class Bot(Protocol):
 
 class Deliver(Protocol):
     async def __call__(self, conversation: Conversation, message: OutgoingMessage) -> None: ...
+
+
+# A signed token (bot/README.md); longer is not a token but an attempt to stuff the tracker.
+MAX_CUSTOMER_TOKEN_CHARS = 2048
+# Channels whose address is a phone number the provider has proven.
+PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
+
+
+def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """What the bot learns with a message: only what the gateway knows or can check.
+
+    Anything else a client puts into its metadata stays out of Rasa. The customer token
+    passes as it came: it proves nothing until the gateway's API checks its signature.
+    """
+    metadata: dict[str, Any] = {"locale": conversation.locale, "channel": conversation.channel.value}
+    token = client_metadata.get("customer_token")
+    if isinstance(token, str) and 0 < len(token) <= MAX_CUSTOMER_TOKEN_CHARS:
+        metadata["customer_token"] = token
+    if conversation.channel in PHONE_CHANNELS:
+        metadata["phone"] = conversation.address
+    return metadata
 
 
 def message_data(message: OutgoingMessage) -> dict[str, Any]:
@@ -51,16 +72,22 @@ class ConversationLoop:
 
     async def send(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> None:
         """Record a message to the shopper on the case, then deliver it on its channel."""
+        await self._record(conversation, message, **data)
+        await self._deliverers[conversation.channel](conversation, message)
+
+    async def _record(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> None:
         extra = {key: value for key, value in data.items() if value is not None}
         await self.store.append_message(
             conversation.id, message.author, message.text, {**message_data(message), **extra}
         )
-        await self._deliverers[conversation.channel](conversation, message)
 
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any]
     ) -> None:
-        data: dict[str, Any] = {"metadata": dict(metadata)}
+        # The case keeps what the client sent, except the credential.
+        data: dict[str, Any] = {
+            "metadata": {key: value for key, value in metadata.items() if key != "customer_token"}
+        }
         # A tapped quick reply arrives as its payload; keep the title the shopper saw.
         for reply in await self.store.offered_quick_replies(conversation.id):
             if reply.get("payload") == text:
@@ -78,7 +105,7 @@ class ConversationLoop:
 
     async def _bot_turn(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> None:
         try:
-            turn = await self.bot.turn(conversation.id, text, {**metadata, "locale": conversation.locale})
+            turn = await self.bot.turn(conversation.id, text, bot_metadata(conversation, metadata))
         except BotUnavailable as exc:
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
             notice = OutgoingMessage(self.texts.get(conversation.locale, "bot_unavailable"), author=Author.SYSTEM)
@@ -86,9 +113,30 @@ class ConversationLoop:
             return
         understood = turn.understanding
         for message in turn.messages:
-            await self.send(
+            await self._record(
                 conversation, message,
                 intent=understood.intent, confidence=understood.confidence,
                 retrieval_intent=understood.retrieval_intent,
                 retrieval_confidence=understood.retrieval_confidence,
             )
+        # Queued before the shopper reads "passing you on", so their answer to it
+        # already finds the bot silent.
+        if turn.handoff is not None:
+            await self._hand_off(conversation, turn.handoff)
+        deliver = self._deliverers[conversation.channel]
+        for message in turn.messages:
+            await deliver(conversation, message)
+
+    async def _hand_off(self, conversation: Conversation, handoff: Handoff) -> None:
+        """Queue the conversation for the team the bot named; from now on the bot is silent."""
+        try:
+            await state_machine.transition(
+                self.store.redis, conversation.id, ConversationState.QUEUED,
+                clock=self.store.clock, reason=handoff.reason, expect=ConversationState.BOT,
+                team=handoff.team.value,
+            )
+        except state_machine.StateChanged as exc:
+            # Someone (an agent's claim) moved it first: the case is already with a person.
+            log.info("handoff of %s skipped: %s", conversation.id, exc)
+        else:
+            log.info("conversation %s queued for %s (%s)", conversation.id, handoff.team.value, handoff.reason)

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway.types import Author, BotTurn, OutgoingMessage, QuickReply, Understanding
+from gateway.types import Author, BotTurn, Handoff, OutgoingMessage, QuickReply, Team, Understanding
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,18 @@ def _message(raw: Mapping[str, Any]) -> OutgoingMessage | None:
     )
 
 
+def _handoff(raw: object) -> Handoff | None:
+    if not isinstance(raw, Mapping):
+        return None
+    reason = str(raw.get("reason") or "unspecified")
+    try:
+        team = Team(str(raw.get("team")))
+    except ValueError:
+        log.warning("bot handed off to unknown team %r (%s); routing to general", raw.get("team"), reason)
+        team = Team.GENERAL
+    return Handoff(team=team, reason=reason)
+
+
 def parse_turn(body: Mapping[str, Any]) -> BotTurn:
     messages = tuple(
         message
@@ -63,6 +75,7 @@ def parse_turn(body: Mapping[str, Any]) -> BotTurn:
             retrieval_intent=retrieval.get("name"),
             retrieval_confidence=_optional_float(retrieval.get("confidence")),
         ),
+        handoff=_handoff(body.get("handoff")),
     )
 
 

@@ -60,10 +60,28 @@ class Understanding:
     retrieval_confidence: float | None = None
 
 
+class Team(StrEnum):
+    """Who takes a conversation the bot hands over (MISSION: the *right* human)."""
+
+    LOGISTICS = "logistics"
+    PRODUCT = "product"
+    BILLING = "billing"
+    GENERAL = "general"
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The bot's signal that a person must take over (bot/README.md, "The handoff")."""
+
+    team: Team
+    reason: str
+
+
 @dataclass(frozen=True, slots=True)
 class BotTurn:
     messages: tuple[OutgoingMessage, ...]
     understanding: Understanding
+    handoff: Handoff | None = None
 
 
 @dataclass(frozen=True, slots=True)

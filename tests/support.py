@@ -89,6 +89,14 @@ class Shopper:
                 if name == event:
                     return data
 
+    async def no_event(self, event: str, within: float) -> None:
+        """Fails if an `event` arrives within `within` seconds."""
+        try:
+            data = await self.expect(event, timeout=within)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected {event}: {data!r}")
+
     async def history(self) -> list[dict[str, Any]]:
         await self.client.emit("history_request", {"session_id": self.session_id})
         data = await self.expect("history")

@@ -1,0 +1,168 @@
+"""The gateway's side of the bot contract: the handoff signal and what the bot is told.
+
+Rasa is replaced here by an HTTP stand-in speaking the connector's wire format
+(bot/storechat_connector.py), so each test can script exactly the turn it needs;
+tests/bot/ drives the real bot to the same signal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from gateway import state_machine
+from gateway.app import create_app
+from gateway.conversations import ConversationStore
+from gateway.rasa_client import parse_turn
+from gateway.settings import Settings
+from gateway.types import Author, Channel, ConversationState, EventKind, Handoff, Team
+from tests.support import Shopper, free_port
+
+AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]  # type: ignore[type-arg]
+
+PASSING_ON = "Ich gebe Sie an unser Logistik-Team weiter."
+
+
+class ScriptedRasa:
+    """Answers every turn with `reply` and remembers what it was sent."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        self.reply = reply
+        self.received: list[dict[str, Any]] = []
+        # Runs while the turn is "inside the bot", before the reply goes back.
+        self.during_turn: Callable[[], Awaitable[object]] | None = None
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        self.received.append(await request.json())
+        if self.during_turn is not None:
+            await self.during_turn()
+        return web.json_response(self.reply)
+
+    async def start(self, aiohttp_client: AiohttpClient) -> str:
+        app = web.Application()
+        app.router.add_post("/webhooks/storechat/webhook", self.webhook)
+        client = await aiohttp_client(app)
+        return str(client.make_url("")).rstrip("/")
+
+
+@pytest.fixture
+def settings(base_settings: Settings) -> Settings:
+    """No real Rasa here: each test points the gateway at its ScriptedRasa."""
+    return dataclasses.replace(base_settings, port=free_port())
+
+
+def _turn(handoff: dict[str, str] | None) -> dict[str, Any]:
+    return {
+        "messages": [{"text": PASSING_ON}],
+        "intent": {"name": "delivered_not_received", "confidence": 0.97},
+        "retrieval": None,
+        "handoff": handoff,
+    }
+
+
+async def _gateway(aiohttp_client: AiohttpClient, settings: Settings, rasa: ScriptedRasa) -> TestClient:  # type: ignore[type-arg]
+    rasa_url = await rasa.start(aiohttp_client)
+    return await aiohttp_client(create_app(dataclasses.replace(settings, rasa_url=rasa_url)))
+
+
+def test_the_signal_is_parsed_and_an_unknown_team_goes_to_general() -> None:
+    assert parse_turn(_turn({"team": "logistics", "reason": "delivered_not_received"})).handoff == Handoff(
+        Team.LOGISTICS, "delivered_not_received"
+    )
+    assert parse_turn(_turn({"team": "marketing", "reason": "x"})).handoff == Handoff(Team.GENERAL, "x")
+    assert parse_turn(_turn(None)).handoff is None
+    assert parse_turn(_turn("logistics")).handoff is None  # type: ignore[arg-type]
+
+
+async def test_a_handoff_queues_the_conversation_for_the_team_and_silences_the_bot(
+    aiohttp_client: AiohttpClient, settings: Settings, redis: Redis
+) -> None:
+    rasa = ScriptedRasa(_turn({"team": "logistics", "reason": "delivered_not_received"}))
+    gateway = await _gateway(aiohttp_client, settings, rasa)
+    shopper = Shopper(str(gateway.make_url("/")))
+    await shopper.connect()
+
+    await shopper.say("Laut Sendungsverfolgung zugestellt, aber hier ist nichts")
+    reply = await shopper.expect("bot_uttered")
+    await shopper.say("Hallo? Ist da jemand?")
+    await shopper.no_event("bot_uttered", within=0.5)
+    await shopper.close()
+
+    assert reply["text"] == PASSING_ON
+    assert shopper.session_id is not None
+    store = ConversationStore(redis)
+    conversation = await store.find_latest(Channel.WEB, shopper.session_id)
+    assert conversation is not None
+    assert (conversation.state, conversation.team) == (ConversationState.QUEUED, "logistics")
+    assert len(rasa.received) == 1, "the bot must stay silent once the case is queued"
+    history = await store.history(conversation.id)
+    state = [e for e in history if e.kind is EventKind.STATE][-1]
+    assert state.data == {"from": "bot", "to": "queued", "reason": "delivered_not_received", "team": "logistics"}
+    # The signal itself is not a message on the case; both shopper messages are.
+    assert [(e.author, e.text) for e in history if e.kind is EventKind.MESSAGE] == [
+        (Author.SHOPPER, "Laut Sendungsverfolgung zugestellt, aber hier ist nichts"),
+        (Author.BOT, PASSING_ON),
+        (Author.SHOPPER, "Hallo? Ist da jemand?"),
+    ]
+
+
+async def test_the_bot_is_told_only_what_the_gateway_knows_or_can_check(
+    aiohttp_client: AiohttpClient, settings: Settings, redis: Redis
+) -> None:
+    rasa = ScriptedRasa(_turn(None))
+    gateway = await _gateway(aiohttp_client, settings, rasa)
+    shopper = Shopper(str(gateway.make_url("/")), locale="en")
+    await shopper.connect()
+    assert shopper.session_id is not None
+    await shopper.say(
+        "where is my order?",
+        metadata={"locale": "en", "customer_token": "abc.def", "phone": "+4915100000000", "verified": True},
+    )
+    await shopper.expect("bot_uttered")
+    await shopper.say("and now?", metadata={"customer_token": "x" * 5000})
+    await shopper.expect("bot_uttered")
+    await shopper.close()
+
+    first, second = (received["metadata"] for received in rasa.received)
+    # A phone number on web chat is just a claim; only SMS/WhatsApp prove one.
+    assert first == {"locale": "en", "channel": "web", "customer_token": "abc.def"}
+    assert second == {"locale": "en", "channel": "web"}
+    store = ConversationStore(redis)
+    conversation = await store.find_latest(Channel.WEB, shopper.session_id)
+    assert conversation is not None
+    recorded = [e.data for e in await store.history(conversation.id) if e.author is Author.SHOPPER]
+    assert all("customer_token" not in data.get("metadata", {}) for data in recorded)
+
+
+async def test_a_handoff_racing_an_agent_leaves_the_conversation_with_the_agent(
+    aiohttp_client: AiohttpClient, settings: Settings, redis: Redis
+) -> None:
+    """If the conversation left `bot` during the turn, the late signal changes nothing."""
+    rasa = ScriptedRasa(_turn({"team": "billing", "reason": "billing_problem"}))
+    gateway = await _gateway(aiohttp_client, settings, rasa)
+    store = ConversationStore(redis)
+    shopper = Shopper(str(gateway.make_url("/")))
+    await shopper.connect()
+    assert shopper.session_id is not None
+    conversation = await store.find_latest(Channel.WEB, shopper.session_id)
+    assert conversation is not None
+
+    async def queued_by_someone_else() -> object:
+        return await state_machine.transition(
+            redis, conversation.id, ConversationState.QUEUED, clock=store.clock,
+            reason="shopper_asked", team="general",
+        )
+
+    rasa.during_turn = queued_by_someone_else
+    await shopper.say("I was charged twice")
+    await shopper.expect("bot_uttered")
+    await shopper.close()
+
+    after = await store.get(conversation.id)
+    assert (after.state, after.team) == (ConversationState.QUEUED, "general")
