@@ -1,0 +1,429 @@
+"""The /api/v1 shop API over HTTP, against the real gateway app and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from gateway import customer_token, dev_secrets, keys, services
+from gateway.openapi import document
+from gateway.settings import REPO_ROOT, Settings
+from gateway.shop_api import ROUTES
+from tests.gateway.shop_support import BOT, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
+
+CID = "conv-1"
+
+
+def _ago(**delta: float) -> str:
+    return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+
+async def _put(api: TestClient, **changes: Any) -> dict[str, Any]:
+    body = order_body(**changes)
+    response = await api.put(f"/api/v1/orders/{body['order_id']}", json=body, headers=SHOP)
+    assert response.status in (200, 201), await response.text()
+    return dict(await response.json())
+
+
+async def _event(api: TestClient, order_id: str, status: str, **extra: Any) -> None:
+    response = await api.post(f"/api/v1/orders/{order_id}/events", json={"status": status, **extra}, headers=SHOP)
+    assert response.status == 201, await response.text()
+
+
+async def _verify(api: TestClient, order_id: str, kind: str, value: str, cid: str = CID) -> tuple[int, Any]:
+    response = await api.post(f"/api/v1/conversations/{cid}/verifications",
+                              json={"order_id": order_id, "proof": {"kind": kind, "value": value}}, headers=BOT)
+    return response.status, await response.json()
+
+
+async def _request(api: TestClient, cid: str = CID, **body: Any) -> tuple[int, Any]:
+    response = await api.post(f"/api/v1/conversations/{cid}/requests", json=body, headers=BOT)
+    return response.status, await response.json()
+
+
+# --- tokens ------------------------------------------------------------------------
+
+
+async def test_missing_or_wrong_bearer_is_401_with_a_challenge(api: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Basic c2hvcDpzaG9w"}, {"Authorization": "Bearer wrong"}):
+        response = await api.get("/api/v1/orders/104233", headers=headers)
+        assert response.status == 401, headers
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert set(await response.json()) == {"error", "message"}
+
+
+async def test_the_other_roles_token_is_403_both_ways(api: TestClient) -> None:
+    shop_route = await api.get("/api/v1/orders/104233", headers=BOT)
+    bot_route = await api.get(f"/api/v1/conversations/{CID}/orders", headers=SHOP)
+
+    assert (shop_route.status, (await shop_route.json())["error"]) == (403, "forbidden")
+    assert (bot_route.status, (await bot_route.json())["error"]) == (403, "forbidden")
+
+
+async def test_unset_tokens_switch_the_api_off(api_without_tokens: TestClient) -> None:
+    response = await api_without_tokens.get("/api/v1/orders/104233", headers=SHOP)
+
+    assert response.status == 503
+    assert (await response.json())["error"] == "api_disabled"
+    assert (await api_without_tokens.get("/api/v1/openapi.json")).status == 200
+
+
+# --- orders ------------------------------------------------------------------------
+
+
+async def test_put_creates_then_updates_and_get_returns_the_history(api: TestClient) -> None:
+    body = order_body()
+    created = await api.put("/api/v1/orders/104233", json=body, headers=SHOP)
+    updated = await api.put("/api/v1/orders/104233", json={**body, "status": "confirmed"}, headers=SHOP)
+    read = await api.get("/api/v1/orders/104233", headers=SHOP)
+
+    assert (created.status, updated.status, read.status) == (201, 200, 200)
+    order = await read.json()
+    assert {k: v for k, v in order.items() if k != "events"} == {**body, "status": "confirmed", "invoice_url": None}
+    assert [e["status"] for e in order["events"]] == ["placed", "confirmed"]
+
+
+async def test_shipment_events_move_the_status(api: TestClient) -> None:
+    await _put(api)
+
+    response = await api.post("/api/v1/orders/104233/events", headers=SHOP, json={
+        "status": "delayed", "at": "2026-11-24T18:00:00+01:00", "location": "Köln", "estimated_delivery": "2026-11-28",
+    })
+
+    order = await response.json()
+    assert response.status == 201
+    assert (order["status"], order["estimated_delivery"]) == ("delayed", "2026-11-28")
+    assert order["events"][-1] == {"status": "delayed", "at": "2026-11-24T18:00:00+01:00", "location": "Köln"}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/api/v1/orders/999999", None),
+    ("POST", "/api/v1/orders/999999/events", {"status": "shipped"}),
+    ("POST", "/api/v1/returns/AAAAAAAAAAAAAAAAAAAAAAAA/events", {"status": "received"}),
+    ("GET", "/api/v1/no-such-route", None),
+])
+async def test_unknown_things_are_404_json(api: TestClient, method: str, path: str, body: Any) -> None:
+    response = await api.request(method, path, json=body, headers=SHOP)
+
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+async def test_bad_bodies_get_clear_errors(api: TestClient) -> None:
+    not_json = await api.put("/api/v1/orders/104233", data=b"{nope", headers=SHOP)
+    wrong_type = await api.put("/api/v1/orders/104233", json=order_body(items=[{"sku": "A", "name": "B",
+                               "quantity": "2", "price": "1.00"}]), headers=SHOP)
+    unknown_status = await api.put("/api/v1/orders/104233", json=order_body(status="lost"), headers=SHOP)
+    bad_id = await api.put("/api/v1/orders/ABC-1", json=order_body(order_id="ABC-1"), headers=SHOP)
+
+    assert (not_json.status, (await not_json.json())["error"]) == (400, "invalid_json")
+    assert wrong_type.status == 422
+    assert await wrong_type.json() == {"error": "invalid_order", "message": "items[0].quantity: must be an integer ≥ 1"}
+    assert (unknown_status.status, (await unknown_status.json())["error"]) == (422, "invalid_order")
+    assert "status" in (await unknown_status.json())["message"]
+    assert (bad_id.status, (await bad_id.json())["error"]) == (422, "invalid_order_id")
+
+
+async def test_a_body_over_64_kib_is_413_even_without_content_length(api: TestClient) -> None:
+    huge = json.dumps(order_body(customer_name="x" * 70_000)).encode()
+
+    async def chunks() -> Any:
+        for start in range(0, len(huge), 8192):
+            yield huge[start:start + 8192]
+
+    declared = await api.put("/api/v1/orders/104233", data=huge, headers=SHOP)
+    chunked = await api.put("/api/v1/orders/104233", data=chunks(), headers=SHOP)
+
+    for response in (declared, chunked):
+        assert response.status == 413
+        assert (await response.json())["error"] == "body_too_large"
+
+
+# --- verification --------------------------------------------------------------------
+
+
+async def test_an_email_proof_proves_all_of_that_customers_orders(api: TestClient) -> None:
+    await _put(api)
+    await _put(api, order_id="104300", placed_at="2026-11-22T09:00:00+01:00")
+    await _put(api, order_id="104301", email="someone.else@example.com")
+
+    status, body = await _verify(api, "104233", "email", "  Anna@Example.COM ")
+    listed = await (await api.get(f"/api/v1/conversations/{CID}/orders", headers=BOT)).json()
+
+    assert status == 200 and body["order"]["order_id"] == "104233"
+    assert [o["order_id"] for o in listed["orders"]] == ["104300", "104233"]
+    other = await api.get(f"/api/v1/conversations/{CID}/orders/104300", headers=BOT)
+    assert other.status == 200
+    assert (await api.get(f"/api/v1/conversations/{CID}/orders/104301", headers=BOT)).status == 403
+
+
+async def test_a_postal_code_or_phone_proof_proves_only_that_order(api: TestClient) -> None:
+    await _put(api)
+    await _put(api, order_id="104300")
+
+    assert (await _verify(api, "104233", "postal_code", " 10 115 "))[0] == 200
+    assert (await _verify(api, "104300", "phone", "0049 151 1234 5678", cid="conv-2"))[0] == 200
+    assert (await _verify(api, "104300", "phone", "0151 / 12345678", cid="conv-3"))[0] == 200
+
+    listed = await (await api.get(f"/api/v1/conversations/{CID}/orders", headers=BOT)).json()
+    assert [o["order_id"] for o in listed["orders"]] == ["104233"]
+
+
+async def test_a_customer_token_proves_the_email_it_carries(api: TestClient) -> None:
+    await _put(api)
+    valid = customer_token.sign("anna@example.com", CUSTOMER_TOKEN_SECRET)
+    expired = customer_token.sign("anna@example.com", CUSTOMER_TOKEN_SECRET, ttl=-1)
+    someone_else = customer_token.sign("eve@example.com", CUSTOMER_TOKEN_SECRET)
+
+    assert (await _verify(api, "104233", "customer_token", expired, cid="a"))[0] == 404
+    assert (await _verify(api, "104233", "customer_token", someone_else, cid="b"))[0] == 404
+    assert (await _verify(api, "104233", "customer_token", valid, cid="c"))[0] == 200
+
+
+async def test_unknown_order_and_wrong_proof_look_the_same(api: TestClient) -> None:
+    await _put(api)
+
+    wrong_proof = await _verify(api, "104233", "email", "eve@example.com", cid="a")
+    unknown_order = await _verify(api, "999999", "email", "eve@example.com", cid="b")
+
+    assert wrong_proof == unknown_order == (404, {
+        "error": "no_match", "message": "no order matches this order id and proof", "attempts_left": 2,
+    })
+
+
+async def test_three_failures_lock_the_conversation_for_an_hour(api: TestClient, redis: Redis) -> None:
+    await _put(api)
+
+    left = [(await _verify(api, order_id, "postal_code", "99999"))[1]["attempts_left"]
+            for order_id in ("104233", "999999", "104233")]
+    status, body = await _verify(api, "104233", "postal_code", "10115")
+
+    assert left == [2, 1, 0]
+    assert (status, body["error"]) == (429, "locked"), "even the right proof waits out the lock"
+    assert 3500 < await redis.ttl(keys.verification_failures(CID)) <= 3600
+    assert (await _verify(api, "104233", "postal_code", "10115", cid="fresh"))[0] == 200
+
+
+async def test_parallel_guesses_cannot_slip_past_the_limit(api: TestClient) -> None:
+    await _put(api)
+
+    results = await asyncio.gather(*(_verify(api, "104233", "postal_code", f"{n:05}") for n in range(12)))
+
+    assert sorted(status for status, _ in results) == [404] * 3 + [429] * 9
+
+
+async def test_many_conversations_against_one_order_lock_that_order(api: TestClient) -> None:
+    """Ten failures across conversations stop an enumeration of one order's postal code."""
+    await _put(api)
+    for n in range(10):
+        assert (await _verify(api, "104233", "postal_code", f"{n:05}", cid=f"attacker-{n}"))[0] == 404
+
+    assert (await _verify(api, "104233", "postal_code", "10115", cid="the-real-anna"))[0] == 429
+    await _put(api, order_id="104300")
+    assert (await _verify(api, "104300", "postal_code", "10115", cid="the-real-anna"))[0] == 200
+
+
+async def test_a_success_does_not_cost_an_attempt(api: TestClient) -> None:
+    await _put(api)
+    for _ in range(5):
+        assert (await _verify(api, "104233", "email", "anna@example.com"))[0] == 200
+
+    assert (await _verify(api, "104233", "email", "eve@example.com"))[1]["attempts_left"] == 2
+
+
+async def test_unproven_and_unknown_orders_are_the_same_403(api: TestClient) -> None:
+    await _put(api)
+
+    unproven = await api.get(f"/api/v1/conversations/{CID}/orders/104233", headers=BOT)
+    unknown = await api.get(f"/api/v1/conversations/{CID}/orders/999999", headers=BOT)
+
+    assert unproven.status == unknown.status == 403
+    assert await unproven.json() == await unknown.json()
+    assert (await api.get(f"/api/v1/conversations/{CID}/orders", headers=BOT)).status == 200
+
+
+# --- requests ------------------------------------------------------------------------
+
+
+async def _proven(api: TestClient, **changes: Any) -> dict[str, Any]:
+    order = await _put(api, **changes)
+    assert (await _verify(api, order["order_id"], "email", order["email"]))[0] == 200
+    return order
+
+
+@pytest.mark.parametrize(("kind", "allowed", "refused"), [
+    ("cancellation", ["placed", "confirmed"], ["packed", "shipped", "delivered", "delayed"]),
+    ("address_change", ["placed", "confirmed", "packed"], ["shipped", "in_transit", "out_for_delivery"]),
+])
+async def test_cancellation_and_address_change_have_deadlines(
+    api: TestClient, kind: str, allowed: list[str], refused: list[str],
+) -> None:
+    address = {"name": "Anna Berg", "street": "Torstraße 1", "postal_code": "10119", "city": "Berlin", "country": "DE"}
+    for status in allowed + refused:
+        await _proven(api, status=status)
+        code, body = await _request(api, kind=kind, order_id="104233", address=address)
+        if status in allowed:
+            assert code == 201, status
+            assert body["request"]["team"] == "logistics" and body["request"]["status"] == "open"
+        else:
+            assert (code, body["error"], body["status"]) == (409, "too_late", status)
+
+
+async def test_an_address_change_needs_the_new_address(api: TestClient) -> None:
+    await _proven(api)
+
+    code, body = await _request(api, kind="address_change", order_id="104233")
+
+    assert (code, body["error"]) == (422, "invalid_request") and body["message"].startswith("address")
+
+
+async def test_a_return_within_30_days_of_delivery_gets_a_label(api: TestClient) -> None:
+    await _proven(api)
+    await _event(api, "104233", "delivered", at=_ago(days=29))
+
+    code, body = await _request(api, kind="return", order_id="104233", items=["NL-2040"], reason="zu klein")
+
+    request = body["request"]
+    assert code == 201
+    assert request["label_url"] == f"{PUBLIC_URL}/returns/{request['id']}/label"
+    assert (request["items"], request["team"], request["status"]) == (["NL-2040"], "logistics", "open")
+    assert len(request["id"]) >= 22, "the label page's only key must not be guessable"
+
+
+async def test_returns_are_refused_before_delivery_after_the_window_and_for_foreign_items(api: TestClient) -> None:
+    await _proven(api, status="shipped")
+    not_delivered = await _request(api, kind="return", order_id="104233")
+    await _event(api, "104233", "delivered", at=_ago(days=31))
+    too_late = await _request(api, kind="return", order_id="104233")
+    await _event(api, "104233", "delivered", at=_ago(days=1))
+    foreign_item = await _request(api, kind="return", order_id="104233", items=["NL-1001", "NL-9999"])
+
+    assert (not_delivered[0], not_delivered[1]["error"]) == (409, "not_delivered")
+    assert (too_late[0], too_late[1]["error"]) == (409, "return_window_over")
+    assert (foreign_item[0], foreign_item[1]["error"]) == (422, "invalid_request")
+    assert foreign_item[1]["message"].startswith("items[1]: NL-9999")
+
+
+async def test_requests_need_a_proven_order(api: TestClient) -> None:
+    await _put(api)
+
+    unproven = await _request(api, kind="invoice_copy", order_id="104233")
+    unknown = await _request(api, kind="invoice_copy", order_id="999999")
+
+    assert unproven == unknown
+    assert (unproven[0], unproven[1]["error"]) == (403, "not_verified")
+
+
+async def test_a_request_reaches_its_team_and_the_consoles(api: TestClient, redis: Redis) -> None:
+    await _proven(api)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(keys.EVENTS_CHANNEL)
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+
+    code, body = await _request(api, kind="invoice_copy", order_id="104233")
+
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+    await pubsub.aclose()
+    request = body["request"]
+    assert code == 201 and request["team"] == "billing" and "label_url" not in request
+    assert message is not None
+    assert json.loads(message["data"]) == {"type": "request", "conversation_id": CID, "request": request}
+    assert await redis.zrange(keys.team_requests("billing"), 0, -1) == [request["id"]]
+
+
+async def test_the_shop_moves_a_return_along_and_the_bot_sees_it(api: TestClient) -> None:
+    await _proven(api)
+    await _event(api, "104233", "delivered", at=_ago(days=2))
+    _, body = await _request(api, kind="return", order_id="104233")
+    return_id = body["request"]["id"]
+
+    received = await api.post(f"/api/v1/returns/{return_id}/events", json={"status": "received"}, headers=SHOP)
+    refunded = await api.post(f"/api/v1/returns/{return_id}/events",
+                              json={"status": "refunded", "note": "39,80 € erstattet"}, headers=SHOP)
+    backwards = await api.post(f"/api/v1/returns/{return_id}/events", json={"status": "received"}, headers=SHOP)
+    listed = await (await api.get(f"/api/v1/conversations/{CID}/requests", headers=BOT)).json()
+
+    assert (received.status, refunded.status) == (200, 200)
+    assert (backwards.status, (await backwards.json())["status"]) == (409, "refunded")
+    assert [(r["id"], r["status"], r["note"]) for r in listed["requests"]] == [(return_id, "refunded", "39,80 € erstattet")]
+
+
+# --- the return label page -------------------------------------------------------------
+
+
+async def test_the_label_page_escapes_what_the_shopper_wrote(api: TestClient) -> None:
+    await _proven(api, customer_name="<b>Anna</b>")
+    await _event(api, "104233", "delivered", at=_ago(days=2))
+    _, body = await _request(api, kind="return", order_id="104233", items=["NL-1001"],
+                             reason="<script>alert('x')</script>")
+    path = body["request"]["label_url"].removeprefix(PUBLIC_URL)
+
+    german = await api.get(path)
+    english = await api.get(path + "?lang=en")
+
+    html = await german.text()
+    assert german.status == 200 and german.headers["Cache-Control"] == "private, no-store"
+    assert "Rücksendeetikett" in html and "Leinen-Kissenhülle" in html and "Eichen-Kerzenhalter" not in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "Return label" in await english.text()
+
+
+async def test_an_unknown_label_is_404(api: TestClient) -> None:
+    assert (await api.get("/returns/AAAAAAAAAAAAAAAAAAAAAAAA/label")).status == 404
+    assert (await api.get("/returns/short/label")).status == 404
+
+
+# --- the OpenAPI document --------------------------------------------------------------
+
+
+async def test_openapi_describes_every_route_with_its_token_and_nothing_else(api: TestClient) -> None:
+    response = await api.get("/api/v1/openapi.json")
+    served = await response.json()
+
+    assert response.status == 200 and served["openapi"] == "3.1.0"
+    documented = {(path, method.upper()) for path, item in served["paths"].items()
+                  for method in item if method != "parameters"}
+    assert documented == {(route.path, route.method) for route in ROUTES}
+    for route in ROUTES:
+        operation = served["paths"][route.path][route.method.lower()]
+        expected = [] if route.role is None else [{f"{route.role.value}Token": []}]
+        assert operation["security"] == expected, route.path
+        if route.role is not None:
+            assert {"401", "403", "503"} <= set(operation["responses"]), route.path
+
+
+def test_every_schema_reference_in_openapi_resolves() -> None:
+    doc = document("http://x")
+    text = json.dumps(doc)
+    refs = {part.split('"')[0] for part in text.split('"$ref": "#/components/schemas/')[1:]}
+
+    assert refs and refs <= set(doc["components"]["schemas"])
+
+
+# --- tokens for a development `storechat run` --------------------------------------------
+
+
+def test_storechat_run_generates_tokens_once_and_hands_them_to_gateway_and_actions(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", root=REPO_ROOT, bot_token="from-the-environment")
+
+    first = dev_secrets.with_dev_secrets(settings)
+    again = dev_secrets.with_dev_secrets(settings)
+
+    path = dev_secrets.secrets_path(settings)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first == again and first.bot_token == "from-the-environment"
+    assert first.shop_token and first.customer_token_secret and first.shop_token != first.customer_token_secret
+    gateway_env = services.gateway(first).env
+    actions_env = services.action_server(first).env
+    assert gateway_env["STORECHAT_SHOP_TOKEN"] == first.shop_token
+    assert gateway_env["STORECHAT_BOT_TOKEN"] == actions_env["STORECHAT_BOT_TOKEN"] == "from-the-environment"
+    assert actions_env["STORECHAT_API_URL"] == "http://127.0.0.1:8080"
+    assert "STORECHAT_SHOP_TOKEN" not in actions_env
