@@ -72,6 +72,10 @@ class _LookupTurn:
         self.requested: Optional[str] = tracker.get_slot(REQUESTED)
 
     async def advance(self) -> list[EventType]:
+        if self.requested and self.tracker.latest_action_name != "action_listen":
+            # Back from an interruption (an FAQ answered in between): the latest
+            # message was not an answer to the question, so ask it again.
+            return _ask(self.requested)
         number = find_order_number(self.text)
         current = self.tracker.get_slot(ORDER_NUMBER)
         if number and number != current:
