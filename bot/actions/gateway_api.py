@@ -123,7 +123,9 @@ class GatewayApi:
             return [item for item in body["requests"] if isinstance(item, dict)]
         raise GatewayUnavailable(f"request list answered {status}")
 
-    async def _call(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> tuple[int, dict[str, Any]]:
+    async def _call(
+        self, method: str, path: str, body: Optional[dict[str, Any]] = None
+    ) -> tuple[int, dict[str, Any]]:
         if not self._settings.base_url:
             raise GatewayUnavailable("STORECHAT_API_URL is not set")
         try:

@@ -168,9 +168,8 @@ class _LookupTurn:
             return self.text.strip() or None
         if step == task_steps.NEW_ADDRESS:
             shipping = order.get("shipping_address") or {}
-            address = task_steps.parse_address(
-                self.text, str(shipping.get("name") or order.get("customer_name") or ""), str(shipping.get("country") or "")
-            )
+            name = str(shipping.get("name") or order.get("customer_name") or "")
+            address = task_steps.parse_address(self.text, name, str(shipping.get("country") or ""))
             if address is None:
                 self.dispatcher.utter_message(text=self.texts("address_not_recognised"))
             return address

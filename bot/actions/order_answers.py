@@ -89,13 +89,13 @@ def requests_answer(requests: list[ServiceRequest], texts: Texts) -> list[str]:
         return [texts("return_status_none")]
     lines = [texts("return_status_intro")]
     for request in requests:
-        kind, status = request.get("kind"), request.get("status")
+        kind, status = f"request_kind_{request.get('kind')}", f"request_status_{request.get('status')}"
         lines.append(
             texts(
                 "return_status_line",
-                kind=texts(f"request_kind_{kind}") if texts.has(f"request_kind_{kind}") else kind,
+                kind=texts(kind) if texts.has(kind) else request.get("kind"),
                 order_id=request.get("order_id", ""),
-                status=texts(f"request_status_{status}" if texts.has(f"request_status_{status}") else "request_status_unknown"),
+                status=texts(status if texts.has(status) else "request_status_unknown"),
             )
         )
     return ["\n".join(lines)]

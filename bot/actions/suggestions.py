@@ -69,7 +69,8 @@ def suggestions(
         key = str(item.get("intent_response_key") or "")
         topic = key.split("/", 1)[1] if key.startswith(f"{FAQ_INTENT}/") else ""
         if title := _title(topic_titles, topic, language):
-            found.append(Suggestion(title, faq_topic_payload(topic), faq_confidence * float(item.get("confidence") or 0)))
+            score = faq_confidence * float(item.get("confidence") or 0)
+            found.append(Suggestion(title, faq_topic_payload(topic), score))
     for item in ranking:
         name = str(item.get("name") or "")
         if name not in _NEVER_SUGGESTED and (title := _title(intent_titles, name, language)):
