@@ -173,9 +173,17 @@ def _quiet() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
     for name in ("rasa", "tensorflow", "absl"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    # Rasa's structlog events (one per parsed message) would otherwise go to stdout,
+    # in the middle of the report or the --json document.
+    import structlog
+
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
