@@ -45,11 +45,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="what the shoppers say (the same for every system)")
     parser.add_argument("--no-breakdown", action="store_true",
                         help="skip storechat's Rasa measured directly, without the gateway")
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (10 turns, 3 s, 1 s warm-up)")
+    parser.add_argument("--quiet-wait", type=float, default=120.0,
+                        help="before each system, wait up to this many seconds for other processes on the machine "
+                             "to use less than a quarter of a core (120)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short smoke run (10 turns, 3 s, 1 s warm-up, 10 s quiet wait)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     args = parser.parse_args(argv)
     if args.quick:
-        args.turns, args.duration, args.warmup = 10, 3.0, 1.0
+        args.turns, args.duration, args.warmup, args.quiet_wait = 10, 3.0, 1.0, 10.0
     if args.shoppers < 1 or args.turns < 1 or args.duration <= 0 or args.per_conversation < 1:
         parser.error("--shoppers, --turns, --per-conversation and --duration must be positive")
     return args
@@ -59,11 +63,34 @@ def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+# Other processes may use this much of a core while we measure (see --quiet-wait).
+QUIET_CORES = 0.25
+
+
 class CpuMeter:
     """CPU seconds used by each process (and by this benchmark client) between two points."""
 
     def __init__(self, stack: Stack, names: tuple[str, ...]) -> None:
         self.pids = {name: stack.processes[name].pid for name in names}
+        self.everything = {name: process.pid for name, process in stack.processes.items()}
+
+    def others_cores(self, seconds: float) -> float:
+        """Cores used, on average over `seconds`, by processes that are not ours."""
+        def ours() -> float:
+            return sum(procfs.cpu_seconds(pid) for pid in self.everything.values()) + time.process_time()
+
+        machine, mine = procfs.machine_busy_seconds(), ours()
+        time.sleep(seconds)
+        return max(procfs.machine_busy_seconds() - machine - (ours() - mine), 0.0) / seconds
+
+    def wait_until_quiet(self, max_wait: float) -> float:
+        """Wait (up to `max_wait` s) until other processes leave the CPU to us; their last load in cores."""
+        deadline = time.monotonic() + max_wait
+        while True:
+            load = self.others_cores(2.0)
+            if load < QUIET_CORES or time.monotonic() >= deadline:
+                return load
+            progress(f"  waiting: other processes use {load:.2f} cores")
 
     def snapshot(self) -> dict[str, float]:
         used = {name: procfs.cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -74,7 +101,8 @@ class CpuMeter:
     @staticmethod
     def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
         used = {name: after[name] - before[name] for name in before}
-        # CPU that neither the system under test nor the client used: anything else running.
+        # CPU that neither the system under test nor the client used: anything else running
+        # (the other system idles; its few ticks count here too).
         ours = sum(seconds for name, seconds in used.items() if name != "machine")
         used["other"] = max(used.pop("machine") - ours, 0.0)
         return used
@@ -83,6 +111,10 @@ class CpuMeter:
 async def measure_system(
     name: str, system: load.System, meter: CpuMeter, args: argparse.Namespace
 ) -> list[report.Figures]:
+    if args.quiet_wait > 0:
+        others = await asyncio.to_thread(meter.wait_until_quiet, args.quiet_wait)
+        if others >= QUIET_CORES:
+            progress(f"  warning: other processes still use {others:.2f} cores; {name}'s figures will suffer")
     progress(f"{name}: warm-up")
     await load.learn(system)
     if args.warmup > 0:
@@ -103,12 +135,16 @@ async def measure_system(
 
 async def measure(stack: Stack, gateway_url: str, rasa_url: str, anchor_url: str,
                   args: argparse.Namespace) -> list[report.Figures]:
-    systems: list[tuple[str, load.System]] = [("storechat", load.SocketSystem("storechat", gateway_url))]
-    if not args.no_breakdown:
-        systems.append(("storechat-rasa", load.storechat_rasa_system(rasa_url)))
-    systems.append(("anchor", load.anchor_system(anchor_url)))
+    systems: list[tuple[str, Callable[[], load.System]]] = [
+        ("storechat", lambda: load.SocketSystem("storechat", gateway_url)),
+        ("storechat-rasa", lambda: load.storechat_rasa_system(rasa_url)),
+        ("anchor", lambda: load.anchor_system(anchor_url)),
+    ]
     results: list[report.Figures] = []
-    for name, system in systems:
+    for name, make in systems:
+        if name == "storechat-rasa" and args.no_breakdown:
+            continue
+        system = make()
         try:
             results += await measure_system(name, system, CpuMeter(stack, PROCESSES[name]), args)
         finally:
@@ -139,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "results": [f.as_dict() for f in results],
             "goals": goals.as_dict(),
+            "warnings": report.warnings(results),
             "peak_rss_mib": peak_rss,
         }, indent=2))
         return 0
@@ -149,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in goals.lines(args.shoppers):
         print(line)
+    for warning in report.warnings(results):
+        print("warning: " + warning)
     return 0
 
 

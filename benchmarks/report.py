@@ -36,6 +36,9 @@ class Figures:
     p90_ms: float
     p99_ms: float
     first_median_ms: float
+    replies_per_turn: float
+    # Cores used on average by processes outside the benchmark while this scenario ran.
+    other_cores: float
     # CPU seconds per completed turn, by process (the benchmark client is "client").
     cpu_ms_per_turn: dict[str, float]
 
@@ -53,21 +56,38 @@ def figures(system: str, scenario: str, shoppers: int, run: Run, cpu_s: dict[str
         window_s=run.window_s, turns_per_s=len(good) / run.window_s if run.window_s else math.nan,
         median_ms=percentile(full, 0.5), p90_ms=percentile(full, 0.9), p99_ms=percentile(full, 0.99),
         first_median_ms=percentile([turn.first_s * 1000 for turn in good], 0.5),
-        cpu_ms_per_turn={name: seconds * 1000 / completed for name, seconds in cpu_s.items()},
+        replies_per_turn=sum(turn.replies for turn in good) / completed,
+        other_cores=cpu_s.get("other", 0.0) / run.window_s if run.window_s else math.nan,
+        cpu_ms_per_turn={name: seconds * 1000 / completed for name, seconds in cpu_s.items() if name != "other"},
     )
 
 
 def table(results: Sequence[Figures]) -> str:
     head = (f"{'scenario':<12} {'system':<15} {'turns':>6} {'turns/s':>8} {'median':>8} {'p90':>8} "
-            f"{'p99':>8} {'1st msg':>8} {'fail':>5} {'mism':>5}   CPU ms per turn")
+            f"{'p99':>8} {'1st msg':>8} {'msgs':>5} {'fail':>5} {'mism':>5} {'other':>6}   CPU ms per turn")
     rows = [head, "-" * len(head)]
     for f in results:
         cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in f.cpu_ms_per_turn.items() if ms >= 0.05)
         rows.append(
             f"{f.scenario:<12} {f.system:<15} {f.turns:>6} {f.turns_per_s:>8.1f} {f.median_ms:>6.1f}ms "
-            f"{f.p90_ms:>6.1f}ms {f.p99_ms:>6.1f}ms {f.first_median_ms:>6.1f}ms {f.failed:>5} {f.mismatched:>5}   {cpu}"
+            f"{f.p90_ms:>6.1f}ms {f.p99_ms:>6.1f}ms {f.first_median_ms:>6.1f}ms {f.replies_per_turn:>5.2f} "
+            f"{f.failed:>5} {f.mismatched:>5} {f.other_cores:>6.2f}   {cpu}"
         )
     return "\n".join(rows)
+
+
+def warnings(results: Sequence[Figures]) -> list[str]:
+    found = []
+    for f in results:
+        where = f"{f.system}, {f.scenario}"
+        if f.failed:
+            found.append(f"{where}: {f.failed} turns got no reply within the timeout (not counted)")
+        if f.mismatched:
+            found.append(f"{where}: {f.mismatched} turns got other replies than in the warm-up")
+        if f.other_cores >= 0.25:
+            found.append(f"{where}: other processes used {f.other_cores:.2f} cores meanwhile; "
+                         "the figures are lower than on a quiet machine")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
