@@ -9,12 +9,19 @@ cwd `bot/` and `PYTHONPATH=bot`).
       200 → {"messages": [{"text"?, "buttons"?: [{"title", "payload"}], "image"?,
                            "attachment"?, "custom"?}, ...],
              "intent": {"name", "confidence"} | null,
-             "retrieval": {"name": "faq/returns", "confidence"} | null}
+             "retrieval": {"name": "faq/returns", "confidence"} | null,
+             "handoff": {"team", "reason"} | null}
       400 → {"error": "..."} on a malformed body
       500 → {"error": "..."} if Rasa failed to handle the message
 
 Unlike Rasa's RestInput, the reply also carries what NLU understood, so the gateway can
-count deflections and escalate after repeated misunderstanding without a second call.
+count deflections without a second call.
+
+The handoff signal: a custom action that needs a person ends its turn with
+`dispatcher.utter_message(json_message={"handoff": {"team": ..., "reason": ...}})`
+(bot/actions/handoff.py). That message is not for the shopper: it is lifted out of
+`messages` into the reply's `handoff` field, and the gateway queues the conversation
+for that team.
 """
 
 from __future__ import annotations
@@ -65,6 +72,25 @@ def outgoing_message(collected: dict[str, Any]) -> dict[str, Any]:
             for b in buttons
         ]
     return out
+
+
+def split_handoff(
+    collected: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Optional[dict[str, str]]]:
+    """(messages for the shopper, the turn's handoff signal or None; the last one wins)."""
+    messages: list[dict[str, Any]] = []
+    handoff: Optional[dict[str, str]] = None
+    for message in collected:
+        custom = message.get("custom")
+        signal = custom.get("handoff") if isinstance(custom, dict) else None
+        if isinstance(signal, dict):
+            handoff = {
+                "team": str(signal.get("team") or "general"),
+                "reason": str(signal.get("reason") or "unspecified"),
+            }
+        else:
+            messages.append(message)
+    return messages, handoff
 
 
 def understanding(parse_data: dict[str, Any]) -> dict[str, Any]:
@@ -136,10 +162,12 @@ class StorechatInput(InputChannel):
                 return response.json({"error": "the bot failed to handle the message"}, status=500)
 
             parse_data = await _parse_data_of(request, sender, message_id)
+            messages, handoff = split_handoff(collector.messages)
             return response.json(
                 {
-                    "messages": [outgoing_message(m) for m in collector.messages],
+                    "messages": [outgoing_message(m) for m in messages],
                     **understanding(parse_data or {}),
+                    "handoff": handoff,
                 }
             )
 

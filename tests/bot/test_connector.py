@@ -6,12 +6,14 @@ topic it recognised, and "did not understand" for nonsense — through the real 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
 
 from gateway.settings import Settings
 
@@ -101,3 +103,24 @@ async def test_rejects_malformed_bodies(webhook: tuple[aiohttp.ClientSession, st
     async with session.post(f"{base}/webhook", json=body) as resp:
         assert resp.status == 400
         assert "error" in await resp.json()
+
+
+async def test_a_long_chat_keeps_a_bounded_tracker_and_its_language(
+    webhook: tuple[aiohttp.ClientSession, str], redis_url: str
+) -> None:
+    """bot/bounded_tracker_store.py: the last 6 turns, started from the slots they had."""
+    sender = uuid4().hex
+    await _say(webhook, "hello", "en", sender)
+    for _ in range(14):
+        reply = await _say(webhook, "thanks", None, sender)
+    assert reply["messages"][0]["text"].startswith("You're"), "the language outlived the cut"
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    stored = json.loads(await redis.get(f"storechat:tracker:{sender}") or "{}")
+    await redis.aclose()
+    events = stored["events"]
+    assert [e["event"] for e in events[:2]] == ["action", "session_started"]
+    assert {"event": "slot", "name": "language", "value": "en"}.items() <= next(
+        e for e in events if e["event"] == "slot" and e["name"] == "language"
+    ).items()
+    assert sum(e["event"] == "user" for e in events) == 6
