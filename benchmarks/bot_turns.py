@@ -50,7 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "to use less than a quarter of a core (120)")
     parser.add_argument("--quick", action="store_true",
                         help="a short smoke run (10 turns, 3 s, 1 s warm-up, 10 s quiet wait)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
+    parser.add_argument("--json", action="store_true",
+                        help="print the figures as JSON on stdout (the summary goes to stderr)")
     args = parser.parse_args(argv)
     if args.quick:
         args.turns, args.duration, args.warmup, args.quiet_wait = 10, 3.0, 1.0, 10.0
@@ -169,6 +170,17 @@ def main(argv: list[str] | None = None) -> int:
         progress("Interrupted; every process was stopped.")
         return 130
     goals = report.goals(results, args.shoppers)
+    # With --json the figures go to stdout as JSON and the human summary to stderr.
+    out = sys.stderr if args.json else sys.stdout
+    print(file=out)
+    print(report.table(results), file=out)
+    print(file=out)
+    print("Peak RSS (VmHWM): " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peak_rss.items()), file=out)
+    print(file=out)
+    for line in goals.lines(args.shoppers):
+        print(line, file=out)
+    for warning in report.warnings(results):
+        print("warning: " + warning, file=out)
     if args.json:
         print(json.dumps({
             "config": {key: value for key, value in vars(args).items() if key != "json"},
@@ -178,16 +190,6 @@ def main(argv: list[str] | None = None) -> int:
             "warnings": report.warnings(results),
             "peak_rss_mib": peak_rss,
         }, indent=2))
-        return 0
-    print()
-    print(report.table(results))
-    print()
-    print("Peak RSS (VmHWM): " + ", ".join(f"{name} {mib:.0f} MiB" for name, mib in peak_rss.items()))
-    print()
-    for line in goals.lines(args.shoppers):
-        print(line)
-    for warning in report.warnings(results):
-        print("warning: " + warning)
     return 0
 
 
