@@ -3,6 +3,8 @@
  *
  * Embedded by one tag:  <script src="https://GATEWAY/widget.js" data-locale="de" defer></script>
  * Optional attributes:  data-shop-name="Nordlicht Home"
+ *                       data-customer-token="…"  (a logged-in shopper: the shop's signed
+ *                       token, bot/README.md; or later StorechatWidget.setCustomerToken())
  *
  * Speaks the Rasa Socket.IO protocol (session_request / session_confirm / user_uttered /
  * bot_uttered) plus storechat's extensions (history_request / history, storechat_error).
@@ -32,6 +34,8 @@
     .slice(0, 2)
     .toLowerCase();
   var shopName = (script && script.dataset.shopName) || "";
+  // Proves to the bot which customer is logged in, so their orders need no other proof.
+  var customerToken = (script && script.dataset.customerToken) || null;
 
   // ---------------------------------------------------------------- small helpers
 
@@ -166,6 +170,10 @@
     close: defer("close"),
     send: defer("send"),
     ready: ready,
+    // For shops that log in without a page load; null logs out.
+    setCustomerToken: function (token) {
+      customerToken = token ? String(token) : null;
+    },
     get sessionId() {
       return storageGet(SESSION_KEY);
     },
@@ -442,7 +450,9 @@
       var node = renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
       replies.textContent = "";
       setTyping(true);
-      emitUtterance({ message: text, session_id: state.sessionId, metadata: { locale: locale } }, node);
+      var metadata = { locale: locale };
+      if (customerToken) metadata.customer_token = customerToken;
+      emitUtterance({ message: text, session_id: state.sessionId, metadata: metadata }, node);
     }
 
     function onSessionConfirm(data) {
