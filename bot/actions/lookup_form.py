@@ -46,6 +46,8 @@ VERIFIED, LOCKED, UNAVAILABLE = "verified", "locked", "unavailable"
 
 # Intents that leave the form (rules in data/rules.yml) when a step got no answer.
 _ESCAPES = frozenset({"request_human", "complain", "deny", "faq"})
+# Actions that run between a user message and the form without answering the message.
+_FORM_PLUMBING = frozenset({"order_lookup_form", "action_listen", "action_extract_slots"})
 # Free-text steps accept almost anything; only asking for a human leaves them.
 _FREE_TEXT_ESCAPES = frozenset({"request_human"})
 
@@ -57,6 +59,16 @@ def _ask(slot: str, *changed: EventType) -> list[EventType]:
 
 def _done(*changed: EventType) -> list[EventType]:
     return [*changed, SlotSet(REQUESTED, None)]
+
+
+def _interrupted(events: list[dict[str, Any]]) -> bool:
+    """Did another action answer the latest user message before the form ran again?"""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") not in _FORM_PLUMBING:
+            return True
+    return False
 
 
 class _LookupTurn:
@@ -72,7 +84,7 @@ class _LookupTurn:
         self.requested: Optional[str] = tracker.get_slot(REQUESTED)
 
     async def advance(self) -> list[EventType]:
-        if self.requested and self.tracker.latest_action_name != "action_listen":
+        if self.requested and _interrupted(self.tracker.events):
             # Back from an interruption (an FAQ answered in between): the latest
             # message was not an answer to the question, so ask it again.
             return _ask(self.requested)
