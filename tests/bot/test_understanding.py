@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.training import load_chitchat, load_intents, load_languages, load_topics, normalise, training_examples
+from gateway.training import (
+    load_chitchat,
+    load_intents,
+    load_languages,
+    load_topics,
+    normalise,
+    training_examples,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAQ = ROOT / "faq_data"
