@@ -123,9 +123,10 @@ async def measure_system(
 
     async def scenario(label: str, shoppers: int, run: Callable[[], Awaitable[load.Run]]) -> report.Figures:
         progress(f"{name}: {label}")
-        before = meter.snapshot()
+        before, started = meter.snapshot(), time.perf_counter()
         result = await run()
-        return report.figures(name, label, shoppers, result, CpuMeter.delta(before, meter.snapshot()))
+        elapsed = time.perf_counter() - started
+        return report.figures(name, label, shoppers, result, CpuMeter.delta(before, meter.snapshot()), elapsed)
 
     return [
         await scenario("1 shopper", 1, lambda: load.single(system, args.turns, args.per_conversation, args.seed)),

@@ -5,11 +5,12 @@ from sending the message to the arrival of the turn's last bot message:
 
 - REST (the anchor, and storechat's Rasa without the gateway): the HTTP reply carries
   all of the turn's messages, so the turn ends when the reply has been read.
-- Socket.IO (storechat): one `bot_uttered` per message. The warm-up sends every line once
-  and counts the messages it gets within a quiet window (`settle`); in the measured runs
-  a turn ends as soon as that many have arrived. The time to the first `bot_uttered` is
-  kept as well. A turn whose replies differ from the warm-up (fewer, more, other texts)
-  is counted in `mismatched`, so a wrong count never goes unnoticed.
+- Socket.IO (storechat): one `bot_uttered` per message. The first time a line is said in a
+  given context (see `_context`), the messages that arrive within a quiet window
+  (`settle`) are counted — mostly during the warm-up; afterwards a turn with that line in
+  that context ends as soon as that many have arrived. The time to the first
+  `bot_uttered` is kept as well. A turn whose replies differ from what was learned (fewer,
+  more, other texts) is counted in `mismatched`, so a wrong count never goes unnoticed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 import aiohttp
 import socketio
 
-from benchmarks.messages import Line, all_lines, conversation, locale_of
+from benchmarks.messages import Kind, Line, all_lines, conversation, locale_of
 
 TURN_TIMEOUT = 15.0
 # The messages of one storechat turn come from one Rasa reply and are emitted back to
@@ -41,6 +42,8 @@ class Turn:
     replies: int
     ok: bool = True
     mismatched: bool = False
+    learned: bool = False  # its reply count was learned on this turn (quiet window)
+    detail: str = ""  # for a mismatched turn: what was said, expected and received
 
 
 class Conversation(Protocol):
@@ -133,8 +136,8 @@ class SocketSystem:
     name: str
     url: str
     settle: float = 0.3
-    # (locale, text) → the bot message texts the warm-up saw for it.
-    expected: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    # (locale, text, context) → the bot message texts seen for it the first time.
+    expected: dict[tuple[str, str, str], tuple[str, ...]] = field(default_factory=dict)
 
     async def open(self, locale: str) -> Conversation:
         conv = SocketConversation(self, locale)
@@ -150,6 +153,7 @@ class SocketConversation:
         self.system = system
         self.locale = locale
         self.session_id: str | None = None
+        self.said: list[Kind] = []
         self.inbox: asyncio.Queue[tuple[float, Any]] = asyncio.Queue()
         self.confirmed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.client = socketio.AsyncClient(reconnection=False)
@@ -175,7 +179,20 @@ class SocketConversation:
             return None
         return at, str(data.get("text", "")) if isinstance(data, dict) else ""
 
+    def _context(self, line: Line) -> str:
+        """What the bot's answer may depend on besides the line itself: not-understood
+        answers change with earlier misunderstandings in the conversation (a rephrase
+        request, then an offer of a colleague). Other answers are taken to depend on the
+        line alone — `mismatched` would show it if not."""
+        if line.kind is not Kind.NOT_UNDERSTOOD:
+            return "-"
+        misunderstood = min(self.said.count(Kind.NOT_UNDERSTOOD), 2)
+        previous = self.said[-1].value if self.said else "-"
+        return f"{misunderstood}:{previous}"
+
     async def turn(self, line: Line) -> Turn:
+        key = (line.locale, line.text, self._context(line))
+        self.said.append(line.kind)
         stray = self.inbox.qsize()  # replies of an earlier turn that came late
         while not self.inbox.empty():
             self.inbox.get_nowait()
@@ -187,7 +204,6 @@ class SocketConversation:
         if first is None:
             return _failed(started)
         texts, last_at = [first[1]], first[0]
-        key = (line.locale, line.text)
         expected = self.system.expected.get(key)
         # Learning (warm-up): everything within the quiet window. Measuring: the learned count.
         wanted = len(expected) if expected is not None else None
@@ -199,9 +215,11 @@ class SocketConversation:
             texts.append(reply[1])
         if expected is None:
             self.system.expected[key] = tuple(texts)
+        mismatched = bool(stray) or (expected is not None and tuple(texts) != expected)
         return Turn(
             ended=last_at, first_s=first[0] - started, full_s=last_at - started, replies=len(texts),
-            mismatched=bool(stray) or (expected is not None and tuple(texts) != expected),
+            mismatched=mismatched, learned=expected is None,
+            detail=f"{line.text!r}: {stray} late before it; expected {expected}, got {tuple(texts)}" if mismatched else "",
         )
 
     async def close(self) -> None:
@@ -223,17 +241,25 @@ def _lines(seed: int, shopper: int) -> random.Random:
 
 
 async def learn(system: System) -> int:
-    """Send every line once in both languages (warm-up; teaches a SocketSystem its reply counts)."""
+    """Warm-up: say every line once in its language. Lines the bot cannot understand each get
+    a conversation of their own, so that a bot escalating after repeated misunderstanding
+    never hands a warm-up conversation to a human."""
     count = 0
-    conversations: dict[str, Conversation] = {}
+    shared: dict[str, Conversation] = {}
     try:
         for line in all_lines():
-            if line.locale not in conversations:
-                conversations[line.locale] = await system.open(line.locale)
-            turn = await conversations[line.locale].turn(line)
-            count += turn.ok
+            if line.kind is Kind.NOT_UNDERSTOOD:
+                conv = await system.open(line.locale)
+                try:
+                    count += (await conv.turn(line)).ok
+                finally:
+                    await conv.close()
+                continue
+            if line.locale not in shared:
+                shared[line.locale] = await system.open(line.locale)
+            count += (await shared[line.locale].turn(line)).ok
     finally:
-        for conv in conversations.values():
+        for conv in shared.values():
             await conv.close()
     return count
 

@@ -29,7 +29,7 @@ class Line:
 
 _LINES: dict[str, dict[Kind, tuple[str, ...]]] = {
     "de": {
-        Kind.GREET: ("Hallo", "Guten Tag!", "hi, kurze Frage"),
+        Kind.GREET: ("Hallo", "Guten Tag!", "Guten Morgen"),
         Kind.THANKS: ("Danke!", "vielen dank für die info", "super, danke schön"),
         Kind.NOT_UNDERSTOOD: ("asdf jklö", "Wie wird das Wetter morgen in Hamburg?", "blau ist schneller als dienstag"),
         Kind.FAQ: (

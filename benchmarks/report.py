@@ -41,12 +41,15 @@ class Figures:
     other_cores: float
     # CPU seconds per completed turn, by process (the benchmark client is "client").
     cpu_ms_per_turn: dict[str, float]
+    mismatch_examples: list[str]
+    # Turns whose reply count was learned on the spot (a 0.3 s quiet window after them).
+    learned: int
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def figures(system: str, scenario: str, shoppers: int, run: Run, cpu_s: dict[str, float]) -> Figures:
+def figures(system: str, scenario: str, shoppers: int, run: Run, cpu_s: dict[str, float], elapsed_s: float) -> Figures:
     good = [turn for turn in run.turns if turn.ok]
     full = [turn.full_s * 1000 for turn in good]
     completed = max(len(good), 1)
@@ -57,8 +60,10 @@ def figures(system: str, scenario: str, shoppers: int, run: Run, cpu_s: dict[str
         median_ms=percentile(full, 0.5), p90_ms=percentile(full, 0.9), p99_ms=percentile(full, 0.99),
         first_median_ms=percentile([turn.first_s * 1000 for turn in good], 0.5),
         replies_per_turn=sum(turn.replies for turn in good) / completed,
-        other_cores=cpu_s.get("other", 0.0) / run.window_s if run.window_s else math.nan,
+        other_cores=cpu_s.get("other", 0.0) / elapsed_s,
         cpu_ms_per_turn={name: seconds * 1000 / completed for name, seconds in cpu_s.items() if name != "other"},
+        mismatch_examples=[turn.detail for turn in good if turn.mismatched][:5],
+        learned=sum(turn.learned for turn in good),
     )
 
 
@@ -84,6 +89,9 @@ def warnings(results: Sequence[Figures]) -> list[str]:
             found.append(f"{where}: {f.failed} turns got no reply within the timeout (not counted)")
         if f.mismatched:
             found.append(f"{where}: {f.mismatched} turns got other replies than in the warm-up")
+        if f.learned > 0.05 * f.turns:
+            found.append(f"{where}: {f.learned} turns learned their reply count on the spot "
+                         "(0.3 s pause after each); a longer --warmup avoids it")
         if f.other_cores >= 0.25:
             found.append(f"{where}: other processes used {f.other_cores:.2f} cores meanwhile; "
                          "the figures are lower than on a quiet machine")
