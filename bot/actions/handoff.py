@@ -8,6 +8,7 @@ lifts it into its reply and the gateway queues the conversation for that team.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Optional
 
 from .texts import Texts
@@ -34,12 +35,12 @@ class Handoff:
 
 
 # Intents that go straight to a team, with the text said before the hand-off (if any).
-DIRECT = {
+DIRECT: Mapping[str, tuple[Handoff, Optional[str]]] = MappingProxyType({
     "request_human": (Handoff("general", "shopper_asked"), None),
     "complain": (Handoff("general", "complaint"), "complaint"),
     "report_damage": (Handoff("product", "damaged_item"), "report_damage"),
     "billing_problem": (Handoff("billing", "billing_problem"), "billing_problem"),
-}
+})
 
 
 def offer_buttons(texts: Texts) -> list[dict[str, str]]:

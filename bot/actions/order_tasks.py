@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from types import MappingProxyType
+from typing import Any, Awaitable, Callable, Mapping, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -20,13 +21,13 @@ from .texts import Texts
 logger = logging.getLogger(__name__)
 
 # The team that takes over a task the bot could not finish.
-_TEAM_OF_TASK = {
+_TEAM_OF_TASK: Mapping[str, str] = MappingProxyType({
     "start_return": "logistics",
     "cancel_order": "logistics",
     "change_address": "logistics",
     "delivered_not_received": "logistics",
     "invoice_request": "billing",
-}
+})
 
 
 class _Task:
@@ -124,13 +125,14 @@ class _Task:
         hand_off(self.dispatcher, self.texts, Handoff("logistics", "delivered_not_received"))
 
 
-_TASKS = {
+# Task name (= the intent that asked for it) → what does it.
+_TASKS: Mapping[str, Callable[[_Task], Awaitable[None]]] = MappingProxyType({
     name: getattr(_Task, name)
     for name in (
         "order_status", "order_history", "invoice_request", "start_return",
         "cancel_order", "change_address", "delivered_not_received",
     )
-}  # fmt: skip
+})  # fmt: skip
 
 
 class ActionOrderTask(Action):
