@@ -52,15 +52,20 @@ def offer_buttons(texts: Texts) -> list[dict[str, str]]:
 
 def offered_handoff(events: Iterable[Mapping[str, Any]]) -> Optional[Handoff]:
     """The hand-off offered in the bot's turn right before the latest user message."""
+    offer: Optional[Handoff] = None
     seen_latest_user = False
     for event in reversed(list(events)):
-        if event.get("event") == "user":
+        kind = event.get("event")
+        if kind == "user":
             if seen_latest_user:
-                return None
+                break
             seen_latest_user = True
-        elif seen_latest_user and event.get("event") == "slot" and event.get("name") == OFFER_SLOT:
-            value = event.get("value")
-            if isinstance(value, Mapping) and value.get("team") in TEAMS:
-                return Handoff(str(value["team"]), str(value.get("reason") or "shopper_asked"))
+        elif kind == "session_started":
+            # Slots carried into a new session (or a trimmed tracker) are no offer.
             return None
-    return None
+        elif seen_latest_user and offer is None and kind == "slot" and event.get("name") == OFFER_SLOT:
+            value = event.get("value")
+            if not (isinstance(value, Mapping) and value.get("team") in TEAMS):
+                return None
+            offer = Handoff(str(value["team"]), str(value.get("reason") or "shopper_asked"))
+    return offer

@@ -266,6 +266,12 @@ def test_an_offer_counts_only_in_the_very_next_turn() -> None:
     assert handoff.offered_handoff([_user("request_human")]) is None
 
 
+def test_an_offer_carried_into_a_new_session_is_no_offer() -> None:
+    carried = [{"event": "action", "name": "action_session_start"}, {"event": "session_started"}, OFFER,
+               _action("action_listen"), _user("request_human")]
+    assert handoff.offered_handoff(carried) is None
+
+
 def test_the_handoff_signal_is_the_contracts() -> None:
     assert handoff.Handoff("billing", "billing_problem").signal() == {
         "handoff": {"team": "billing", "reason": "billing_problem"}
