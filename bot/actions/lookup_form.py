@@ -105,15 +105,18 @@ class _LookupTurn:
                 if looks_like_a_number_attempt(self.text):
                     self.dispatcher.utter_message(text=self.texts("order_number_malformed", text=self.text.strip()))
             return _ask(ORDER_NUMBER)
+        starting = self.requested is None
+        # A new task asks its own questions again (answers of an abandoned one are stale).
+        reset = [SlotSet(slot, None) for slot in task_steps.TASK_SLOTS] if starting else []
         proof = self.tracker.get_slot(PROOF)
         if proof is None:
-            return await self._prove(current, [], fresh=self.requested is None)
+            return await self._prove(current, reset, fresh=starting)
         if proof != VERIFIED:
-            return _done()
+            return _done(*reset)
         order = await self.api.proven_order(self.tracker.sender_id, current)
         if order is None:  # the proof expired on the gateway: prove it again
-            return _ask(PROOF, SlotSet(PROOF, None))
-        return self._task_steps(order, [])
+            return _ask(PROOF, *reset, SlotSet(PROOF, None))
+        return self._task_steps(order, reset)
 
     async def _prove(self, order_id: str, events: list[EventType], *, fresh: bool) -> list[EventType]:
         cid = self.tracker.sender_id
