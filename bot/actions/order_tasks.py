@@ -29,6 +29,12 @@ _TEAM_OF_TASK: Mapping[str, str] = MappingProxyType({
     "invoice_request": "billing",
 })
 
+# The gateway's reasons for refusing a return → what the shopper is told.
+_RETURN_REFUSALS: Mapping[str, str] = MappingProxyType({
+    "not_delivered": "return_not_delivered",
+    "return_window_over": "return_window_over",
+})
+
 
 class _Task:
     """One task on one proven order; each method says what it did to the shopper."""
@@ -73,8 +79,8 @@ class _Task:
             self.tracker.sender_id, "return", self.order_id,
             items=items, reason=self.tracker.get_slot(task_steps.RETURN_REASON) or "",
         )  # fmt: skip
-        if outcome.error in ("not_delivered", "return_window_over"):
-            self.say(f"return_{outcome.error}")
+        if outcome.error in _RETURN_REFUSALS:
+            self.say(_RETURN_REFUSALS[outcome.error])
         elif outcome.request is None:
             raise GatewayUnavailable(f"return refused: {outcome.error}")
         else:

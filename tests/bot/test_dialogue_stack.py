@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -61,6 +61,11 @@ class Chat:
         url = f"http://{self.settings.host}:{self.settings.port}/api/v1/orders/{body['order_id']}"
         async with self.session.put(url, json=body, headers=SHOP) as response:
             assert response.status in (200, 201), await response.text()
+
+    async def post_event(self, order_id: str, **event: Any) -> None:
+        url = f"http://{self.settings.host}:{self.settings.port}/api/v1/orders/{order_id}/events"
+        async with self.session.post(url, json=event, headers=SHOP) as response:
+            assert response.status == 201, await response.text()
 
     async def say(self, text: str) -> dict[str, Any]:
         body = {"sender": self.sender, "message": text,
@@ -229,6 +234,19 @@ async def test_an_undelivered_order_cannot_be_returned_yet(chat: Chat) -> None:
     await chat.say("/start_return")
     await chat.say("104233")
     assert (await chat.texts_of("10115")) == [texts("de")("return_not_delivered", order_id="104233")]
+
+
+async def test_a_return_after_the_30_days_is_explained_in_english(chat: Chat) -> None:
+    chat.locale = "en"
+    await chat.put_order(status="shipped", items=[{"sku": "NL-1001", "name": "Linen cushion cover",
+                                                   "quantity": 1, "price": "29.90"}], total="29.90")
+    await chat.post_event("104233", status="delivered", at=(datetime.now(UTC) - timedelta(days=40)).isoformat())
+    await chat.say("hello")
+    await chat.say("/start_return")
+    await chat.say("104233")
+    reasons = await chat.say("anna@example.com")  # one item: no question which
+    assert reasons["messages"][0]["text"] == texts("en")("ask_return_reason")
+    assert await chat.texts_of("Doesn't fit") == [texts("en")("return_window_over", order_id="104233")]
 
 
 async def test_cancel_with_confirmation_and_too_late_once_packed(chat: Chat) -> None:
