@@ -332,3 +332,17 @@ def test_every_topic_and_intent_has_a_title_in_every_language() -> None:
 def test_faq_topic_payloads_parse_as_rasa_intent_payloads() -> None:
     payload = suggestions.faq_topic_payload("damaged_item")
     assert re.fullmatch(r'/faq_topic\{"topic":"damaged_item"\}', payload)
+
+
+def test_every_text_the_actions_use_exists() -> None:
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (faq_dir().parent / "bot" / "actions").glob("*.py"))
+    used = set(re.findall(r"""(?:texts|say)\(\s*["']([a-z_0-9]+)["']""", source))
+    used |= {f"handoff_{team}" for team in handoff.TEAMS}
+    used |= {preface for _, preface in handoff.DIRECT.values() if preface}
+    used |= {f"status_{s}" for s in (*order_answers.STATUSES, "unknown")}
+    used |= {f"status_name_{s}" for s in (*order_answers.STATUSES, "unknown")}
+    used |= {f"return_reason_{n}" for n in range(1, 5)}
+    assert len(used) > 60
+    for lang in languages()[1]:
+        missing = {key for key in used if not texts(lang).has(key)}
+        assert not missing, (lang, missing)
