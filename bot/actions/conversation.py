@@ -15,7 +15,13 @@ LANGUAGE_SLOT = "language"
 
 
 def texts_for(tracker: Tracker) -> Texts:
-    return texts(tracker.get_slot(LANGUAGE_SLOT))
+    """Texts in the `language` slot's language; before it is set (a conversation that
+    starts with a quick-reply payload skips NLU), in the message's locale."""
+    language = tracker.get_slot(LANGUAGE_SLOT)
+    if not language:
+        locale = str(metadata(tracker).get("locale") or "")
+        language = locale.replace("_", "-").split("-", 1)[0].lower()
+    return texts(language)
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -207,6 +207,12 @@ async def test_problems_are_handed_to_the_right_team(chat: Chat, payload: str, t
     assert reply["handoff"] == {"team": team, "reason": reason}
 
 
+async def test_a_quick_reply_that_opens_the_chat_is_answered_in_the_shoppers_language(chat: Chat) -> None:
+    chat.locale = "en-GB"
+    reply = await chat.say("/request_human")
+    assert reply["messages"][0]["text"] == texts("en")("handoff_general")
+
+
 # --- self-service ----------------------------------------------------------------------
 
 
