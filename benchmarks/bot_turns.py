@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="what the shoppers say (the same for every system)")
     parser.add_argument("--no-breakdown", action="store_true",
                         help="skip storechat's Rasa measured directly, without the gateway")
-    parser.add_argument("--quiet-wait", type=float, default=120.0,
+    parser.add_argument("--quiet-wait", type=float, default=None,
                         help="before each system, wait up to this many seconds for other processes on the machine "
                              "to use less than a quarter of a core (120)")
     parser.add_argument("--quick", action="store_true",
@@ -54,7 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="print the figures as JSON on stdout (the summary goes to stderr)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.turns, args.duration, args.warmup, args.quiet_wait = 10, 3.0, 1.0, 10.0
+        args.turns, args.duration, args.warmup = 10, 3.0, 1.0
+    if args.quiet_wait is None:
+        args.quiet_wait = 10.0 if args.quick else 120.0
     if args.shoppers < 1 or args.turns < 1 or args.duration <= 0 or args.per_conversation < 1:
         parser.error("--shoppers, --turns, --per-conversation and --duration must be positive")
     return args
@@ -167,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             results = asyncio.run(measure(stack, urls.gateway, urls.rasa, urls.anchor, args))
             peak_rss = {name: procfs.peak_rss_mib(process.pid) for name, process in stack.processes.items()}
             progress("Stopping…")
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C may surface as the cancellation of the measuring task.
         progress("Interrupted; every process was stopped.")
         return 130
     goals = report.goals(results, args.shoppers)
