@@ -27,6 +27,8 @@ for that team.
 from __future__ import annotations
 
 import inspect
+import json
+import re
 import uuid
 from typing import Any, Awaitable, Callable, Optional
 
@@ -36,6 +38,8 @@ from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from language_from_metadata import LANGUAGE_ENTITY, language_from_locale, supported_languages
 
 structlogger = structlog.get_logger()
 
@@ -72,6 +76,32 @@ def outgoing_message(collected: dict[str, Any]) -> dict[str, Any]:
             for b in buttons
         ]
     return out
+
+
+# Rasa's payload syntax: /intent, /intent@0.9, /intent{"entity": "value"}.
+_PAYLOAD = re.compile(r"^(?P<head>/[^{@\s]+(?:@[0-9.]+)?)(?P<entities>\{.*\})?$", re.DOTALL)
+
+
+def payload_with_language(text: str, language: Optional[str]) -> str:
+    """A quick-reply payload that also carries the shopper's language as an entity.
+
+    Rasa answers a payload ("/faq_topic{...}") without its NLU pipeline, so the
+    language component never sees it; without this a chat opened by a quick reply
+    would answer in the default language. Anything that is not a payload is unchanged.
+    """
+    match = _PAYLOAD.match(text.strip())
+    if match is None or language is None:
+        return text
+    entities: Any = {}
+    if match["entities"]:
+        try:
+            entities = json.loads(match["entities"])
+        except ValueError:
+            return text  # Rasa will log it as an unparseable payload
+        if not isinstance(entities, dict):
+            return text
+    entities.setdefault(LANGUAGE_ENTITY, language)
+    return match["head"] + json.dumps(entities, ensure_ascii=False)
 
 
 def split_handoff(
@@ -119,6 +149,9 @@ def understanding(parse_data: dict[str, Any]) -> dict[str, Any]:
 class StorechatInput(InputChannel):
     """Synchronous JSON webhook for the storechat gateway."""
 
+    def __init__(self) -> None:
+        self._languages = supported_languages()
+
     @classmethod
     def name(cls) -> str:
         return "storechat"
@@ -142,6 +175,8 @@ class StorechatInput(InputChannel):
             except BadRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
 
+            language = language_from_locale(metadata.get("locale"), self._languages)
+            text = payload_with_language(text, language)
             collector = CollectingOutputChannel()
             # Our own id lets us find *this* turn in the tracker even if another
             # message from the same sender was handled right after it.

@@ -114,7 +114,14 @@ def rasa_server(settings: Settings) -> Service:
             "--interface", "127.0.0.1", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
         ),
         settings.root / "bot",
-        _bot_env(settings),
+        {
+            **_bot_env(settings),
+            # Rasa allows several workers only with the Redis lock store (endpoints.yml).
+            "SANIC_WORKERS": str(settings.rasa_workers),
+            # One TensorFlow thread per worker: the workers already fill the cores.
+            "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+            "TF_INTER_OP_PARALLELISM_THREADS": "1",
+        },
     )
 
 

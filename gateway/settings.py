@@ -79,6 +79,9 @@ class Settings:
     action_server_port: int = 5055
     # A turn that takes longer than this is answered with the "bot unavailable" text.
     rasa_timeout: float = 8.0
+    # Rasa server worker processes (Sanic workers sharing the port and the Redis
+    # tracker and lock stores); a turn is CPU-bound, so one per core.
+    rasa_workers: int = 2
     max_message_chars: int = 2000
     # Socket.IO packets above this size are refused by the transport itself.
     max_socket_payload_bytes: int = 64 * 1024
@@ -108,6 +111,7 @@ class Settings:
             rasa_port=rasa_port,
             action_server_port=_int(env, "ACTION_SERVER_PORT", 5055),
             rasa_timeout=_float(env, "RASA_TIMEOUT", 8.0),
+            rasa_workers=_int(env, "RASA_WORKERS", 2),
             max_message_chars=_int(env, "STORECHAT_MAX_MESSAGE_CHARS", 2000),
             default_locale=env.get("STORECHAT_DEFAULT_LOCALE", "de"),
             data_dir=Path(env.get("STORECHAT_DATA_DIR", str(REPO_ROOT / "var"))),
@@ -119,6 +123,8 @@ class Settings:
         )
         if settings.redis_url is not None:
             RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
+        if settings.rasa_workers < 1:
+            raise ConfigError("RASA_WORKERS must be at least 1")
         if settings.rasa_timeout <= 0:
             raise ConfigError("RASA_TIMEOUT must be positive")
         return settings

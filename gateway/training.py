@@ -371,7 +371,12 @@ def _training_inputs(root: Path) -> list[Path]:
     for folder in (root / "faq_data", bot / "domain", bot / "data"):
         if folder.is_dir():
             candidates.extend(p for p in folder.rglob("*") if p.is_file())
-    return sorted(p for p in candidates if p.is_file() and "__pycache__" not in p.parts)
+    # The action server reads its texts at run time: editing one needs no new model.
+    runtime_only = root / "faq_data" / "messages"
+    return sorted(
+        p for p in candidates
+        if p.is_file() and "__pycache__" not in p.parts and not p.is_relative_to(runtime_only)
+    )
 
 
 def fingerprint(root: Path) -> str:

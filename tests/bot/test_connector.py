@@ -124,3 +124,13 @@ async def test_a_long_chat_keeps_a_bounded_tracker_and_its_language(
         e for e in events if e["event"] == "slot" and e["name"] == "language"
     ).items()
     assert sum(e["event"] == "user" for e in events) == 6
+
+
+@pytest.mark.parametrize(("locale", "greeting"), [("en", "Hello!"), ("de", "Hallo!")])
+async def test_a_quick_reply_payload_is_answered_in_the_shoppers_language(
+    webhook: tuple[aiohttp.ClientSession, str], locale: str, greeting: str
+) -> None:
+    """Payloads skip Rasa's NLU; the connector carries the language into them."""
+    reply = await _say(webhook, "/greet", locale)
+    assert reply["intent"]["name"] == "greet"
+    assert reply["messages"][0]["text"].startswith(greeting)
