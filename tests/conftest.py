@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from gateway import services
 from gateway.settings import REPO_ROOT, Settings
+from tests.gateway.shop_support import BOT_TOKEN, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP_TOKEN
 from tests.support import free_port, gateway_process, running
 
 
@@ -71,6 +72,24 @@ def live_gateway(rasa_settings: Settings, tmp_path_factory: pytest.TempPathFacto
     settings = dataclasses.replace(rasa_settings, port=free_port())
     with gateway_process(settings, tmp_path_factory.mktemp("gateway-logs") / "gateway.log"):
         yield LiveGateway(url=f"http://127.0.0.1:{settings.port}", settings=settings)
+
+
+@pytest.fixture(scope="session")
+def bot_stack(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The whole bot: a gateway with the shop API on, and Rasa + actions that use it."""
+    rasa_port = free_port()
+    settings = dataclasses.replace(
+        base_settings, port=free_port(), rasa_port=rasa_port, action_server_port=free_port(),
+        rasa_url=f"http://127.0.0.1:{rasa_port}", shop_token=SHOP_TOKEN, bot_token=BOT_TOKEN,
+        customer_token_secret=CUSTOMER_TOKEN_SECRET, public_url=PUBLIC_URL,
+    )  # fmt: skip
+    logs = tmp_path_factory.mktemp("bot-stack-logs")
+    actions_ready = services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health")
+    with gateway_process(settings, logs / "gateway.log"):
+        with running(services.action_server(settings), logs / "actions.log", actions_ready, timeout=120):
+            with running(services.rasa_server(settings), logs / "rasa.log",
+                          services.http_ok(settings.rasa_url + "/"), timeout=240):
+                yield settings
 
 
 @pytest.fixture

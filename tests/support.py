@@ -89,6 +89,16 @@ class Shopper:
                 if name == event:
                     return data
 
+    async def turn(self, text: str, *, quiet: float = 0.6, **extra: Any) -> list[dict[str, Any]]:
+        """Say `text`; the bot messages of the turn (until none came for `quiet` seconds)."""
+        await self.say(text, **extra)
+        messages = [await self.expect("bot_uttered")]
+        while True:
+            try:
+                messages.append(await self.expect("bot_uttered", timeout=quiet))
+            except TimeoutError:
+                return messages
+
     async def no_event(self, event: str, within: float) -> None:
         """Fails if an `event` arrives within `within` seconds."""
         try:

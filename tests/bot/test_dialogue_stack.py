@@ -6,7 +6,7 @@ shopper talks to Rasa's storechat connector, and the tests read what the shopper
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -16,34 +16,13 @@ import pytest
 
 from bot.actions.order_answers import shop_today
 from bot.actions.texts import texts
-from gateway import customer_token, services
+from gateway import customer_token
 from gateway.settings import Settings
-from tests.gateway.shop_support import (
-    BOT_TOKEN, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, SHOP_TOKEN, order_body,
-)  # fmt: skip
-from tests.support import free_port, gateway_process, running
+from tests.gateway.shop_support import CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
 
 pytestmark = pytest.mark.rasa
 
 TIMEOUT = aiohttp.ClientTimeout(total=60)
-
-
-@pytest.fixture(scope="module")
-def stack(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """A gateway with the shop API switched on, and a Rasa + action server using it."""
-    rasa_port = free_port()
-    settings = dataclasses.replace(
-        base_settings, port=free_port(), rasa_port=rasa_port, action_server_port=free_port(),
-        rasa_url=f"http://127.0.0.1:{rasa_port}", shop_token=SHOP_TOKEN, bot_token=BOT_TOKEN,
-        customer_token_secret=CUSTOMER_TOKEN_SECRET, public_url=PUBLIC_URL,
-    )  # fmt: skip
-    logs = tmp_path_factory.mktemp("dialogue-logs")
-    actions_ready = services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health")
-    with gateway_process(settings, logs / "gateway.log"):
-        with running(services.action_server(settings), logs / "actions.log", actions_ready, timeout=120):
-            with running(services.rasa_server(settings), logs / "rasa.log",
-                          services.http_ok(settings.rasa_url + "/"), timeout=240):
-                yield settings
 
 
 @dataclasses.dataclass
@@ -80,9 +59,9 @@ class Chat:
 
 
 @pytest.fixture
-async def chat(stack: Settings) -> AsyncIterator[Chat]:
+async def chat(bot_stack: Settings) -> AsyncIterator[Chat]:
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-        yield Chat(session, stack)
+        yield Chat(session, bot_stack)
 
 
 def _buttons(reply: dict[str, Any]) -> list[tuple[str, str]]:
