@@ -23,9 +23,10 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from gateway import keys
-from gateway.conversations import Clock, Fields
+from gateway.conversations import Clock, Fields, event_fields
 from gateway.json_input import InvalidInput, Reader
 from gateway.orders import Address, Order, OrderStatus, parse_address
+from gateway.types import EventKind
 
 RETURN_WINDOW = timedelta(days=30)
 S = OrderStatus
@@ -227,6 +228,12 @@ class RequestStore:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    def _on_the_case(self, request: ShopperRequest) -> Fields:
+        """The request as an event in its conversation's history, for whoever takes the case."""
+        return event_fields(
+            EventKind.REQUEST, request.updated_at.timestamp(), data=request_to_json(request, self.public_url)
+        )
+
     def _announcement(self, request: ShopperRequest) -> str:
         return json.dumps({
             "type": "request", "conversation_id": request.conversation_id,
@@ -247,6 +254,7 @@ class RequestStore:
             pipe.hset(keys.request(request.id), mapping=_to_hash(request))
             pipe.rpush(keys.conversation_requests(conversation_id), request.id)
             pipe.zadd(keys.team_requests(request.team), {request.id: now.timestamp()})
+            pipe.xadd(keys.conversation_events(conversation_id), self._on_the_case(request))
             pipe.publish(keys.EVENTS_CHANNEL, self._announcement(request))
             await pipe.execute()
         return request
@@ -279,6 +287,7 @@ class RequestStore:
                     updated = replace(current, status=status, updated_at=self.now(), note=note or current.note)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(key, mapping=_to_hash(updated))
+                    pipe.xadd(keys.conversation_events(updated.conversation_id), self._on_the_case(updated))
                     pipe.publish(keys.EVENTS_CHANNEL, self._announcement(updated))
                     await pipe.execute()
                     return updated

@@ -31,6 +31,8 @@ class Author(StrEnum):
 class EventKind(StrEnum):
     MESSAGE = "message"
     STATE = "state"
+    # A shopper request (return, cancellation, ...) opened or moved on; data = the request.
+    REQUEST = "request"
 
 
 @dataclass(frozen=True, slots=True)

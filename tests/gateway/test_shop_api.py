@@ -14,9 +14,11 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from gateway import customer_token, dev_secrets, keys, services
+from gateway.conversations import ConversationStore
 from gateway.openapi import document
 from gateway.settings import REPO_ROOT, Settings
 from gateway.shop_api import ROUTES
+from gateway.types import EventKind
 from tests.gateway.shop_support import BOT, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
 
 CID = "conv-1"
@@ -354,6 +356,21 @@ async def test_the_shop_moves_a_return_along_and_the_bot_sees_it(api: TestClient
     assert (received.status, refunded.status) == (200, 200)
     assert (backwards.status, (await backwards.json())["status"]) == (409, "refunded")
     assert [(r["id"], r["status"], r["note"]) for r in listed["requests"]] == [(return_id, "refunded", "39,80 € erstattet")]
+
+
+async def test_each_step_of_a_request_is_on_the_case(api: TestClient, redis: Redis) -> None:
+    await _proven(api)
+    await _event(api, "104233", "delivered", at=_ago(days=2))
+    _, body = await _request(api, kind="return", order_id="104233", reason="zu klein")
+    return_id = body["request"]["id"]
+    await api.post(f"/api/v1/returns/{return_id}/events", json={"status": "received"}, headers=SHOP)
+
+    history = await ConversationStore(redis).history(CID)
+    steps = [e.data for e in history if e.kind is EventKind.REQUEST]
+    assert [(s["id"], s["kind"], s["status"]) for s in steps] == [
+        (return_id, "return", "open"), (return_id, "return", "received"),
+    ]
+    assert steps[0]["reason"] == "zu klein" and steps[0]["label_url"] == body["request"]["label_url"]
 
 
 # --- the return label page -------------------------------------------------------------
