@@ -1,21 +1,27 @@
-"""The shopper's language as an NLU entity, read from the message metadata.
+"""The shopper's language as an NLU entity: from the message's locale, or detected.
 
-The gateway sends the shopper's locale with every message (`{"locale": "de-DE"}`).
+The gateway sends the web shopper's locale with every message (`{"locale": "de-DE"}`).
 This component turns it into a `language` entity ("de"), which the `language` slot
 takes by a `from_entity` mapping (domain/core.yml); responses pick their variant by
 that slot. Being part of NLU, it costs microseconds — a custom slot-mapping action
 would cost an HTTP round trip to the action server on every turn.
 
-A message without a supported locale yields no entity, so the slot keeps the
-conversation's language; a conversation that never had one answers in the default
-language (the unconditioned response variant, faq_data/languages.yml `default`).
+Without a supported locale (an SMS, say) the language is detected from the words:
+a small naive-Bayes model over the question variants of faq_data/, per language, so
+a new language's data teaches it that language too. It only speaks when the words
+are clearly one language's; otherwise no entity, and the slot keeps the conversation's
+language — or, in a conversation that never had one, the default language (the
+unconditioned response variant, faq_data/languages.yml `default`).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 
 import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -27,6 +33,7 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_TYPE,
     ENTITY_ATTRIBUTE_VALUE,
     EXTRACTOR,
+    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
@@ -38,9 +45,55 @@ _DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[1] / "faq_data"
 
 def supported_languages(faq_dir: Optional[Path] = None) -> Tuple[str, ...]:
     """The languages of faq_data/languages.yml."""
-    faq_dir = faq_dir or Path(os.environ.get("STORECHAT_FAQ_DATA", _DEFAULT_FAQ_DIR))
+    faq_dir = faq_dir or _faq_dir()
     data = yaml.safe_load((faq_dir / "languages.yml").read_text(encoding="utf-8"))
     return tuple(str(language) for language in data["languages"])
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+# log-likelihood lead the best language needs over the next one (≈ 20× likelier).
+MIN_LEAD = 3.0
+
+
+def _words(text: str) -> List[str]:
+    return _WORD.findall(text.casefold())
+
+
+def _questions(faq_dir: Path, language: str) -> Iterable[str]:
+    for folder in ("topics", "intents", "chitchat"):
+        for path in sorted((faq_dir / folder).glob("*.yml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            yield from (data.get("questions") or {}).get(language) or []
+
+
+class LanguageDetector:
+    """Naive Bayes over words, trained on faq_data's question variants."""
+
+    def __init__(self, samples: Dict[str, Iterable[str]]) -> None:
+        self._counts = {lang: Counter(w for q in qs for w in _words(q)) for lang, qs in samples.items()}
+        vocabulary = set().union(*self._counts.values()) if self._counts else set()
+        self._denominator = {
+            lang: sum(counts.values()) + len(vocabulary) + 1 for lang, counts in self._counts.items()
+        }
+
+    @classmethod
+    def from_faq_data(cls, faq_dir: Path, languages: Tuple[str, ...]) -> LanguageDetector:
+        return cls({lang: list(_questions(faq_dir, lang)) for lang in languages})
+
+    def detect(self, text: str) -> Optional[str]:
+        words = [w for w in _words(text) if any(w in c for c in self._counts.values())]
+        if not words or len(self._counts) < 2:
+            return None
+        scores = sorted(
+            (sum(math.log((counts[w] + 1) / self._denominator[lang]) for w in words), lang)
+            for lang, counts in self._counts.items()
+        )
+        (second, _), (best, language) = scores[-2], scores[-1]
+        return language if best - second >= MIN_LEAD else None
+
+
+def _faq_dir() -> Path:
+    return Path(os.environ.get("STORECHAT_FAQ_DATA", _DEFAULT_FAQ_DIR))
 
 
 def language_from_locale(locale: Any, supported: Tuple[str, ...]) -> Optional[str]:
@@ -55,10 +108,11 @@ def language_from_locale(locale: Any, supported: Tuple[str, ...]) -> Optional[st
     DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
 )
 class LanguageFromMetadata(GraphComponent):
-    """Adds a `language` entity from the message metadata's `locale`."""
+    """Adds a `language` entity from the message metadata's `locale`, or detected."""
 
-    def __init__(self, supported: Tuple[str, ...]) -> None:
+    def __init__(self, supported: Tuple[str, ...], detector: LanguageDetector) -> None:
         self._supported = supported
+        self._detector = detector
 
     @classmethod
     def create(
@@ -68,12 +122,15 @@ class LanguageFromMetadata(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LanguageFromMetadata:
-        return cls(supported_languages())
+        supported = supported_languages()
+        return cls(supported, LanguageDetector.from_faq_data(_faq_dir(), supported))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             metadata = message.get(METADATA_KEY) or {}
-            language = language_from_locale(metadata.get("locale"), self._supported)
+            language = language_from_locale(
+                metadata.get("locale"), self._supported
+            ) or self._detector.detect(message.get(TEXT) or "")
             if language is None:
                 continue
             entity = {

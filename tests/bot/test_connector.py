@@ -134,3 +134,16 @@ async def test_a_quick_reply_payload_is_answered_in_the_shoppers_language(
     reply = await _say(webhook, "/greet", locale)
     assert reply["intent"]["name"] == "greet"
     assert reply["messages"][0]["text"].startswith(greeting)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("Do you also deliver to Austria?", "Austria"), ("Liefert ihr auch nach Österreich?", "Österreich")],
+)
+async def test_without_a_locale_the_language_is_detected_from_the_words(
+    webhook: tuple[aiohttp.ClientSession, str], text: str, words: str
+) -> None:
+    """An SMS has no locale: the shopper is answered in the language they wrote in."""
+    reply = await _say(webhook, text, None)
+    assert reply["retrieval"]["name"] == "faq/shipping_countries"
+    assert words in reply["messages"][0]["text"]
