@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from gateway import state_machine
+from gateway import customer_token, state_machine
 from gateway.conversations import ConversationStore
 from gateway.rasa_client import BotUnavailable
 from gateway.texts import Texts
-from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, Handoff, OutgoingMessage
+from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, Handoff, OutgoingMessage, Team
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,6 @@ class Deliver(Protocol):
     async def __call__(self, conversation: Conversation, message: OutgoingMessage) -> None: ...
 
 
-# A signed token (bot/README.md); longer is not a token but an attempt to stuff the tracker.
-MAX_CUSTOMER_TOKEN_CHARS = 2048
 # Channels whose address is a phone number the provider has proven.
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
@@ -42,7 +40,7 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
     """
     metadata: dict[str, Any] = {"locale": conversation.locale, "channel": conversation.channel.value}
     token = client_metadata.get("customer_token")
-    if isinstance(token, str) and 0 < len(token) <= MAX_CUSTOMER_TOKEN_CHARS:
+    if isinstance(token, str) and 0 < len(token) <= customer_token.MAX_TOKEN_LENGTH:
         metadata["customer_token"] = token
     if conversation.channel in PHONE_CHANNELS:
         metadata["phone"] = conversation.address
@@ -84,10 +82,11 @@ class ConversationLoop:
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any]
     ) -> None:
-        # The case keeps what the client sent, except the credential.
-        data: dict[str, Any] = {
-            "metadata": {key: value for key, value in metadata.items() if key != "customer_token"}
-        }
+        # The case keeps only what a colleague can rely on: not the credential, and no
+        # claims (a "phone" a web client made up) that would look proven on the case.
+        data: dict[str, Any] = {}
+        if isinstance(locale := metadata.get("locale"), str):
+            data["metadata"] = {"locale": locale[:35]}
         # A tapped quick reply arrives as its payload; keep the title the shopper saw.
         for reply in await self.store.offered_quick_replies(conversation.id):
             if reply.get("payload") == text:
@@ -107,9 +106,16 @@ class ConversationLoop:
         try:
             turn = await self.bot.turn(conversation.id, text, bot_metadata(conversation, metadata))
         except BotUnavailable as exc:
+            # The notice promises a reply: the case goes to the queue, so a person gives it.
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
             notice = OutgoingMessage(self.texts.get(conversation.locale, "bot_unavailable"), author=Author.SYSTEM)
-            await self.send(conversation, notice, reason="bot_unavailable")
+            await self._record(conversation, notice, reason="bot_unavailable")
+            await self._hand_off(conversation, Handoff(Team.GENERAL, "bot_unavailable"))
+            await self._deliverers[conversation.channel](conversation, notice)
+            return
+        if (await self.store.get(conversation.id)).state is not ConversationState.BOT:
+            # A person took the conversation while the bot was thinking: they answer now.
+            log.info("bot turn for %s dropped: the conversation left the bot meanwhile", conversation.id)
             return
         understood = turn.understanding
         for message in turn.messages:

@@ -137,13 +137,32 @@ async def test_the_bot_is_told_only_what_the_gateway_knows_or_can_check(
     conversation = await store.find_latest(Channel.WEB, shopper.session_id)
     assert conversation is not None
     recorded = [e.data for e in await store.history(conversation.id) if e.author is Author.SHOPPER]
-    assert all("customer_token" not in data.get("metadata", {}) for data in recorded)
+    # Only the locale goes on the case: no credential, no unproven "phone".
+    assert [data.get("metadata") for data in recorded] == [{"locale": "en"}, None]
 
 
-async def test_a_handoff_racing_an_agent_leaves_the_conversation_with_the_agent(
+async def test_a_bot_that_is_down_leaves_the_case_queued_for_a_person(
     aiohttp_client: AiohttpClient, settings: Settings, redis: Redis
 ) -> None:
-    """If the conversation left `bot` during the turn, the late signal changes nothing."""
+    """The shopper is told someone will get back to them: the queue is where that happens."""
+    gateway = await aiohttp_client(create_app(dataclasses.replace(settings, rasa_url=f"http://127.0.0.1:{free_port()}")))
+    shopper = Shopper(str(gateway.make_url("/")))
+    await shopper.connect()
+    await shopper.say("Wo ist meine Bestellung?")
+    notice = await shopper.expect("bot_uttered")
+    await shopper.close()
+
+    assert notice["author"] == "system"
+    assert shopper.session_id is not None
+    conversation = await ConversationStore(redis).find_latest(Channel.WEB, shopper.session_id)
+    assert conversation is not None
+    assert (conversation.state, conversation.team) == (ConversationState.QUEUED, "general")
+
+
+async def test_a_bot_answer_that_arrives_after_an_agent_took_over_is_dropped(
+    aiohttp_client: AiohttpClient, settings: Settings, redis: Redis
+) -> None:
+    """A person took the case during the bot's turn: its answer and its handoff are dropped."""
     rasa = ScriptedRasa(_turn({"team": "billing", "reason": "billing_problem"}))
     gateway = await _gateway(aiohttp_client, settings, rasa)
     store = ConversationStore(redis)
@@ -153,16 +172,17 @@ async def test_a_handoff_racing_an_agent_leaves_the_conversation_with_the_agent(
     conversation = await store.find_latest(Channel.WEB, shopper.session_id)
     assert conversation is not None
 
-    async def queued_by_someone_else() -> object:
+    async def claimed_meanwhile() -> object:
         return await state_machine.transition(
-            redis, conversation.id, ConversationState.QUEUED, clock=store.clock,
-            reason="shopper_asked", team="general",
+            redis, conversation.id, ConversationState.QUEUED, clock=store.clock, reason="shopper_asked", team="general",
         )
 
-    rasa.during_turn = queued_by_someone_else
-    await shopper.say("I was charged twice")
-    await shopper.expect("bot_uttered")
+    rasa.during_turn = claimed_meanwhile
+    await shopper.say("hallo")
+    await shopper.no_event("bot_uttered", within=1.0)
     await shopper.close()
-
+    history = await store.history(conversation.id)
+    assert [e.author for e in history if e.kind is EventKind.MESSAGE] == [Author.SHOPPER]
     after = await store.get(conversation.id)
     assert (after.state, after.team) == (ConversationState.QUEUED, "general")
+
