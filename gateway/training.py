@@ -444,7 +444,7 @@ def train(root: Path, *, force: bool = False, log_path: Path | None = None) -> b
     if not force and _is_current(models, print_):
         return False
     if log_path is not None:
-        print(f"Training the bot (about 10 minutes on 2 cores the first time, seconds when Rasa can reuse its cache; Rasa's output: {log_path})…", flush=True)
+        print(f"Training the bot (about a minute; Rasa's output: {log_path})…", flush=True)
     _run_rasa_train(root, log_path)
     if not (models / f"{MODEL_NAME}.tar.gz").is_file():
         raise TrainingError(f"`rasa train` left no {models / MODEL_NAME}.tar.gz")
