@@ -141,6 +141,11 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Service
     )
 
 
+# Secrets a service gets only when its definition passes them (least privilege: Rasa
+# needs none, the action server only its own token).
+_NOT_INHERITED = frozenset({"STORECHAT_SHOP_TOKEN", "STORECHAT_BOT_TOKEN", "STORECHAT_CUSTOMER_TOKEN_SECRET"})
+
+
 def start(service: Service, log_path: Path) -> subprocess.Popen[bytes]:
     """Start a service in its own process group, its output going to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +153,7 @@ def start(service: Service, log_path: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             service.argv,
             cwd=service.cwd,
-            env={**os.environ, **service.env},
+            env={**{k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}, **service.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -24,7 +24,11 @@ class Supervisor:
     def __init__(self, settings: Settings) -> None:
         # Development tokens for whatever the environment leaves unset, shared by
         # the gateway and the action server through their environments.
-        self.settings = dev_secrets.with_dev_secrets(settings)
+        # The demo (the embedded Redis) gets development secrets and the demo orders; with
+        # your own REDIS_URL the tokens come from the environment and no demo data is
+        # written into your orders (`storechat demo-data` does it on purpose).
+        self.demo = settings.redis_url is None
+        self.settings = dev_secrets.with_dev_secrets(settings) if self.demo else settings
         self.log_dir = settings.data_dir / "log"
         self.running: list[tuple[services.Service, subprocess.Popen[bytes]]] = []
         self._stop = threading.Event()
@@ -74,7 +78,7 @@ class Supervisor:
             redis = services.embedded_redis(s.embedded_redis_port, s.data_dir / "redis")
             process = self._start(redis)
             self._wait(redis, process, services.redis_ok(s.effective_redis_url), timeout=20)
-        self._load_demo_orders()
+            self._load_demo_orders()
         actions = services.action_server(s)
         actions_process = self._start(actions)
         rasa = services.rasa_server(s)
@@ -92,7 +96,7 @@ class Supervisor:
         self.running.clear()
 
     def _token_source(self) -> str:
-        if all(os.environ.get(variable) for variable in dev_secrets.GENERATED.values()):
+        if not self.demo or all(os.environ.get(variable) for variable in dev_secrets.GENERATED.values()):
             return "from the environment"
         return f"{dev_secrets.secrets_path(self.settings)}, generated for development"
 

@@ -98,7 +98,8 @@ class ActionFaqTopic(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         topic = next(tracker.get_latest_entity_values("topic"), None)
-        if topic in topic_ids():
+        # A typed payload can carry anything as the "topic" (a list, an object).
+        if isinstance(topic, str) and topic in topic_ids():
             dispatcher.utter_message(response=f"utter_faq/{topic}")
         else:
             dispatcher.utter_message(text=texts_for(tracker)("unknown_topic"))

@@ -60,8 +60,29 @@ def confirmation(intent: Optional[str]) -> Optional[bool]:
     return {"affirm": True, "deny": False}.get(intent or "")
 
 
+# The shop's delivery countries (MISSION.md), as shoppers write them → ISO 3166 codes.
+COUNTRIES = {
+    "de": "DE", "deutschland": "DE", "germany": "DE",
+    "at": "AT", "österreich": "AT", "oesterreich": "AT", "austria": "AT",
+    "ch": "CH", "schweiz": "CH", "switzerland": "CH",
+    "nl": "NL", "niederlande": "NL", "netherlands": "NL", "holland": "NL",
+    "be": "BE", "belgien": "BE", "belgium": "BE",
+    "fr": "FR", "frankreich": "FR", "france": "FR",
+    "dk": "DK", "dänemark": "DK", "daenemark": "DK", "denmark": "DK",
+}
+
+
+def country_code(text: str) -> Optional[str]:
+    """ "Deutschland" / "germany" / "de" → "DE"; None for a country the shop does not ship to."""
+    return COUNTRIES.get(text.strip().casefold())
+
+
 def parse_address(text: str, fallback_name: str = "", fallback_country: str = "") -> Optional[dict[str, str]]:
-    """ "Anna Berg, Hauptstraße 5, 10115 Berlin[, DE]" (commas or lines) → address; None if unreadable."""
+    """ "Anna Berg, Hauptstraße 5, 10115 Berlin[, DE]" (commas or lines) → address; None if unreadable.
+
+    Without a country line the order's country (else Germany) is kept; a country the
+    shop does not deliver to makes the address unreadable, so the shopper is asked again.
+    """
     parts = [part.strip() for part in re.split(r"[\n,;]+", text or "") if part.strip()]
     for index, part in enumerate(parts):
         match = re.fullmatch(r"(?:[A-Za-z]{1,2}-)?(\d{4}\s?[A-Za-z]{2}|\d{4,5})\s+(.+)", part)
@@ -71,7 +92,10 @@ def parse_address(text: str, fallback_name: str = "", fallback_country: str = ""
         if not re.search(r"\d", street):
             continue  # a street line has a house number
         name = ", ".join(parts[: index - 1]) or fallback_name
-        country = ", ".join(parts[index + 1:]) or fallback_country
+        written = ", ".join(parts[index + 1:])
+        country = country_code(written) if written else (country_code(fallback_country) or "DE")
+        if country is None:
+            return None
         return {
             "name": name,
             "street": street,

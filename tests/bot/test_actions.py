@@ -245,6 +245,25 @@ def test_a_free_text_address_in_lines_or_with_commas() -> None:
     assert task_steps.parse_address("10115 Berlin", "Anna", "DE") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "fallback", "country"),
+    [
+        ("Anna Berg, Hauptstraße 5, 10115 Berlin, Germany", "AT", "DE"),
+        ("Anna Berg, Hauptstraße 5, 10115 Berlin, de", "", "DE"),
+        ("Anna Berg, Keizersgracht 1, 1015 CJ Amsterdam, Niederlande", "DE", "NL"),
+        ("Anna Berg, Hauptstraße 5, 10115 Berlin", "", "DE"),  # no country, none on the order
+        ("Anna Berg, Hauptstraße 5, 1010 Wien", "AT", "AT"),
+    ],
+)
+def test_the_country_is_written_as_the_shop_api_expects(text: str, fallback: str, country: str) -> None:
+    address = task_steps.parse_address(text, "Anna Berg", fallback)
+    assert address is not None and address["country"] == country
+
+
+def test_a_country_the_shop_does_not_deliver_to_is_asked_again() -> None:
+    assert task_steps.parse_address("Anna Berg, 5th Avenue 1, 10001 New York, USA", "Anna", "DE") is None
+
+
 # --- hand-off offers -------------------------------------------------------------------
 
 
