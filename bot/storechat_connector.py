@@ -196,7 +196,11 @@ class StorechatInput(InputChannel):
                 structlogger.exception("storechat.message.failure", sender=sender)
                 return response.json({"error": "the bot failed to handle the message"}, status=500)
 
-            parse_data = await _parse_data_of(request, sender, message_id)
+            try:
+                parse_data = await _parse_data_of(request, sender, message_id)
+            except Exception:  # the turn is done: its reply matters more than the labels
+                structlogger.exception("storechat.parse_data.unavailable", sender=sender)
+                parse_data = None
             messages, handoff = split_handoff(collector.messages)
             return response.json(
                 {
