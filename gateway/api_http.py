@@ -63,7 +63,8 @@ def authorise(header: str | None, role: Role, tokens: Mapping[Role, str | None])
     scheme, _, presented = (header or "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise _unauthorised("unauthorized", "send Authorization: Bearer <token>", 'Bearer realm="storechat"')
-    token = presented.strip().encode("utf-8")
+    # aiohttp hands over non-UTF-8 header bytes as surrogate escapes: compare the raw bytes.
+    token = presented.strip().encode("utf-8", "surrogateescape")
     if hmac.compare_digest(token, wanted.encode("utf-8")):
         return
     for other, other_token in tokens.items():
@@ -85,7 +86,9 @@ async def read_json(request: web.Request) -> object:
             raise too_large
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError: bad UTF-8, bad syntax, or a number beyond Python's 4300-digit limit;
+    # RecursionError: arrays or objects nested deeper than the parser goes.
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
 
 

@@ -14,6 +14,16 @@ from datetime import date, datetime
 from typing import Any
 
 HTTP_URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+LONE_SURROGATE = "must be valid Unicode text (no lone surrogates)"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """JSON's \\ud800 escapes give strings no UTF-8 encoder (Redis, the consoles) will take."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class InvalidInput(ValueError):
@@ -52,6 +62,8 @@ class Reader:
         where = field_path(self.path, name)
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(where, "must be a non-empty string")
+        if has_lone_surrogate(value):
+            raise InvalidInput(where, LONE_SURROGATE)
         if len(value) > max_length:
             raise InvalidInput(where, f"must be at most {max_length} characters")
         if pattern is not None and not pattern.fullmatch(value):

@@ -12,7 +12,7 @@ from typing import Any
 from gateway.api_http import MAX_BODY_BYTES
 from gateway.orders import CARRIERS, STATUSES
 from gateway.shopper_requests import REQUEST_KINDS, RETURN_EVENT_STATUSES, TEAMS, RequestStatus
-from gateway.verification import CONVERSATION_ATTEMPTS, PROOF_KINDS
+from gateway.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, PROOF_KINDS
 
 Schema = dict[str, Any]
 
@@ -223,20 +223,32 @@ def _paths() -> dict[str, Schema]:
         "/conversations/{cid}/verifications": {
             "parameters": [CID],
             "post": _operation("Prove the shopper owns an order", "botToken", {
-                "200": _json(_object({"order": _ref("Order")}, ["order"]), "proven for this conversation; "
-                             "an email or customer-token proof proves all of that customer's orders"),
+                "200": _json(_object({"order": _ref("Order")}, ["order"]), "proven for this conversation"),
                 "404": _error("no_match: unknown order or wrong proof (never tells which)", "NoMatch"),
                 "422": _error("a field is missing or invalid (the message names its path), or "
                               "token_proofs_disabled: STORECHAT_CUSTOMER_TOKEN_SECRET is not set"),
-                "429": _error(f"locked: {CONVERSATION_ATTEMPTS} failures in this conversation, or too many "
-                              "against this order, within an hour"),
-            }, body="VerificationInput"),
+                "429": _error(f"locked: {CONVERSATION_ATTEMPTS} failures in this conversation, or (email and "
+                              f"postal_code only) {ORDER_ATTEMPTS} against this order, within an hour"),
+            }, body="VerificationInput", description=(
+                "An email, postal_code or phone proof proves only the order it is checked against. "
+                "A customer_token (the shop's signed login) proves that order and every other order of "
+                "the token's email. Emails compare without surrounding blanks and without the case of "
+                "A-Z; other characters must match exactly. Every failure counts against the "
+                "conversation; email and postal_code failures also count against the order id across "
+                "conversations, and a locked order id refuses those two kinds only: customer_token "
+                "and phone (the number the channel vouches for) cannot be guessed."
+            )),
         },
         "/conversations/{cid}/orders": {
             "parameters": [CID],
-            "get": _operation("Orders proven in this conversation, newest first", "botToken", {
-                "200": _json(_object({"orders": {"type": "array", "items": _ref("Order")}}, ["orders"]), "orders"),
-            }),
+            "get": _operation(f"The {MAX_LISTED_ORDERS} newest orders proven in this conversation", "botToken", {
+                "200": _json(_object({"orders": {"type": "array", "items": _ref("Order"),
+                                                 "maxItems": MAX_LISTED_ORDERS}}, ["orders"]),
+                             "orders, newest first"),
+            }, description=(
+                "Orders proven one by one, plus every order of a customer whose customer_token was "
+                f"shown; newest first, at most {MAX_LISTED_ORDERS}."
+            )),
         },
         "/conversations/{cid}/orders/{order_id}": {
             "parameters": [CID, ORDER_ID],
@@ -247,12 +259,17 @@ def _paths() -> dict[str, Schema]:
         "/conversations/{cid}/requests": {
             "parameters": [CID],
             "post": _operation("Open a request for a proven order", "botToken", {
+                "200": _json(_object({"request": _ref("Request")}, ["request"]),
+                             "already open: the conversation's open request of this kind for this order, "
+                             "unchanged (no second label, no second entry for the team)"),
                 "201": _json(_object({"request": _ref("Request")}, ["request"]), "opened"),
                 "403": _error("not_verified (also for unknown orders)"),
                 "409": _error("too_late, not_delivered or return_window_over", "Refused"),
             }, body="RequestInput", description=(
                 "Teams: return, cancellation, address_change → logistics; invoice_copy → billing. "
-                "Cancellation until packed, address change until shipped, returns within 30 days of delivery."
+                "Cancellation until packed, address change until shipped, returns within 30 days of delivery. "
+                "While a request of the same kind for the same order is open in this conversation, "
+                "asking again gives that one back (200) whatever the body says."
             )),
             "get": _operation("Requests of this conversation with their current status", "botToken", {
                 "200": _json(_object({"requests": {"type": "array", "items": _ref("Request")}}, ["requests"]),

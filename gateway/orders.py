@@ -2,13 +2,14 @@
 
 The shop is the source of truth: it PUTs whole orders and appends shipment
 events; the bot only reads them. An index by (normalised) email answers "all
-orders of this customer" once a shopper has proven their email.
+orders of this customer" once the shop's customer token has vouched for the email.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import string
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -51,9 +52,17 @@ STATUSES = tuple(status.value for status in OrderStatus)
 CARRIERS = tuple(carrier.value for carrier in Carrier)
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
 def normalise_email(email: str) -> str:
-    """The form emails are compared and indexed in: case and surrounding blanks do not matter."""
-    return email.strip().casefold()
+    """The form emails are compared and indexed in: surrounding blanks and the case of A–Z do not matter.
+
+    Only ASCII letters are lowered: ``str.lower`` (like ``casefold``) turns the Kelvin
+    sign into ``k`` and ``İ`` into ``i̇``, so a look-alike address could read another
+    customer's orders. Other characters must match exactly.
+    """
+    return email.strip().translate(_ASCII_LOWER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +253,10 @@ class OrderStore:
         raws = await self.redis.mget([keys.order(order_id) for order_id in ids])
         return [order_from_stored(raw) for raw in raws if raw is not None]
 
-    async def for_email(self, email: str) -> list[Order]:
-        """All orders of a customer, newest first."""
-        ids = await self.redis.zrevrange(keys.orders_by_email(normalise_email(email)), 0, -1)
+    async def for_email(self, email: str, *, limit: int | None = None) -> list[Order]:
+        """The orders of a customer, newest first; the `limit` newest only if given."""
+        last = -1 if limit is None else limit - 1
+        ids = await self.redis.zrevrange(keys.orders_by_email(normalise_email(email)), 0, last)
         # The index is written atomically with the order; the check is a second line of defence.
         return [order for order in await self.many(str(i) for i in ids) if normalise_email(order.email) == normalise_email(email)]
 

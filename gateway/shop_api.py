@@ -180,10 +180,11 @@ async def post_request(request: web.Request) -> web.Response:
     order = await _proven_order(api, conversation_id, wanted.order_id)
     try:
         with invalid_input_as("invalid_request"):
-            opened = await api.requests.open(conversation_id, wanted, order)
+            opened, created = await api.requests.open(conversation_id, wanted, order)
     except RequestRefused as exc:
         raise ApiError(409, exc.code, str(exc), extra={"status": exc.status.value}) from None
-    return web.json_response({"request": request_to_json(opened, api.requests.public_url)}, status=201)
+    return web.json_response({"request": request_to_json(opened, api.requests.public_url)},
+                             status=201 if created else 200)
 
 
 async def list_requests(request: web.Request) -> web.Response:

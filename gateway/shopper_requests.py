@@ -24,7 +24,7 @@ from redis.exceptions import WatchError
 
 from gateway import keys
 from gateway.conversations import Clock, Fields, event_fields
-from gateway.json_input import InvalidInput, Reader
+from gateway.json_input import LONE_SURROGATE, InvalidInput, Reader, has_lone_surrogate
 from gateway.orders import Address, Order, OrderStatus, parse_address
 from gateway.types import EventKind
 
@@ -132,6 +132,8 @@ def parse_request_input(body: object, order_pattern: re.Pattern[str]) -> Request
 def _sku(element: object, path: str) -> str:
     if not isinstance(element, str) or not element:
         raise InvalidInput(path, "must be a SKU (a non-empty string)")
+    if has_lone_surrogate(element):
+        raise InvalidInput(path, LONE_SURROGATE)
     return element
 
 
@@ -240,24 +242,53 @@ class RequestStore:
             "request": request_to_json(request, self.public_url),
         }, ensure_ascii=False)
 
-    async def open(self, conversation_id: str, wanted: RequestInput, order: Order) -> ShopperRequest:
-        """Check the policy and open the request; raises RequestRefused or InvalidInput."""
+    async def open(self, conversation_id: str, wanted: RequestInput, order: Order) -> tuple[ShopperRequest, bool]:
+        """Open the request (True) or give back the open one of its kind for the order (False).
+
+        A double tap or a retried call must not print a second return label nor put the
+        case twice on the team's list. The conversation's list of requests is WATCHed
+        from the look for an open twin until the new request is on it, so two parallel
+        calls cannot both find none: the loser retries and finds the winner's. (A key
+        per order and kind would cover other conversations too, but would have to be
+        cleared on every way a request closes; a shopper opening the same request from
+        two chats is rare, and the team sees both.) Raises RequestRefused or InvalidInput.
+        """
+        listed = keys.conversation_requests(conversation_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(listed)
+                    twin = await self._open_twin(conversation_id, wanted.kind, order.order_id)
+                    if twin is not None:
+                        return twin, False
+                    request = self._new(conversation_id, wanted, order)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(keys.request(request.id), mapping=_to_hash(request))
+                    pipe.rpush(listed, request.id)
+                    pipe.zadd(keys.team_requests(request.team), {request.id: request.created_at.timestamp()})
+                    pipe.xadd(keys.conversation_events(conversation_id), self._on_the_case(request))
+                    pipe.publish(keys.EVENTS_CHANNEL, self._announcement(request))
+                    await pipe.execute()
+                    return request, True
+                except WatchError:
+                    continue  # another request joined the conversation: look again
+
+    async def _open_twin(self, conversation_id: str, kind: RequestKind, order_id: str) -> ShopperRequest | None:
+        for request in await self.for_conversation(conversation_id):
+            if request.kind is kind and request.order_id == order_id and request.status is RequestStatus.OPEN:
+                return request
+        return None
+
+    def _new(self, conversation_id: str, wanted: RequestInput, order: Order) -> ShopperRequest:
+        """A request the policy allows (RequestRefused or InvalidInput otherwise), not yet stored."""
         now = self.now()
         items = check_policy(wanted, order, now)
-        request = ShopperRequest(
+        return ShopperRequest(
             # The id is the only key to the public return-label page: unguessable.
             id=secrets.token_urlsafe(18), kind=wanted.kind, order_id=order.order_id,
             conversation_id=conversation_id, status=RequestStatus.OPEN, team=TEAMS[wanted.kind],
             created_at=now, updated_at=now, items=items, reason=wanted.reason, address=wanted.address,
         )
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.request(request.id), mapping=_to_hash(request))
-            pipe.rpush(keys.conversation_requests(conversation_id), request.id)
-            pipe.zadd(keys.team_requests(request.team), {request.id: now.timestamp()})
-            pipe.xadd(keys.conversation_events(conversation_id), self._on_the_case(request))
-            pipe.publish(keys.EVENTS_CHANNEL, self._announcement(request))
-            await pipe.execute()
-        return request
 
     async def get(self, request_id: str) -> ShopperRequest | None:
         raw = await self.redis.hgetall(keys.request(request_id))

@@ -4,10 +4,18 @@ An order number alone proves nothing (it is printed on parcels and invoices), so
 the bot must also bring something only the customer knows or holds: the email,
 the postal code, the phone number, or a customer token signed by the storefront.
 
+A typed email, postal code or phone number proves only the order it was checked
+against: anyone can place a guest order with someone else's address, or learn one
+(order, email) pair. Only a customer token — the shop's own login — proves every
+order of its email.
+
 Whoever asks must not learn whether an order exists: an unknown order and a wrong
 proof give the same answer and cost the same attempt. Attempts are limited per
-conversation (a shopper mistyping) and per order id across all conversations
-(someone trying many conversations against one order).
+conversation (a shopper mistyping). Typed proofs are also limited per order id
+across all conversations (someone guessing an order's postal code from many
+conversations); possession proofs (the customer token, the phone number the channel
+vouches for) cannot be guessed, so they neither count against nor wait for that
+limit — otherwise throwaway chats could lock the owner out of their own order.
 """
 
 from __future__ import annotations
@@ -32,16 +40,19 @@ PROOF_SECONDS = 24 * 3600
 # The demo shop sells from Germany: a national number (0151 …) is a German one.
 DEFAULT_COUNTRY_CODE = "49"
 
-# Counts an attempt against both counters unless either is at its limit (then -1),
-# in one step so that parallel guesses cannot all slip under the limit.
+# Counts an attempt against the conversation's counter and, if given, the order's
+# (KEYS[2]) unless either is at its limit (then -1), in one step so that parallel
+# guesses cannot all slip under the limit.
 _RESERVE = """
 local conversation = tonumber(redis.call('GET', KEYS[1]) or '0')
-local order = tonumber(redis.call('GET', KEYS[2]) or '0')
-if conversation >= tonumber(ARGV[1]) or order >= tonumber(ARGV[2]) then return -1 end
+if conversation >= tonumber(ARGV[1]) then return -1 end
+if KEYS[2] then
+  if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return -1 end
+  redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
 conversation = redis.call('INCR', KEYS[1])
-redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
 return tonumber(ARGV[1]) - conversation
 """
 
@@ -62,6 +73,10 @@ class ProofKind(StrEnum):
 
 
 PROOF_KINDS = tuple(kind.value for kind in ProofKind)
+# What the shopper holds rather than types: not guessable from another conversation.
+POSSESSION_PROOFS = frozenset({ProofKind.CUSTOMER_TOKEN, ProofKind.PHONE})
+# GET …/orders lists at most this many, newest first.
+MAX_LISTED_ORDERS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,20 +133,24 @@ class Verifier:
         """The order, now proven for the conversation; raises NoMatch or Locked."""
         if proof.kind is ProofKind.CUSTOMER_TOKEN and self.token_secret is None:
             raise TokenProofsDisabled()
-        counters = [keys.verification_failures(conversation_id), keys.order_verification_failures(order_id)]
+        counters = [keys.verification_failures(conversation_id)]
+        if proof.kind not in POSSESSION_PROOFS:
+            counters.append(keys.order_verification_failures(order_id))
         attempts_left = int(await self._reserve(counters, [CONVERSATION_ATTEMPTS, ORDER_ATTEMPTS, LOCK_SECONDS]))
         if attempts_left < 0:
             raise Locked()
         order = await self.orders.get(order_id)
-        proven_email = self._proven_email(proof)
-        if order is None or not self._matches(order, proof, proven_email):
+        claimed_email = self._claimed_email(proof)
+        if order is None or not self._matches(order, proof, claimed_email):
             raise NoMatch(attempts_left)
         await self._refund(counters)
-        await self._remember(conversation_id, order, proven_email)
+        # Only the shop's signed login vouches for the customer behind the email.
+        customer_email = claimed_email if proof.kind is ProofKind.CUSTOMER_TOKEN else None
+        await self._remember(conversation_id, order, customer_email)
         return order
 
-    def _proven_email(self, proof: Proof) -> str | None:
-        """The normalised email an email or token proof vouches for (None: not such a proof)."""
+    def _claimed_email(self, proof: Proof) -> str | None:
+        """The normalised email an email or token proof names (None: not such a proof, or a bad token)."""
         if proof.kind is ProofKind.EMAIL:
             return normalise_email(proof.value)
         if proof.kind is ProofKind.CUSTOMER_TOKEN and self.token_secret is not None:
@@ -142,34 +161,37 @@ class Verifier:
         return None
 
     @staticmethod
-    def _matches(order: Order, proof: Proof, proven_email: str | None) -> bool:
+    def _matches(order: Order, proof: Proof, claimed_email: str | None) -> bool:
         if proof.kind in (ProofKind.EMAIL, ProofKind.CUSTOMER_TOKEN):
-            return proven_email is not None and _same(proven_email, normalise_email(order.email))
+            return claimed_email is not None and _same(claimed_email, normalise_email(order.email))
         if proof.kind is ProofKind.POSTAL_CODE:
             known = [order.postal_code, order.shipping_address.postal_code if order.shipping_address else None]
             wanted = normalise_postal_code(proof.value)
             return any(_same(wanted, normalise_postal_code(code)) for code in known if code)
         return order.phone is not None and _same(normalise_phone(proof.value), normalise_phone(order.phone))
 
-    async def _remember(self, conversation_id: str, order: Order, proven_email: str | None) -> None:
+    async def _remember(self, conversation_id: str, order: Order, customer_email: str | None) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(keys.verified_orders(conversation_id), order.order_id)
             pipe.expire(keys.verified_orders(conversation_id), PROOF_SECONDS)
-            if proven_email is not None:
-                pipe.sadd(keys.verified_emails(conversation_id), proven_email)
+            if customer_email is not None:
+                pipe.sadd(keys.verified_emails(conversation_id), customer_email)
                 pipe.expire(keys.verified_emails(conversation_id), PROOF_SECONDS)
             await pipe.execute()
 
     async def proven_orders(self, conversation_id: str) -> list[Order]:
-        """Every order proven in the conversation, including all orders of proven emails; newest first."""
+        """The MAX_LISTED_ORDERS newest orders proven in the conversation, those of token-proven
+        customers included; newest first."""
         order_ids = await self.redis.smembers(keys.verified_orders(conversation_id))
         emails = await self.redis.smembers(keys.verified_emails(conversation_id))
         found = {order.order_id: order for order in await self.orders.many(str(i) for i in order_ids)}
         for email in emails:
-            found.update((order.order_id, order) for order in await self.orders.for_email(str(email)))
-        return _newest_first(found.values())
+            customer_orders = await self.orders.for_email(str(email), limit=MAX_LISTED_ORDERS)
+            found.update((order.order_id, order) for order in customer_orders)
+        return _newest_first(found.values())[:MAX_LISTED_ORDERS]
 
     async def is_proven(self, conversation_id: str, order: Order) -> bool:
+        """Proven itself, or an order of a customer whose token was shown in the conversation."""
         if await self.redis.sismember(keys.verified_orders(conversation_id), order.order_id):
             return True
         return bool(await self.redis.sismember(keys.verified_emails(conversation_id), normalise_email(order.email)))

@@ -277,9 +277,10 @@ async def test_invoice_link_or_a_copy_requested_from_billing(chat: Chat) -> None
 async def test_order_history_lists_the_proven_customers_orders(chat: Chat) -> None:
     await chat.put_order(status="delivered")
     await chat.put_order(order_id="118420", status="placed", total="12.50", placed_at="2026-11-21T09:00:00+01:00")
+    # Only the shop's login proves all of a customer's orders; a typed e-mail proves just one.
+    chat.metadata["customer_token"] = customer_token.sign("anna@example.com", CUSTOMER_TOKEN_SECRET)
     await chat.say("/order_history")
-    await chat.say("104233")
-    (listing,) = await chat.texts_of("anna@example.com")
+    (listing,) = await chat.texts_of("104233")
     assert listing.splitlines()[0] == "Ihre Bestellungen:"
     assert "• 118420 vom 21. November 2026: eingegangen, 12,50 EUR" in listing
     assert "• 104233 vom 20. November 2026: zugestellt, 94,30 EUR" in listing

@@ -1,8 +1,10 @@
-"""Helpers for the shop API tests: a valid order body and the two tokens."""
+"""Helpers for the shop API tests: a valid order body, the two tokens, putting and proving orders."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from aiohttp.test_utils import TestClient
 
 SHOP_TOKEN = "shop-token-for-tests"
 BOT_TOKEN = "bot-token-for-tests"
@@ -10,6 +12,7 @@ CUSTOMER_TOKEN_SECRET = "customer-token-secret-for-tests"
 PUBLIC_URL = "https://chat.nordlicht-home.example"
 SHOP = {"Authorization": f"Bearer {SHOP_TOKEN}"}
 BOT = {"Authorization": f"Bearer {BOT_TOKEN}"}
+CID = "conv-1"
 
 
 def order_body(**changes: Any) -> dict[str, Any]:
@@ -38,3 +41,16 @@ def order_body(**changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return {key: value for key, value in body.items() if value is not None}
+
+
+async def put_order(api: TestClient, **changes: Any) -> dict[str, Any]:
+    body = order_body(**changes)
+    response = await api.put(f"/api/v1/orders/{body['order_id']}", json=body, headers=SHOP)
+    assert response.status in (200, 201), await response.text()
+    return dict(await response.json())
+
+
+async def verify(api: TestClient, order_id: str, kind: str, value: str, cid: str = CID) -> tuple[int, Any]:
+    response = await api.post(f"/api/v1/conversations/{cid}/verifications",
+                              json={"order_id": order_id, "proof": {"kind": kind, "value": value}}, headers=BOT)
+    return response.status, await response.json()

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from gateway import demo_orders, keys
 from gateway.json_input import InvalidInput
-from gateway.orders import OrderEvent, OrderStatus, OrderStore, parse_order
+from gateway.orders import OrderEvent, OrderStatus, OrderStore, normalise_email, parse_order
 from tests.gateway.shop_support import order_body
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -131,3 +131,24 @@ async def test_loading_the_demo_twice_changes_nothing(store: OrderStore, redis: 
 
     assert second == first
     assert sorted(await redis.keys("*")) == keys_before
+
+
+# --- email normalisation -----------------------------------------------------------
+
+
+def test_emails_compare_without_case_or_blanks_but_look_alikes_stay_apart() -> None:
+    assert normalise_email("  Anna@Example.COM ") == "anna@example.com"
+    # str.lower() and casefold() turn the Kelvin sign into k, the Ohm sign into ω, İ into i̇:
+    # only A–Z are lowered, every other character must match as typed.
+    assert normalise_email("\u212Aarl@example.com") != "karl@example.com"
+    assert normalise_email("\u0130rem@example.com") != normalise_email("irem@example.com")
+    assert normalise_email("\u2126mega@example.com") != normalise_email("\u03a9mega@example.com")
+    assert normalise_email("stra\u00dfe@example.com") != normalise_email("strasse@example.com")
+    assert normalise_email(" \u00c4nne@Example.COM") == "\u00c4nne@example.com"
+
+
+async def test_an_order_with_a_look_alike_email_is_not_indexed_under_the_ascii_one(store: OrderStore) -> None:
+    await store.put(parse_order(order_body(email="\u212Aarl@example.com"), "104233"))
+
+    assert await store.for_email("karl@example.com") == []
+    assert [o.order_id for o in await store.for_email("\u212Aarl@example.com")] == ["104233"]
