@@ -111,7 +111,8 @@ class GatewayApi:
         status, body = await self._call(
             "POST", f"{_conversation(cid)}/requests", {"kind": kind, "order_id": order_id, **details}
         )
-        if status == 201 and isinstance(body.get("request"), dict):
+        # 201: opened; 200: the same request was already open, and this is it.
+        if status in (200, 201) and isinstance(body.get("request"), dict):
             return RequestOutcome(request=body["request"])
         if status in (403, 409) and isinstance(body.get("error"), str):
             return RequestOutcome(request=None, error=body["error"])
