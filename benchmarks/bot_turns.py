@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import load, procfs, report  # noqa: E402
 from benchmarks.stack import LOG_DIR, Stack, both_systems  # noqa: E402
+from gateway.settings import Settings  # noqa: E402
 
 # The processes whose CPU time belongs to each system's turns.
 PROCESSES = {
@@ -163,7 +164,10 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
-    progress(f"Starting storechat and the anchor (logs in {LOG_DIR})…")
+    progress(
+        f"Starting storechat ({Settings.from_env().rasa_workers} Rasa workers, RASA_WORKERS) "
+        f"and the anchor (1 Rasa process, as shipped; logs in {LOG_DIR})…"
+    )
     try:
         with both_systems() as (stack, urls):
             results = asyncio.run(measure(stack, urls.gateway, urls.rasa, urls.anchor, args))

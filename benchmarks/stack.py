@@ -106,6 +106,8 @@ def both_systems() -> Iterator[tuple[Stack, Urls]]:
         port=free_port(), redis_url=f"redis://127.0.0.1:{redis_port}/0",
         rasa_port=(rasa_port := free_port()), rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_server_port=free_port(), data_dir=BENCH_DIR, root=REPO_ROOT,
+        # As `storechat run` would start Rasa here (RASA_WORKERS, default one per core).
+        rasa_workers=Settings.from_env().rasa_workers,
     )
     anchor_port = free_port()
     with ExitStack() as exits:
