@@ -1,12 +1,12 @@
 """Intent classification and FAQ answer selection in one linear model (no TensorFlow).
 
-DIETClassifier + ResponseSelector and their featurizers cost about a third of a bot
-turn's CPU and ~9 minutes of training. This component does both jobs with one
+Rasa's DIETClassifier + ResponseSelector and their featurizers cost about a third of a
+bot turn's CPU and ~10 minutes of training. This component does both jobs with one
 scikit-learn model over the flat label set — `faq/<topic>` for retrieval examples, the
 plain intent otherwise — on TF-IDF character (2–5, inside word boundaries) and word
 (1–2) n-grams. It trains in seconds and parses a message in well under a millisecond.
 
-Its output is what the rest of the bot reads from the two TensorFlow models today:
+Its output is what the rest of the bot would read from those two TensorFlow models:
 `intent` ("faq" for any topic), `intent_ranking` (topics collapsed into "faq") and
 `response_selector["faq"]` (answer, topic ranking), so FallbackClassifier,
 retrieval_fallback.RetrievalFallbackClassifier, ActionRetrieveResponse (`utter_faq`),
@@ -15,7 +15,7 @@ the connector and action_not_understood's suggestions work unchanged.
 Confidences: the intent "faq" gets the summed probability of all topics (a question
 spread over similar topics is still clearly *some* FAQ); the answer's confidence is its
 share of that sum, as the ResponseSelector's softmax over topics only. Both separate
-the held-out off-topic messages (see bot/config.linear.yml for the thresholds).
+the held-out off-topic messages (see bot/config.yml for the thresholds).
 """
 
 from __future__ import annotations

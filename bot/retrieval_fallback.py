@@ -1,10 +1,11 @@
 """NLU fallback for retrieval intents whose sub-intent is a guess.
 
-Rasa's FallbackClassifier looks only at the intent ("faq"). DIET is often sure a
-question is *some* FAQ ("Wer ist der Bundeskanzler?" → faq, 0.99) while the
-ResponseSelector has no good answer (faq/shipping_costs, 0.14); without this the bot
-would confidently answer the wrong topic. Place it after the ResponseSelector and the
-FallbackClassifier in config.yml; it predicts `nlu_fallback` exactly like the latter.
+Rasa's FallbackClassifier looks only at the intent ("faq"). A question can look like
+*some* FAQ ("Wer ist der Bundeskanzler?" → faq) while no topic fits it (its best answer
+gets a small share, faq/shipping_costs 0.14); without this the bot would confidently
+answer the wrong topic. Place it after the classifier that fills `response_selector`
+and after the FallbackClassifier in config.yml; it predicts `nlu_fallback` exactly like
+the latter.
 """
 
 from __future__ import annotations
