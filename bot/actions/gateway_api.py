@@ -9,6 +9,7 @@ of crashing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,16 @@ DEFAULT_TIMEOUT = 3.0
 
 class GatewayUnavailable(Exception):
     """The gateway did not give a usable answer."""
+
+
+def log_failure(logger: logging.Logger, what: str, exc: Exception) -> None:
+    """An action that could not finish: the gateway being away is expected (a warning);
+    anything else is a bug, logged with its traceback — the shopper gets the same polite
+    answer either way, never silence."""
+    if isinstance(exc, GatewayUnavailable):
+        logger.warning("%s: %s", what, exc)
+    else:
+        logger.error("%s failed", what, exc_info=exc)
 
 
 @dataclass(frozen=True)

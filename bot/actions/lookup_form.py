@@ -26,7 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from . import task_steps
 from .conversation import latest_intent, latest_text, metadata, texts_for
-from .gateway_api import GatewayApi, GatewayUnavailable, Order, Verification
+from .gateway_api import GatewayApi, Order, Verification, log_failure
 from .texts import Texts
 from .verification import (
     Proof,
@@ -201,6 +201,6 @@ class ValidateOrderLookupForm(Action):
         try:
             async with GatewayApi.open() as api:
                 return await _LookupTurn(api, dispatcher, tracker).advance()
-        except GatewayUnavailable as exc:
-            logger.warning("order lookup: gateway unavailable: %s", exc)
+        except Exception as exc:
+            log_failure(logger, "order lookup", exc)
             return _done(SlotSet(PROOF, UNAVAILABLE))

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from . import order_answers, task_steps
 from .conversation import hand_off, offer_human, texts_for
-from .gateway_api import GatewayApi, GatewayUnavailable, Order
+from .gateway_api import GatewayApi, GatewayUnavailable, Order, log_failure
 from .handoff import Handoff
 from .lookup_form import LOCKED, ORDER_NUMBER, PROOF, TASK, VERIFIED
 from .suggestions import faq_topic_payload
@@ -166,8 +166,8 @@ class ActionOrderTask(Action):
                 if order is None:
                     raise GatewayUnavailable(f"order {order_id} is no longer proven")
                 await _TASKS.get(task or "", _Task.order_status)(_Task(api, dispatcher, tracker, order))
-        except GatewayUnavailable as exc:
-            logger.warning("order task %s: %s", task, exc)
+        except Exception as exc:
+            log_failure(logger, f"order task {task}", exc)
             dispatcher.utter_message(text=texts("lookup_unavailable"))
             return [*events, *offer_human(dispatcher, texts, Handoff(team, "lookup_unavailable"))]
         return events
@@ -184,8 +184,8 @@ class ActionReturnStatus(Action):
         try:
             async with GatewayApi.open() as api:
                 requests = await api.requests(tracker.sender_id)
-        except GatewayUnavailable as exc:
-            logger.warning("return status: %s", exc)
+        except Exception as exc:
+            log_failure(logger, "return status", exc)
             dispatcher.utter_message(text=texts("lookup_unavailable"))
             return offer_human(dispatcher, texts, Handoff("logistics", "lookup_unavailable"))
         for line in order_answers.requests_answer(requests, texts):

@@ -8,6 +8,7 @@ The actions that use them run against a real gateway in test_dialogue_stack.py.
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 from datetime import date
@@ -17,6 +18,7 @@ import pytest
 import yaml
 
 from bot.actions import handoff, order_answers, suggestions, task_steps, verification
+from bot.actions.gateway_api import GatewayUnavailable, log_failure
 from bot.actions.texts import faq_dir, languages, texts
 
 TODAY = date(2026, 11, 24)  # a Tuesday
@@ -365,3 +367,14 @@ def test_every_text_the_actions_use_exists() -> None:
     for lang in languages()[1]:
         missing = {key for key in used if not texts(lang).has(key)}
         assert not missing, (lang, missing)
+
+
+def test_an_unexpected_failure_is_logged_with_its_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Actions answer every failure politely; only the log tells a bug from an outage."""
+    log = logging.getLogger("test.actions")
+    with caplog.at_level(logging.WARNING, logger="test.actions"):
+        log_failure(log, "order task", GatewayUnavailable("timed out"))
+        log_failure(log, "order task", KeyError("status"))
+    outage, bug = caplog.records
+    assert (outage.levelno, outage.exc_info) == (logging.WARNING, None)
+    assert bug.levelno == logging.ERROR and bug.exc_info is not None
