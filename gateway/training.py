@@ -110,14 +110,10 @@ def _mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-def _questions(
-    path: Path, data: dict[str, Any], languages: Languages, *, required: bool
-) -> dict[str, tuple[str, ...]]:
+def _questions(path: Path, data: dict[str, Any], languages: Languages) -> dict[str, tuple[str, ...]]:
     questions = data.get("questions") or {}
     if not isinstance(questions, dict):
         raise FaqDataError(f"{path}: `questions` must be a mapping by language")
-    if not required and not questions:
-        return {lang: () for lang in languages.supported}
     for lang in languages.supported:
         variants = questions.get(lang)
         if not isinstance(variants, list) or not variants:
@@ -154,7 +150,7 @@ def _load_entry(path: Path, languages: Languages, *, is_topic: bool) -> Entry:
             raise FaqDataError(f"{path}: no answer in language {lang!r}")
     return Entry(
         id=entry_id,
-        questions=_questions(path, data, languages, required=is_topic),
+        questions=_questions(path, data, languages),
         answers={lang: str(answers[lang]).strip() for lang in languages.supported},
         response=str(data.get("response", f"utter_faq/{entry_id}")),
         title=_title(path, data, languages) if is_topic else {},
@@ -167,7 +163,7 @@ def _load_intent(path: Path, languages: Languages) -> Intent:
         raise FaqDataError(f"{path}: intents have no answers (custom actions reply)")
     return Intent(
         id=data["id"],
-        questions=_questions(path, data, languages, required=True),
+        questions=_questions(path, data, languages),
         title=_title(path, data, languages),
     )
 

@@ -75,7 +75,7 @@ def test_every_response_has_a_variant_per_language_and_a_default(tmp_path: Path)
     }
     topics = training.load_topics(root / "faq_data", training.load_languages(root / "faq_data"))
     assert {f"utter_faq/{t.id}" for t in topics} <= set(responses)
-    assert {"utter_greet", "utter_goodbye", "utter_thanks", "utter_iamabot", "utter_default"} <= set(
+    assert {"utter_greet", "utter_goodbye", "utter_thanks", "utter_iamabot"} <= set(
         responses
     )
     for name, variants in responses.items():
