@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway import health, keys
+from gateway.agent_api import AGENT_API, AgentApi, add_agent_routes
 from gateway.conversation_loop import ConversationLoop
 from gateway.conversations import ConversationStore
 from gateway.rasa_client import RasaClient
@@ -63,6 +64,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     loop = ConversationLoop(store, rasa, Texts.load(settings.default_locale))
     app[REDIS], app[RASA], app[STORE], app[LOOP] = redis, rasa, store, loop
     app[SHOP_API] = ShopApi.build(redis, settings)
+    app[AGENT_API] = AgentApi.build(redis, settings)
     WebChatServer(app[SIO], store, loop, loop.texts, max_message_chars=settings.max_message_chars)
     yield
     await _close_socketio(app[SIO])
@@ -107,7 +109,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_clients)
     app.router.add_get("/healthz", _healthz)
     add_storefront_routes(app, root=settings.root)
-    # The shop API reads bodies itself, capped at 64 KiB (413 in its JSON error shape).
-    app.add_subapp("/api/v1", api_app())
+    # The shop and agent APIs read bodies themselves, capped at 64 KiB (413 in their JSON error shape).
+    api = api_app()
+    add_agent_routes(api)
+    app.add_subapp("/api/v1", api)
     add_return_label_route(app, Texts.load(settings.default_locale))
     return app

@@ -6,10 +6,15 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from gateway.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from gateway.agents import AgentStore
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -62,6 +67,82 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password != "-":
+        return str(args.password)
+    # From stdin, so the password stays out of the shell history and the process list.
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _with_agents(settings: Settings, use: Callable[[AgentStore], Awaitable[int]]) -> int:
+    from gateway.agents import AgentStore
+    from gateway.app import connect_redis
+
+    redis = connect_redis(settings.effective_redis_url)
+    try:
+        return await use(AgentStore(redis))
+    finally:
+        await redis.aclose()
+
+
+def _agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from gateway.agents import AgentRole, InvalidAgent
+    from gateway.types import Team
+
+    password = _read_password(args)
+
+    async def add(agents: AgentStore) -> int:
+        agent, created = await agents.put(args.email, password, team=Team(args.team), name=args.name,
+                                          role=AgentRole(args.role) if args.role else None)
+        print(f"{'added' if created else 'updated'} {agent.email} ({agent.name}, {agent.team.value}, {agent.role.value})")
+        return 0
+
+    try:
+        return asyncio.run(_with_agents(settings, add))
+    except InvalidAgent as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RedisError as exc:
+        print(f"error: cannot write to Redis at {settings.effective_redis_url} ({exc}); "
+              "start `storechat run` first or set REDIS_URL", file=sys.stderr)
+        return 1
+
+
+def _agents_list(settings: Settings, args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    async def show(agents: AgentStore) -> int:
+        for agent in await agents.all():
+            print(f"  {agent.email:40} {agent.team.value:10} {agent.role.value:10} {agent.name}")
+        return 0
+
+    try:
+        return asyncio.run(_with_agents(settings, show))
+    except RedisError as exc:
+        print(f"error: cannot read Redis at {settings.effective_redis_url} ({exc}); "
+              "start `storechat run` first or set REDIS_URL", file=sys.stderr)
+        return 1
+
+
+def _add_agents_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from gateway.agents import AgentRole
+    from gateway.types import Team
+
+    agents = commands.add_parser("agents", help="manage the agent console's accounts").add_subparsers(
+        dest="agents_command", required=True)
+    add = agents.add_parser("add", help="add an agent, or update one with this email (new password included)")
+    add.add_argument("--email", required=True)
+    add.add_argument("--password", required=True, help="at least 10 characters; `-` reads one line from stdin")
+    add.add_argument("--team", required=True, choices=[team.value for team in Team])
+    add.add_argument("--name", help="display name (default: kept, or the email's local part)")
+    add.add_argument("--role", choices=[role.value for role in AgentRole],
+                     help="default: kept, or agent for a new account")
+    add.set_defaults(handler=_agents_add)
+    agents.add_parser("list", help="list the agents").set_defaults(handler=_agents_list)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="storechat", description="storechat: chat and live chat for online shops")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
     commands.add_parser("demo-data", help="load the demo shop's orders into Redis (idempotent)") \
         .set_defaults(handler=_demo_data)
+    _add_agents_commands(commands)
     return parser
 
 

@@ -86,3 +86,26 @@ def conversation_requests(conversation_id: str) -> str:
 def team_requests(team: str) -> str:
     """Sorted set of a team's request ids, scored by creation time (the console's inbox)."""
     return f"{PREFIX}:requests:{team}"
+
+
+# --- agents and their console sessions ----------------------------------------
+
+
+def agent(email: str) -> str:
+    """An agent account (hash: name, team, role, password hash), by normalised email."""
+    return f"{PREFIX}:agent:account:{email}"
+
+
+def agent_emails() -> str:
+    """Set of the (normalised) emails of every agent account."""
+    return f"{PREFIX}:agent:accounts"
+
+
+def agent_session(session_digest: str) -> str:
+    """A console session (hash: email, csrf token), by the SHA-256 of its cookie value."""
+    return f"{PREFIX}:agent:session:{session_digest}"
+
+
+def agent_login_failures(email: str) -> str:
+    """Failed logins for one (normalised) email within the lock window (a counter with a TTL)."""
+    return f"{PREFIX}:agent:login-failures:{email}"

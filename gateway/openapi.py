@@ -2,16 +2,20 @@
 
 Shop developers build against this document, so it is derived from the same
 enums and limits the code enforces, and a test checks that every route of
-gateway/shop_api.py is described here with its token, and nothing else is.
+gateway/shop_api.py and gateway/agent_api.py is described here with its token
+or session, and nothing else is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gateway.agent_api import COOKIE, CSRF_HEADER
+from gateway.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS, MAX_PASSWORD_CHARS, AgentRole
 from gateway.api_http import MAX_BODY_BYTES
 from gateway.orders import CARRIERS, STATUSES
 from gateway.shopper_requests import REQUEST_KINDS, RETURN_EVENT_STATUSES, TEAMS, RequestStatus
+from gateway.types import Team
 from gateway.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, PROOF_KINDS
 
 Schema = dict[str, Any]
@@ -133,6 +137,23 @@ def _schemas() -> dict[str, Schema]:
             },
             ["id", "kind", "order_id", "conversation_id", "status", "team", "created_at", "updated_at", "items"],
         ),
+        "LoginInput": _object(
+            {"email": {"type": "string", "maxLength": 254},
+             "password": {"type": "string", "minLength": 1, "maxLength": MAX_PASSWORD_CHARS}},
+            ["email", "password"],
+        ),
+        "Agent": _object(
+            {"email": {"type": "string"}, "name": {"type": "string"},
+             "team": {"type": "string", "enum": [team.value for team in Team]},
+             "role": {"type": "string", "enum": [role.value for role in AgentRole]}},
+            ["email", "name", "team", "role"],
+        ),
+        "AgentSession": _object(
+            {"agent": _ref("Agent"),
+             "csrf_token": {"type": "string", "description": f"send it as {CSRF_HEADER} on every state-changing "
+                                                            "agent request"}},
+            ["agent", "csrf_token"],
+        ),
     }
 
 
@@ -187,6 +208,45 @@ def _param(name: str, description: str) -> Schema:
 ORDER_ID = _param("order_id", "the shop's order number")
 CID = _param("cid", "the conversation id (Rasa's sender id)")
 RETURN_ID = _param("return_id", "a return request's id")
+
+
+CSRF = {"name": CSRF_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+        "description": "the csrf_token of the session (login or /agent/me answer it)"}
+SESSION_ERRORS = {"401": _error("unauthorized: no session, or it has expired")}
+CSRF_ERRORS = {"403": _error(f"csrf_failed: {CSRF_HEADER} is missing or not the session's")}
+
+
+def _agent_operation(summary: str, responses: dict[str, Schema], *, csrf: bool) -> Schema:
+    operation: Schema = {"summary": summary, "security": [{"agentSession": []}],
+                         "responses": {**SESSION_ERRORS, **(CSRF_ERRORS if csrf else {}), **responses}}
+    if csrf:
+        operation["parameters"] = [CSRF]
+    return operation
+
+
+def _agent_paths() -> dict[str, Schema]:
+    session = _json(_ref("AgentSession"), "the agent and the session's CSRF token")
+    return {
+        "/agent/login": {"post": {
+            "summary": "Log an agent in to the console", "security": [], "requestBody": _body("LoginInput"),
+            "description": f"Sets the HttpOnly, SameSite=Strict session cookie `{COOKIE}` (Secure when "
+                           "STORECHAT_PUBLIC_URL is https). The session ends after "
+                           "STORECHAT_AGENT_SESSION_HOURS without a request.",
+            "responses": {
+                "200": {**session, "headers": {"Set-Cookie": {"schema": {"type": "string"}}}},
+                **BODY_ERRORS,
+                "401": _error("invalid_credentials: wrong email or password (never tells which)"),
+                "415": _error("unsupported_media_type: the body must be application/json"),
+                "429": {**_error(f"locked: {LOGIN_ATTEMPTS} failed logins for this email within "
+                                 f"{LOGIN_WINDOW_SECONDS // 60} minutes"),
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+            },
+        }},
+        "/agent/logout": {"post": _agent_operation("End the session", {
+            "204": {"description": "logged out; the cookie is cleared"},
+        }, csrf=True)},
+        "/agent/me": {"get": _agent_operation("The logged-in agent", {"200": session}, csrf=False)},
+    }
 
 
 def _paths() -> dict[str, Schema]:
@@ -286,16 +346,19 @@ def document(server_url: str) -> Schema:
             "title": "storechat shop API",
             "version": "1",
             "description": "Orders and return updates from the shop (shop token); verification, "
-                           "order look-ups and requests for the bot (bot token). "
+                           "order look-ups and requests for the bot (bot token); the agent console's session "
+                           "(cookie, plus a CSRF header on changes). "
                            'Every error is {"error": code, "message": text}.',
         },
         "servers": [{"url": f"{server_url}/api/v1"}],
-        "paths": _paths(),
+        "paths": {**_paths(), **_agent_paths()},
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
                 "shopToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_SHOP_TOKEN"},
                 "botToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_BOT_TOKEN"},
+                "agentSession": {"type": "apiKey", "in": "cookie", "name": COOKIE,
+                                 "description": "set by POST /agent/login"},
             },
         },
     }

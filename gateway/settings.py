@@ -97,6 +97,8 @@ class Settings:
     public_url: str | None = None
     # An order id must match this in full; the shop decides its own numbering.
     order_number_pattern: re.Pattern[str] = re.compile(r"\d{6}")
+    # An agent's console session ends after this long without a request.
+    agent_session_hours: float = 8.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +122,7 @@ class Settings:
             customer_token_secret=env.get("STORECHAT_CUSTOMER_TOKEN_SECRET") or None,
             public_url=(env.get("STORECHAT_PUBLIC_URL") or "").rstrip("/") or None,
             order_number_pattern=_pattern(env, "STORECHAT_ORDER_NUMBER_PATTERN", r"\d{6}"),
+            agent_session_hours=_float(env, "STORECHAT_AGENT_SESSION_HOURS", 8.0),
         )
         if settings.redis_url is not None:
             RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
@@ -127,11 +130,17 @@ class Settings:
             raise ConfigError("RASA_WORKERS must be at least 1")
         if settings.rasa_timeout <= 0:
             raise ConfigError("RASA_TIMEOUT must be positive")
+        if settings.agent_session_hours <= 0:
+            raise ConfigError("STORECHAT_AGENT_SESSION_HOURS must be positive")
         return settings
 
     @property
     def effective_redis_url(self) -> str:
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def agent_session_ms(self) -> int:
+        return max(1, round(self.agent_session_hours * 3_600_000))
 
     @property
     def effective_public_url(self) -> str:

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from gateway import dev_secrets, keys, services
+from gateway.agent_api import ROUTES as AGENT_ROUTES
 from gateway.conversations import ConversationStore
 from gateway.openapi import document
 from gateway.settings import REPO_ROOT, Settings
@@ -373,7 +374,7 @@ async def test_openapi_describes_every_route_with_its_token_and_nothing_else(api
     assert response.status == 200 and served["openapi"] == "3.1.0"
     documented = {(path, method.upper()) for path, item in served["paths"].items()
                   for method in item if method != "parameters"}
-    assert documented == {(route.path, route.method) for route in ROUTES}
+    assert documented == {(route.path, route.method) for route in (*ROUTES, *AGENT_ROUTES)}
     for route in ROUTES:
         operation = served["paths"][route.path][route.method.lower()]
         expected = [] if route.role is None else [{f"{route.role.value}Token": []}]
