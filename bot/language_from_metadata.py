@@ -17,7 +17,6 @@ unconditioned response variant, faq_data/languages.yml `default`).
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -37,17 +36,16 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+# One reader of faq_data's location and languages for the whole bot (PYTHONPATH=bot).
+from actions.texts import faq_dir, languages
+
 LANGUAGE_ENTITY = "language"
 METADATA_KEY = "metadata"
-# bot/ → repository root; overridable where faq_data lives elsewhere.
-_DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[1] / "faq_data"
 
 
-def supported_languages(faq_dir: Optional[Path] = None) -> Tuple[str, ...]:
-    """The languages of faq_data/languages.yml."""
-    faq_dir = faq_dir or _faq_dir()
-    data = yaml.safe_load((faq_dir / "languages.yml").read_text(encoding="utf-8"))
-    return tuple(str(language) for language in data["languages"])
+def supported_languages() -> Tuple[str, ...]:
+    """The languages of faq_data/languages.yml (read where the actions read them)."""
+    return languages()[1]
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -59,11 +57,12 @@ def _words(text: str) -> List[str]:
     return _WORD.findall(text.casefold())
 
 
-def _questions(faq_dir: Path, language: str) -> Iterable[str]:
-    for folder in ("topics", "intents", "chitchat"):
-        for path in sorted((faq_dir / folder).glob("*.yml")):
+def _questions(folder: Path) -> Iterable[Dict[str, List[str]]]:
+    """Each faq_data entry's question variants, by language."""
+    for kind in ("topics", "intents", "chitchat"):
+        for path in sorted((folder / kind).glob("*.yml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            yield from (data.get("questions") or {}).get(language) or []
+            yield data.get("questions") or {}
 
 
 class LanguageDetector:
@@ -77,8 +76,9 @@ class LanguageDetector:
         }
 
     @classmethod
-    def from_faq_data(cls, faq_dir: Path, languages: Tuple[str, ...]) -> LanguageDetector:
-        return cls({lang: list(_questions(faq_dir, lang)) for lang in languages})
+    def from_faq_data(cls, folder: Path, supported: Tuple[str, ...]) -> LanguageDetector:
+        entries = list(_questions(folder))
+        return cls({lang: [q for entry in entries for q in entry.get(lang) or []] for lang in supported})
 
     def detect(self, text: str) -> Optional[str]:
         words = [w for w in _words(text) if any(w in c for c in self._counts.values())]
@@ -90,10 +90,6 @@ class LanguageDetector:
         )
         (second, _), (best, language) = scores[-2], scores[-1]
         return language if best - second >= MIN_LEAD else None
-
-
-def _faq_dir() -> Path:
-    return Path(os.environ.get("STORECHAT_FAQ_DATA", _DEFAULT_FAQ_DIR))
 
 
 def language_from_locale(locale: Any, supported: Tuple[str, ...]) -> Optional[str]:
@@ -123,7 +119,7 @@ class LanguageFromMetadata(GraphComponent):
         execution_context: ExecutionContext,
     ) -> LanguageFromMetadata:
         supported = supported_languages()
-        return cls(supported, LanguageDetector.from_faq_data(_faq_dir(), supported))
+        return cls(supported, LanguageDetector.from_faq_data(faq_dir(), supported))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

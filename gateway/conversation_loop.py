@@ -68,12 +68,8 @@ class ConversationLoop:
     def register_channel(self, channel: Channel, deliver: Deliver) -> None:
         self._deliverers[channel] = deliver
 
-    async def send(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> None:
-        """Record a message to the shopper on the case, then deliver it on its channel."""
-        await self._record(conversation, message, **data)
-        await self._deliverers[conversation.channel](conversation, message)
-
     async def _record(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> None:
+        """A message to the shopper goes on the case before it is delivered."""
         extra = {key: value for key, value in data.items() if value is not None}
         await self.store.append_message(
             conversation.id, message.author, message.text, {**message_data(message), **extra}

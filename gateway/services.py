@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway import dev_secrets
 from gateway.settings import RedisAddress, Settings
 
 BOT_VENV = ".venv-bot"
@@ -143,7 +144,7 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Service
 
 # Secrets a service gets only when its definition passes them (least privilege: Rasa
 # needs none, the action server only its own token).
-_NOT_INHERITED = frozenset({"STORECHAT_SHOP_TOKEN", "STORECHAT_BOT_TOKEN", "STORECHAT_CUSTOMER_TOKEN_SECRET"})
+_NOT_INHERITED = frozenset(dev_secrets.GENERATED.values())
 
 
 def start(service: Service, log_path: Path) -> subprocess.Popen[bytes]:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from gateway import keys
@@ -230,17 +231,17 @@ class RequestStore:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def _on_the_case(self, request: ShopperRequest) -> Fields:
-        """The request as an event in its conversation's history, for whoever takes the case."""
-        return event_fields(
-            EventKind.REQUEST, request.updated_at.timestamp(), data=request_to_json(request, self.public_url)
+    def _record(self, pipe: Pipeline, request: ShopperRequest) -> None:
+        """Queue, on `pipe`, the request's step as an event on its case (for whoever
+        takes the case) and its announcement to the consoles."""
+        data = request_to_json(request, self.public_url)
+        pipe.xadd(
+            keys.conversation_events(request.conversation_id),
+            event_fields(EventKind.REQUEST, request.updated_at.timestamp(), data=data),
         )
-
-    def _announcement(self, request: ShopperRequest) -> str:
-        return json.dumps({
-            "type": "request", "conversation_id": request.conversation_id,
-            "request": request_to_json(request, self.public_url),
-        }, ensure_ascii=False)
+        pipe.publish(keys.EVENTS_CHANNEL, json.dumps(
+            {"type": "request", "conversation_id": request.conversation_id, "request": data}, ensure_ascii=False,
+        ))
 
     async def open(self, conversation_id: str, wanted: RequestInput, order: Order) -> tuple[ShopperRequest, bool]:
         """Open the request (True) or give back the open one of its kind for the order (False).
@@ -266,8 +267,7 @@ class RequestStore:
                     pipe.hset(keys.request(request.id), mapping=_to_hash(request))
                     pipe.rpush(listed, request.id)
                     pipe.zadd(keys.team_requests(request.team), {request.id: request.created_at.timestamp()})
-                    pipe.xadd(keys.conversation_events(conversation_id), self._on_the_case(request))
-                    pipe.publish(keys.EVENTS_CHANNEL, self._announcement(request))
+                    self._record(pipe, request)
                     await pipe.execute()
                     return request, True
                 except WatchError:
@@ -318,8 +318,7 @@ class RequestStore:
                     updated = replace(current, status=status, updated_at=self.now(), note=note or current.note)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(key, mapping=_to_hash(updated))
-                    pipe.xadd(keys.conversation_events(updated.conversation_id), self._on_the_case(updated))
-                    pipe.publish(keys.EVENTS_CHANNEL, self._announcement(updated))
+                    self._record(pipe, updated)
                     await pipe.execute()
                     return updated
                 except WatchError:

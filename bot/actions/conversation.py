@@ -15,13 +15,10 @@ LANGUAGE_SLOT = "language"
 
 
 def texts_for(tracker: Tracker) -> Texts:
-    """Texts in the `language` slot's language; before it is set (a conversation that
-    starts with a quick-reply payload skips NLU), in the message's locale."""
-    language = tracker.get_slot(LANGUAGE_SLOT)
-    if not language:
-        locale = str(metadata(tracker).get("locale") or "")
-        language = locale.replace("_", "-").split("-", 1)[0].lower()
-    return texts(language)
+    """Texts in the `language` slot's language. The slot is set in NLU from the locale
+    (or the words) before any action runs — for quick-reply payloads too, which the
+    connector gives the language (bot/storechat_connector.py, payload_with_language)."""
+    return texts(tracker.get_slot(LANGUAGE_SLOT))
 
 
 def latest_text(tracker: Tracker) -> str:
