@@ -22,6 +22,9 @@ Clock = Callable[[], float]
 Fields = dict[Any, Any]
 
 
+PREVIEW_CHARS = 200
+
+
 class UnknownConversation(LookupError):
     pass
 
@@ -38,6 +41,9 @@ def conversation_to_hash(conversation: Conversation) -> Fields:
         "updated_at": repr(conversation.updated_at),
         "team": conversation.team or "",
         "agent": conversation.agent or "",
+        "reason": conversation.reason or "",
+        "state_since": repr(conversation.state_since),
+        "preview": conversation.preview or "",
     }
 
 
@@ -53,6 +59,9 @@ def conversation_from_hash(raw: Mapping[Any, Any]) -> Conversation:
         updated_at=float(raw["updated_at"]),
         team=raw.get("team") or None,
         agent=raw.get("agent") or None,
+        reason=raw.get("reason") or None,
+        state_since=float(raw.get("state_since") or raw["created_at"]),
+        preview=raw.get("preview") or None,
     )
 
 
@@ -72,6 +81,41 @@ def event_fields(
     if data:
         fields["data"] = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return fields
+
+
+# XADD and PUBLISH in one step, so the event a console receives carries its stream id
+# (the console merges live events into a case it loaded, and must not show one twice).
+# ARGV: channel, the JSON of the published message up to the id, then the entry's fields.
+_APPEND_AND_PUBLISH = """
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. id .. '"}}')
+return id
+"""
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """An event as the Agent API shows it (times in milliseconds)."""
+    return {
+        "id": event.id, "kind": event.kind.value, "at": round(event.at * 1000),
+        "author": event.author.value if event.author else None, "text": event.text, "data": event.data,
+    }
+
+
+def append_event(pipe: Any, conversation_id: str, fields: Fields) -> None:
+    """Queue, on `pipe` (a pipeline or the client), an event's append and its announcement.
+
+    Everything a console shows live goes through here: the published message is
+    `{"type": "event", "conversation_id", "event": {...event_to_json}}`.
+    """
+    event = event_to_json(event_from_entry("", fields))
+    del event["id"]
+    head = json.dumps({"type": "event", "conversation_id": conversation_id, "event": event},
+                      ensure_ascii=False, separators=(",", ":"))
+    prefix = head[:-2] + ',"id":"'  # drop the closing braces: the id goes last
+    args = [keys.EVENTS_CHANNEL, prefix]
+    for name, value in fields.items():
+        args += [name, value]
+    pipe.eval(_APPEND_AND_PUBLISH, 1, keys.conversation_events(conversation_id), *args)
 
 
 def event_from_entry(entry_id: Any, fields: Mapping[Any, Any]) -> Event:
@@ -133,13 +177,13 @@ class ConversationStore:
         now = self.clock()
         conversation = Conversation(
             id=uuid.uuid4().hex, contact_id=contact_id, channel=channel, address=address,
-            state=ConversationState.BOT, locale=locale, created_at=now, updated_at=now,
+            state=ConversationState.BOT, locale=locale, created_at=now, updated_at=now, state_since=now,
         )
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.conversation(conversation.id), mapping=conversation_to_hash(conversation))
             pipe.zadd(keys.contact_conversations(contact_id), {conversation.id: now})
             pipe.zadd(keys.conversations_by_state(ConversationState.BOT.value), {conversation.id: now})
-            pipe.xadd(keys.conversation_events(conversation.id), event_fields(
+            append_event(pipe, conversation.id, event_fields(
                 EventKind.STATE, now, data={"to": ConversationState.BOT.value, "reason": "created"},
             ))
             await pipe.execute()
@@ -165,11 +209,26 @@ class ConversationStore:
         text: str,
         data: Mapping[str, Any] | None = None,
     ) -> Event:
+        return await self.append(conversation_id, EventKind.MESSAGE, author=author, text=text, data=data)
+
+    async def append(
+        self,
+        conversation_id: str,
+        kind: EventKind,
+        *,
+        author: Author | None = None,
+        text: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        """Add an event to the case (announced to the consoles) and touch the conversation."""
         now = self.clock()
-        fields = event_fields(EventKind.MESSAGE, now, author=author, text=text, data=data)
+        fields = event_fields(kind, now, author=author, text=text, data=data)
+        updates = {"updated_at": repr(now)}
+        if author is Author.SHOPPER and kind is EventKind.MESSAGE and text:
+            updates["preview"] = text[:PREVIEW_CHARS]
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.conversation_events(conversation_id), fields)
-            pipe.hset(keys.conversation(conversation_id), "updated_at", repr(now))
+            append_event(pipe, conversation_id, fields)
+            pipe.hset(keys.conversation(conversation_id), mapping=updates)
             entry_id, _ = await pipe.execute()
         return event_from_entry(str(entry_id), fields)
 

@@ -109,3 +109,41 @@ def agent_session(session_digest: str) -> str:
 def agent_login_failures(email: str) -> str:
     """Failed logins for one (normalised) email within the lock window (a counter with a TTL)."""
     return f"{PREFIX}:agent:login-failures:{email}"
+
+
+# --- the human side: team queues, agents' chats, presence, CSAT -----------------
+
+
+def team_queue(team: str) -> str:
+    """Sorted set of the conversations queued for a team, scored by the time they were queued."""
+    return f"{PREFIX}:queue:{team}"
+
+
+def agent_chats(email: str) -> str:
+    """Sorted set of the conversations assigned to an agent, scored by assignment time."""
+    return f"{PREFIX}:agent:chats:{email}"
+
+
+def team_agents(team: str) -> str:
+    """Set of the (normalised) emails of a team's agents."""
+    return f"{PREFIX}:agent:team:{team}"
+
+
+def agent_status(email: str) -> str:
+    """The presence an agent chose (online or away); offline is having no console connected."""
+    return f"{PREFIX}:agent:status:{email}"
+
+
+def agent_sockets(email: str) -> str:
+    """Set of the agent's connected console sockets (Socket.IO sids, any gateway process)."""
+    return f"{PREFIX}:agent:sockets:{email}"
+
+
+def agents_last_assigned() -> str:
+    """Sorted set of agent emails scored by when they were last given a chat (round robin)."""
+    return f"{PREFIX}:agent:last-assigned"
+
+
+def csat(conversation_id: str) -> str:
+    """The satisfaction survey of a conversation (hash: state, score, comment)."""
+    return f"{PREFIX}:conv:{conversation_id}:csat"

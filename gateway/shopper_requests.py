@@ -2,7 +2,7 @@
 
 The bot opens a request; the team that handles it finds it in Redis (one hash per
 request, a list per conversation, a sorted set per team) and the consoles learn of
-it at once from a ``{"type": "request"}`` message on the events channel. The
+it at once from the request event on its case (``gateway.conversations.append_event``). The
 policy sheet's deadlines are enforced here, so the bot can never promise what
 the shop would refuse.
 """
@@ -24,7 +24,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from gateway import keys
-from gateway.conversations import Clock, Fields, event_fields
+from gateway.conversations import Clock, Fields, append_event, event_fields
 from gateway.json_input import LONE_SURROGATE, InvalidInput, Reader, has_lone_surrogate
 from gateway.orders import Address, Order, OrderStatus, parse_address
 from gateway.types import EventKind
@@ -235,13 +235,8 @@ class RequestStore:
         """Queue, on `pipe`, the request's step as an event on its case (for whoever
         takes the case) and its announcement to the consoles."""
         data = request_to_json(request, self.public_url)
-        pipe.xadd(
-            keys.conversation_events(request.conversation_id),
-            event_fields(EventKind.REQUEST, request.updated_at.timestamp(), data=data),
-        )
-        pipe.publish(keys.EVENTS_CHANNEL, json.dumps(
-            {"type": "request", "conversation_id": request.conversation_id, "request": data}, ensure_ascii=False,
-        ))
+        append_event(pipe, request.conversation_id,
+                     event_fields(EventKind.REQUEST, request.updated_at.timestamp(), data=data))
 
     async def open(self, conversation_id: str, wanted: RequestInput, order: Order) -> tuple[ShopperRequest, bool]:
         """Open the request (True) or give back the open one of its kind for the order (False).

@@ -3,19 +3,26 @@
 Every transition is checked against `ALLOWED`, written atomically (optimistic
 locking with WATCH, so two gateway processes racing for one conversation cannot
 both win), recorded as a state event in the conversation's history and published
-on the events channel.
+on the events channel. The indexes that follow from the state are kept in the same
+transaction: the team queues and each agent's set of open chats.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from gateway import keys
-from gateway.conversations import Clock, UnknownConversation, conversation_from_hash, conversation_to_hash, event_fields
+from gateway.conversations import (
+    Clock,
+    UnknownConversation,
+    append_event,
+    conversation_from_hash,
+    conversation_to_hash,
+    event_fields,
+)
 from gateway.types import Conversation, ConversationState, EventKind
 
 S = ConversationState
@@ -38,6 +45,14 @@ class InvalidTransition(Exception):
         self.wanted = wanted
 
 
+class AgentAtCapacity(Exception):
+    """Auto-assignment found the agent's chats full (another assignment won the last slot)."""
+
+    def __init__(self, agent: str, capacity: int) -> None:
+        super().__init__(f"agent {agent} already has {capacity} open chats")
+        self.agent = agent
+
+
 class StateChanged(Exception):
     """The conversation was no longer in the state the caller expected (someone else won)."""
 
@@ -57,17 +72,23 @@ async def transition(
     expect: ConversationState | None = None,
     team: str | None = None,
     agent: str | None = None,
+    capacity: int | None = None,
 ) -> Conversation:
     """Move a conversation to `to`; returns the conversation as written.
 
     `expect` makes the transition conditional on the current state, e.g. a claim
-    only succeeds on a conversation that is still queued.
+    only succeeds on a conversation that is still queued. `capacity` (for
+    auto-assignment) makes an assignment conditional on the agent having fewer
+    open chats than that; a manual claim passes none.
     """
     key = keys.conversation(conversation_id)
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(key)
+                watched = [key]
+                if to is S.ASSIGNED and agent is not None and capacity is not None:
+                    watched.append(keys.agent_chats(agent))
+                await pipe.watch(*watched)
                 raw = await pipe.hgetall(key)
                 if not raw:
                     raise UnknownConversation(conversation_id)
@@ -76,13 +97,20 @@ async def transition(
                     raise StateChanged(conversation_id, expect, current.state)
                 if to not in ALLOWED[current.state]:
                     raise InvalidTransition(conversation_id, current.state, to)
+                if len(watched) > 1 and agent is not None and capacity is not None:
+                    if await pipe.zcard(keys.agent_chats(agent)) >= capacity:
+                        raise AgentAtCapacity(agent, capacity)
                 now = clock()
+                human = to in (S.QUEUED, S.ASSIGNED)
                 updated = replace(
                     current,
                     state=to,
                     updated_at=now,
-                    team=team if to in (S.QUEUED, S.ASSIGNED) else None,
+                    state_since=now,
+                    team=team if human else None,
                     agent=agent if to is S.ASSIGNED else None,
+                    # Assigned keeps why it was queued; a transfer may give a new reason.
+                    reason=(reason if to is S.QUEUED or current.state is S.BOT else current.reason) if human else None,
                 )
                 data = {"from": current.state.value, "to": to.value, "reason": reason}
                 if updated.team:
@@ -93,10 +121,15 @@ async def transition(
                 pipe.hset(key, mapping=conversation_to_hash(updated))
                 pipe.zrem(keys.conversations_by_state(current.state.value), conversation_id)
                 pipe.zadd(keys.conversations_by_state(to.value), {conversation_id: now})
-                pipe.xadd(keys.conversation_events(conversation_id), event_fields(EventKind.STATE, now, data=data))
-                pipe.publish(keys.EVENTS_CHANNEL, json.dumps({
-                    "type": "state", "conversation_id": conversation_id, **data,
-                }))
+                if current.state is S.QUEUED and current.team:
+                    pipe.zrem(keys.team_queue(current.team), conversation_id)
+                if current.state is S.ASSIGNED and current.agent:
+                    pipe.zrem(keys.agent_chats(current.agent), conversation_id)
+                if to is S.QUEUED and updated.team:
+                    pipe.zadd(keys.team_queue(updated.team), {conversation_id: now})
+                if to is S.ASSIGNED and updated.agent:
+                    pipe.zadd(keys.agent_chats(updated.agent), {conversation_id: now})
+                append_event(pipe, conversation_id, event_fields(EventKind.STATE, now, data=data))
                 await pipe.execute()
                 return updated
             except WatchError:

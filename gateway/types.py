@@ -33,6 +33,10 @@ class EventKind(StrEnum):
     STATE = "state"
     # A shopper request (return, cancellation, ...) opened or moved on; data = the request.
     REQUEST = "request"
+    # An agent's private note: on the case for colleagues, never sent to the shopper.
+    NOTE = "note"
+    # The shopper's satisfaction answer after a resolve; data = {score, comment}.
+    CSAT = "csat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,12 @@ class Conversation:
     updated_at: float
     team: str | None = None
     agent: str | None = None
+    # Why it was queued (the handoff reason), while queued or assigned.
+    reason: str | None = None
+    # When it entered its current state (for a queued conversation: its waiting time).
+    state_since: float = 0.0
+    # The shopper's last message, shortened: what a queue entry shows.
+    preview: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

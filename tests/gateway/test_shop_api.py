@@ -303,7 +303,11 @@ async def test_a_request_reaches_its_team_and_the_consoles(api: TestClient, redi
     request = body["request"]
     assert code == 201 and request["team"] == "billing" and "label_url" not in request
     assert message is not None
-    assert json.loads(message["data"]) == {"type": "request", "conversation_id": CID, "request": request}
+    published = json.loads(message["data"])
+    assert (published["type"], published["conversation_id"]) == ("event", CID)
+    assert (published["event"]["kind"], published["event"]["data"]) == ("request", request)
+    history = await redis.xrange(keys.conversation_events(CID))
+    assert published["event"]["id"] == history[-1][0]
     assert await redis.zrange(keys.team_requests("billing"), 0, -1) == [request["id"]]
 
 
