@@ -1,0 +1,138 @@
+// One conversation event → one timeline entry. Event shape: agent_console/README.md.
+
+import { clock, h, richText, words } from "./dom.js";
+
+const AUTHOR_LABEL = { shopper: "Shopper", bot: "Bot", system: "System" };
+
+function percent(confidence) {
+  const value = Number(confidence);
+  return Number.isFinite(value) ? `${Math.round(value * 100)} %` : "";
+}
+
+/** What the bot understood of the shopper's message before it answered: intent and confidence. */
+function understood(data) {
+  const parts = [];
+  if (data.intent) parts.push(`${data.intent} ${percent(data.confidence)}`.trim());
+  if (data.retrieval_intent) parts.push(`${data.retrieval_intent} ${percent(data.retrieval_confidence)}`.trim());
+  if (!parts.length) return null;
+  return h("p", { className: "ev-understood", text: `understood: ${parts.join(" · ")}` });
+}
+
+function timeOf(event) {
+  const at = event.at ? new Date(event.at) : null;
+  return h("time", { className: "ev-time", text: clock(event.at), attrs: { datetime: at ? at.toISOString() : null } });
+}
+
+function message(event, context) {
+  const data = event.data || {};
+  const author = event.author || "system";
+  let who = AUTHOR_LABEL[author] || author;
+  if (author === "agent") who = data.agent_name || context.agentName(data.agent) || "Agent";
+  const channel = data.channel || context.channel;
+  const shown = data.quick_reply_title || event.text || "";
+  const item = h(
+    "li",
+    { className: `ev ev--message ev--${author}`, dataset: { eventId: event.id, author } },
+    h("div", { className: "ev-head" },
+      h("span", { className: "ev-author", text: who }),
+      channel ? h("span", { className: "ev-channel", text: channel }) : null,
+      timeOf(event)),
+    h("div", { className: "ev-bubble" }, richText(shown)),
+  );
+  if (author === "bot") {
+    const line = understood(data);
+    if (line) item.appendChild(line);
+    const replies = Array.isArray(data.quick_replies) ? data.quick_replies : [];
+    if (replies.length) {
+      item.appendChild(h("p", { className: "ev-replies" }, "offered: ",
+        replies.map((reply) => h("span", { className: "ev-reply", text: reply.title || reply.payload || reply }))));
+    }
+  }
+  if (author === "shopper" && data.quick_reply_title && event.text && event.text !== data.quick_reply_title) {
+    item.appendChild(h("p", { className: "ev-understood", text: `tapped ${event.text}` }));
+  }
+  return item;
+}
+
+/** "queued for logistics — bot_unavailable", "assigned to Anna", "resolved". */
+export function stateText(data, context) {
+  const reason = data.reason ? ` — ${data.reason}` : "";
+  switch (data.to) {
+    case "queued":
+      return `queued for ${data.team || "a team"}${reason}`;
+    case "assigned": {
+      const name = context.agentName(data.agent) || data.agent || "an agent";
+      return `${data.from === "assigned" ? "transferred to" : "assigned to"} ${name}${reason}`;
+    }
+    case "resolved":
+      return `resolved${reason}`;
+    case "bot":
+      return `back with the bot${reason}`;
+    default:
+      return `${data.from || "?"} → ${data.to || "?"}${reason}`;
+  }
+}
+
+function state(event, context) {
+  return h("li", { className: "ev ev--state", dataset: { eventId: event.id } },
+    h("span", { className: "ev-state-text", text: stateText(event.data || {}, context) }),
+    timeOf(event));
+}
+
+function note(event, context) {
+  const data = event.data || {};
+  const who = data.agent_name || context.agentName(data.agent) || "Agent";
+  return h("li", { className: "ev ev--note", dataset: { eventId: event.id } },
+    h("div", { className: "ev-head" },
+      h("span", { className: "ev-author", text: `Private note · ${who}` }), timeOf(event)),
+    h("div", { className: "ev-bubble" }, richText(event.text || "")));
+}
+
+export function requestLine(request) {
+  const parts = [`${words(request.kind || "request")} request`];
+  if (request.order_id) parts.push(`order ${request.order_id}`);
+  if (request.status) parts.push(words(request.status));
+  return parts.join(" · ");
+}
+
+function request(event) {
+  const data = event.data || {};
+  return h("li", { className: "ev ev--request", dataset: { eventId: event.id } },
+    h("div", { className: "ev-head" },
+      h("span", { className: "ev-author", text: requestLine(data) }), timeOf(event)),
+    event.text ? h("p", { className: "ev-request-text", text: event.text }) : null);
+}
+
+export function csatText(csat) {
+  const score = Number(csat.score);
+  const stars = Number.isInteger(score) && score >= 1 && score <= 5 ? "★".repeat(score) + "☆".repeat(5 - score) : "";
+  return `${stars} ${csat.score}/5${csat.comment ? ` — “${csat.comment}”` : ""}`.trim();
+}
+
+function csat(event) {
+  const data = event.data || {};
+  return h("li", { className: "ev ev--csat", dataset: { eventId: event.id } },
+    h("div", { className: "ev-head" }, h("span", { className: "ev-author", text: "Satisfaction" }), timeOf(event)),
+    h("p", { className: "ev-csat", text: data.score ? csatText(data) : event.text || "" }));
+}
+
+/**
+ * The entry for `event`. context: {channel, agentName(email) → name|null}.
+ */
+export function renderEvent(event, context) {
+  switch (event.kind) {
+    case "message":
+      return message(event, context);
+    case "state":
+      return state(event, context);
+    case "note":
+      return note(event, context);
+    case "request":
+      return request(event);
+    case "csat":
+      return csat(event);
+    default:
+      return h("li", { className: "ev ev--state", dataset: { eventId: event.id } },
+        h("span", { className: "ev-state-text", text: `${event.kind}${event.text ? `: ${event.text}` : ""}` }));
+  }
+}

@@ -1,0 +1,87 @@
+"""The console's HTTP routes: the app page (`/console`) and its static files.
+
+The page is the same for everyone: whether the visitor is logged in is decided by
+its script asking `GET /api/v1/agent/me` (the session cookie is HttpOnly), so no
+agent data is ever rendered into HTML here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+
+from gateway.types import Team
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+STATIC_DIR = PACKAGE_DIR / "static"
+TEMPLATES_DIR = PACKAGE_DIR / "templates"
+
+# Flat names only: no sub-paths, so no way out of STATIC_DIR.
+_STATIC_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*\.(?:css|js|svg)"
+_CONTENT_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
+
+# The console shows text written by shoppers: its own script is the only script that
+# may run, it talks only to this origin (XHR and the Socket.IO websocket), and no
+# other site may frame it (clickjacking a "resolve" button) or learn its URLs.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    # Revalidation is cheap (ETag / Last-Modified) and a new console is picked up at once.
+    "Cache-Control": "no-cache",
+}
+
+
+def templates() -> jinja2.Environment:
+    """The console's template environment; autoescape is on for every template."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        enable_async=True,
+    )
+
+
+class _Console:
+    def __init__(self) -> None:
+        self._templates = templates()
+
+    async def page(self, request: web.Request) -> web.Response:
+        template = self._templates.get_template("console.html")
+        html = await template.render_async(teams=[team.value for team in Team])
+        return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
+
+    async def static(self, request: web.Request) -> web.FileResponse:
+        path = STATIC_DIR / request.match_info["name"]
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        content_type = _CONTENT_TYPES[path.suffix]
+        if content_type.startswith("text/"):
+            content_type += "; charset=utf-8"
+        return web.FileResponse(path, headers={**SECURITY_HEADERS, "Content-Type": content_type})
+
+
+async def _to_console(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console")
+
+
+def add_console_routes(app: web.Application) -> None:
+    """Mount the agent console at ``/console`` (its API lives under /api/v1/agent)."""
+    console = _Console()
+    app.router.add_get("/console", console.page, name="console")
+    app.router.add_get("/console/", _to_console)
+    app.router.add_get("/console/static/{name:" + _STATIC_NAME + "}", console.static)
