@@ -2,12 +2,14 @@
 
 storechat is started through gateway/services.py, the same definitions `storechat run`
 and the tests use: an embedded Redis, the action server, Rasa with bot/models/storechat.tar.gz
-and one `storechat serve` gateway. The anchor is a stock `rasa init` assistant, created
-once under var/bench/anchor/ and run as shipped (in-memory tracker store, REST channel).
+and one `storechat serve` gateway (or several, sharing the Redis, for `storechat_gateways`).
+The anchor is a stock `rasa init` assistant, created once under var/bench/anchor/ and run as
+shipped (in-memory tracker store, REST channel).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway import services
-from gateway.settings import REPO_ROOT, Settings
+from gateway.settings import REPO_ROOT, RedisAddress, Settings
 
 BENCH_DIR = REPO_ROOT / "var" / "bench"
 LOG_DIR = BENCH_DIR / "log"
@@ -94,37 +96,80 @@ def anchor_service(port: int) -> services.Service:
     )
 
 
-@contextmanager
-def both_systems() -> Iterator[tuple[Stack, Urls]]:
-    """storechat (Redis, actions, Rasa, gateway) and the anchor, all up and healthy."""
-    ensure_anchor()
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    redis_dir = BENCH_DIR / "redis"
-    shutil.rmtree(redis_dir, ignore_errors=True)  # every run starts from an empty Redis
-    redis_port = free_port()
-    settings = Settings(
+def _settings() -> Settings:
+    """Free ports for everything, data under var/bench/, Rasa workers as `storechat run` has them."""
+    redis_port, rasa_port = free_port(), free_port()
+    return Settings(
         port=free_port(), redis_url=f"redis://127.0.0.1:{redis_port}/0",
-        rasa_port=(rasa_port := free_port()), rasa_url=f"http://127.0.0.1:{rasa_port}",
+        rasa_port=rasa_port, rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_server_port=free_port(), data_dir=BENCH_DIR, root=REPO_ROOT,
         # As `storechat run` would start Rasa here (RASA_WORKERS, default one per core).
         rasa_workers=Settings.from_env().rasa_workers,
     )
+
+
+def _start_bot(stack: Stack, settings: Settings) -> None:
+    """An empty embedded Redis, then the action server and Rasa (not waited for)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    redis_dir = BENCH_DIR / "redis"
+    shutil.rmtree(redis_dir, ignore_errors=True)  # every run starts from an empty Redis
+    redis_port = RedisAddress.from_url(settings.effective_redis_url).port
+    # Like `storechat run`: append-only persistence, as in production.
+    stack.start(services.embedded_redis(redis_port, redis_dir), services.redis_ok(settings.effective_redis_url))
+    # The Rasa processes load their models in parallel.
+    stack.start(services.action_server(settings),
+                services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health"), wait=False)
+    stack.start(services.rasa_server(settings),
+                services.http_ok(f"{settings.rasa_url}/webhooks/storechat/"), wait=False)
+
+
+def _start_gateway(stack: Stack, settings: Settings, name: str) -> str:
+    """A `storechat serve` process named `name` (its log: var/bench/log/<name>.log); its URL."""
+    service = dataclasses.replace(services.gateway(settings), name=name)
+    url = f"http://127.0.0.1:{settings.port}"
+    stack.start(service, services.http_ok(f"{url}/healthz"), wait=False)
+    return url
+
+
+@contextmanager
+def both_systems() -> Iterator[tuple[Stack, Urls]]:
+    """storechat (Redis, actions, Rasa, gateway) and the anchor, all up and healthy."""
+    ensure_anchor()
+    settings = _settings()
     anchor_port = free_port()
     with ExitStack() as exits:
         stack = Stack(exits)
-        # Like `storechat run`: append-only persistence, as in production.
-        stack.start(services.embedded_redis(redis_port, redis_dir), services.redis_ok(settings.effective_redis_url))
-        # The three Rasa processes load TensorFlow in parallel.
-        stack.start(services.action_server(settings),
-                    services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health"), wait=False)
-        stack.start(services.rasa_server(settings),
-                    services.http_ok(f"{settings.rasa_url}/webhooks/storechat/"), wait=False)
+        _start_bot(stack, settings)
         stack.start(anchor_service(anchor_port),
                     services.http_ok(f"http://127.0.0.1:{anchor_port}/webhooks/rest/"), wait=False)
         stack.wait()
-        stack.start(services.gateway(settings), services.http_ok(f"http://127.0.0.1:{settings.port}/healthz"))
-        yield stack, Urls(
-            gateway=f"http://127.0.0.1:{settings.port}",
-            rasa=settings.rasa_url,
-            anchor=f"http://127.0.0.1:{anchor_port}",
-        )
+        gateway_url = _start_gateway(stack, settings, "gateway")
+        stack.wait()
+        yield stack, Urls(gateway=gateway_url, rasa=settings.rasa_url, anchor=f"http://127.0.0.1:{anchor_port}")
+
+
+@dataclass(frozen=True, slots=True)
+class Storechat:
+    stack: Stack
+    redis_url: str
+    rasa_url: str
+    # Process name (gateway-1, gateway-2, …) → base URL.
+    gateways: dict[str, str]
+
+
+@contextmanager
+def storechat_gateways(count: int) -> Iterator[Storechat]:
+    """storechat with `count` gateway processes on their own ports sharing one Redis (the
+    Socket.IO Redis manager fans emits out between them), all up and healthy. The action
+    server calls the first gateway's API."""
+    settings = _settings()
+    with ExitStack() as exits:
+        stack = Stack(exits)
+        _start_bot(stack, settings)
+        stack.wait()
+        gateways = {}
+        for index in range(1, count + 1):
+            own = settings if index == 1 else dataclasses.replace(settings, port=free_port())
+            gateways[f"gateway-{index}"] = _start_gateway(stack, own, f"gateway-{index}")
+        stack.wait()
+        yield Storechat(stack, settings.effective_redis_url, settings.rasa_url, gateways)
