@@ -31,6 +31,7 @@ export class ChatView {
     this.q = (selector) => this.root.querySelector(selector);
     this.events = this.q(".events");
     this.input = this.q(".composer-input");
+    this.stick = true; // keep the newest event in view until the agent scrolls up
     this.wire();
     this.renderHead();
   }
@@ -68,6 +69,16 @@ export class ChatView {
       if (!this.q(".canned").contains(e.relatedTarget)) this.hideCanned();
     });
     this.q(".transfer-target").addEventListener("focus", () => this.loadAgents());
+    const timeline = this.q(".timeline");
+    timeline.addEventListener("scroll", () => {
+      this.stick = this.isNearEnd();
+    });
+    // Columns change width when chats open or close and text reflows: stay at the end.
+    this.resizes = new ResizeObserver(() => {
+      if (this.stick) this.scrollToEnd();
+    });
+    this.resizes.observe(timeline);
+    this.resizes.observe(this.events);
     this.q(".transfer-button").addEventListener("click", () => this.transfer());
   }
 
@@ -169,7 +180,7 @@ export class ChatView {
   addEvent(event, live = true) {
     if (!event || this.seen.has(event.id)) return;
     this.seen.add(event.id);
-    const nearEnd = this.isNearEnd();
+    const nearEnd = this.stick || this.isNearEnd();
     const node = renderEvent(event, { channel: this.summary && this.summary.channel, agentName: this.app.agentName });
     this.events.appendChild(node);
     if (!live) return;
@@ -198,6 +209,7 @@ export class ChatView {
   scrollToEnd() {
     const box = this.q(".timeline");
     box.scrollTop = box.scrollHeight;
+    this.stick = true;
   }
 
   // ------------------------------------------------------------------ actions
@@ -384,6 +396,7 @@ export class ChatView {
   }
 
   destroy() {
+    this.resizes.disconnect();
     this.stopTyping();
     clearTimeout(this.shopperTypingTimer);
     clearTimeout(this.cannedTimer);

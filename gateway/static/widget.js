@@ -7,7 +7,8 @@
  *                       token, bot/README.md; or later StorechatWidget.setCustomerToken())
  *
  * Speaks the Rasa Socket.IO protocol (session_request / session_confirm / user_uttered /
- * bot_uttered) plus storechat's extensions (history_request / history, storechat_error).
+ * bot_uttered) plus storechat's extensions (history_request / history, storechat_error,
+ * agent_typing from a person in the console, typing while the shopper types).
  * Everything lives in a shadow root so the shop's CSS cannot restyle the widget and ours
  * cannot leak into the shop. Text is only ever rendered with textContent.
  */
@@ -19,6 +20,10 @@
   var SESSION_KEY = "storechat.session";
   var OPEN_KEY = "storechat.open";
   var TYPING_TIMEOUT_MS = 15000;
+  // While the shopper types, the agent is told at most this often; no key for
+  // TYPING_IDLE_MS means they stopped.
+  var TYPING_REPEAT_MS = 2500;
+  var TYPING_IDLE_MS = 3000;
   var SVG_NS = "http://www.w3.org/2000/svg";
 
   var script =
@@ -190,6 +195,9 @@
       outbox: [], // {payload, node} of messages waiting for session_confirm
       inFlight: [], // sent from the outbox just before history_request: keep them visible
       typingTimer: null,
+      lastAuthor: null, // who wrote the newest message the shopper got: the bot is silent after an agent
+      typingSentAt: 0, // when the shopper's "typing" last went out (0: not typing)
+      typingIdleTimer: null,
       socket: null,
     };
 
@@ -266,6 +274,9 @@
     typing.hidden = true;
     typing.setAttribute("aria-label", t.typing || "…");
     for (var i = 0; i < 3; i++) typing.appendChild(el("span", "sc-typing-dot"));
+    var typingLabel = el("span", "sc-typing-label"); // "Anna is typing …" when a person types
+    typingLabel.hidden = true;
+    typing.appendChild(typingLabel);
     var replies = el("div", "sc-replies");
     replies.setAttribute("role", "group");
     replies.setAttribute("aria-label", t.quick_replies_label || "");
@@ -387,9 +398,15 @@
       showQuickReplies(Array.isArray(t.starter_replies) ? t.starter_replies : []);
     }
 
-    function setTyping(on) {
+    // agentName: a person in the console types (named); without it the bot is thinking.
+    function setTyping(on, agentName) {
       clearTimeout(state.typingTimer);
       typing.hidden = !on;
+      var label = on && agentName !== undefined ? format(t.agent_typing || "{name} …", { name: agentName || t.agent_role || "" }) : "";
+      typingLabel.textContent = label;
+      typingLabel.hidden = !label;
+      typing.classList.toggle("sc-typing--agent", Boolean(label));
+      typing.setAttribute("aria-label", label || t.typing || "…");
       if (on) {
         state.typingTimer = setTimeout(function () {
           typing.hidden = true;
@@ -449,7 +466,10 @@
       if (!text) return;
       var node = renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
       replies.textContent = "";
-      setTyping(true);
+      stopShopperTyping();
+      // While a person has (or is about to take) the conversation the bot stays silent:
+      // no dots promising an answer then.
+      if (state.lastAuthor !== "agent" && state.lastAuthor !== "system") setTyping(true);
       var metadata = { locale: locale };
       if (customerToken) metadata.customer_token = customerToken;
       emitUtterance({ message: text, session_id: state.sessionId, metadata: metadata }, node);
@@ -484,6 +504,10 @@
       });
       state.inFlight = [];
       var last = list[list.length - 1];
+      var answers = list.filter(function (m) {
+        return m.author !== "shopper";
+      });
+      state.lastAuthor = answers.length ? answers[answers.length - 1].author : null;
       if (!list.length) showStarterReplies();
       else if (last && last.author !== "shopper" && last.quick_replies) showQuickReplies(last.quick_replies);
       else replies.textContent = "";
@@ -494,6 +518,7 @@
       if (!data) return;
       setTyping(false);
       var known = { agent: 1, system: 1 };
+      state.lastAuthor = known[data.author] ? data.author : "bot";
       renderMessage({
         author: known[data.author] ? data.author : "bot",
         agent_name: data.agent_name,
@@ -503,6 +528,37 @@
       });
       showQuickReplies(data.quick_replies);
       scrollToEnd();
+    }
+
+    function onAgentTyping(data) {
+      if (!data) return;
+      if (data.typing) setTyping(true, data.agent_name ? String(data.agent_name) : "");
+      else if (!typingLabel.hidden) setTyping(false); // never hide the bot's dots on a person's behalf
+    }
+
+    // The shopper's own typing goes to the agent's console (throttled; a stop after idling).
+    function emitShopperTyping(on) {
+      if (state.confirmed && state.socket && state.socket.connected) {
+        state.socket.emit("typing", { typing: on });
+      }
+    }
+
+    function shopperTyped() {
+      if (!input.value.trim()) return stopShopperTyping();
+      var now = Date.now();
+      if (now - state.typingSentAt > TYPING_REPEAT_MS) {
+        state.typingSentAt = now;
+        emitShopperTyping(true);
+      }
+      clearTimeout(state.typingIdleTimer);
+      state.typingIdleTimer = setTimeout(stopShopperTyping, TYPING_IDLE_MS);
+    }
+
+    function stopShopperTyping() {
+      clearTimeout(state.typingIdleTimer);
+      if (!state.typingSentAt) return;
+      state.typingSentAt = 0;
+      emitShopperTyping(false);
     }
 
     function onError(data) {
@@ -529,6 +585,7 @@
       });
       socket.on("disconnect", function () {
         state.confirmed = false;
+        state.typingSentAt = 0;
         setStatus("reconnecting");
       });
       socket.on("connect_error", function () {
@@ -538,6 +595,7 @@
       socket.on("history", onHistory);
       socket.on("bot_uttered", onBotUttered);
       socket.on("storechat_error", onError);
+      socket.on("agent_typing", onAgentTyping);
     }
 
     // -------------------------------------------------------------- events
@@ -558,6 +616,8 @@
       sendBtn.disabled = !input.value.trim();
     }
     input.addEventListener("input", autoGrow);
+    input.addEventListener("input", shopperTyped);
+    input.addEventListener("blur", stopShopperTyping);
     input.addEventListener("keydown", function (e) {
       // Enter sends; Shift+Enter makes a new line; never while an IME is composing.
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
