@@ -170,8 +170,11 @@ export class ChatView {
       meta.append(h("span", { className: "wait", text: waited(s.queued_at), dataset: { since: s.queued_at } }));
     }
     this.root.dataset.state = s.state;
+    // Transfer and resolve belong to the agent who has the chat, and to supervisors.
+    const manages = (s.state === "assigned" || s.state === "queued") && (mine || this.app.me.role === "supervisor");
     this.q(".chat-claim").hidden = s.state !== "queued";
-    this.q(".chat-resolve").hidden = !(s.state === "assigned" || s.state === "queued");
+    this.q(".chat-resolve").hidden = !manages;
+    this.q(".transfer").hidden = !manages;
     const closed = s.state === "resolved" || s.state === "bot";
     this.root.classList.toggle("is-closed", closed);
   }
