@@ -6,7 +6,8 @@ client `user_uttered {message, session_id, metadata?}`;
 server `bot_uttered {text, quick_replies?, attachment?}` plus, as additions that
 Rasa widgets ignore, `author` and `agent_name`.
 Extensions: client `history_request` → server `history {messages}`;
-server `storechat_error {code, message}` for anything refused.
+client `typing {typing}` → shown in the agent's console; server `agent_typing
+{typing, agent_name}`; server `storechat_error {code, message}` for anything refused.
 """
 
 from __future__ import annotations

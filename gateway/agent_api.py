@@ -1,21 +1,23 @@
-"""The agent console's /api/v1/agent routes: log in, log out, who am I.
+"""The Agent API's /api/v1/agent routes: sessions, queues, the whole case, and what agents do.
 
 An agent is authenticated by an HttpOnly session cookie. Every state-changing
 request must also carry the session's CSRF token in `X-CSRF-Token`: a cookie is
 sent by the browser on its own, the header only by the console's own script.
-Later console routes call `require_agent` first.
+The console (agent_console/) uses nothing but these routes and the /agent
+Socket.IO namespace, so a shop can integrate the same calls.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from gateway.agents import (
     MAX_PASSWORD_CHARS,
+    Agent,
     AgentSession,
     AgentStore,
     LoginLimiter,
@@ -24,8 +26,13 @@ from gateway.agents import (
     agent_to_json,
 )
 from gateway.api_http import ApiError, Handler, invalid_input_as, read_json
+from gateway.canned import CannedAnswer, CannedAnswers
+from gateway.case import Cases
+from gateway.conversations import UnknownConversation, event_to_json
+from gateway.desk import Conflict, Desk, NotPermitted
 from gateway.json_input import Reader
-from gateway.settings import Settings
+from gateway.routing import AgentLoad, Presence, Roster, load_to_json
+from gateway.types import Conversation, Team
 
 COOKIE = "storechat_agent"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,16 +45,13 @@ class AgentApi:
     limiter: LoginLimiter
     # The cookie is Secure when shoppers and agents reach the gateway over https.
     secure_cookie: bool
-
-    @classmethod
-    def build(cls, redis: Redis, settings: Settings) -> AgentApi:
-        agents = AgentStore(redis)
-        return cls(
-            agents=agents,
-            sessions=SessionStore(redis, agents, settings.agent_session_ms),
-            limiter=LoginLimiter(redis),
-            secure_cookie=settings.effective_public_url.startswith("https://"),
-        )
+    roster: Roster
+    desk: Desk
+    cases: Cases
+    canned: CannedAnswers
+    max_message_chars: int
+    # Tells every console that an agent's presence or load changed (the /agent namespace).
+    announce_presence: Callable[[AgentLoad], Awaitable[None]]
 
 
 AGENT_API = web.AppKey("agent_api", AgentApi)
@@ -117,6 +121,148 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(_session_json(await require_agent(request, csrf=False)))
 
 
+# --- queues, cases, and what agents do ------------------------------------------------
+
+
+async def _conversation(request: web.Request) -> Conversation:
+    try:
+        return await _api(request).desk.store.get(request.match_info["cid"])
+    except UnknownConversation:
+        raise ApiError(404, "unknown_conversation", "no such conversation") from None
+
+
+async def _acting(request: web.Request) -> tuple[AgentApi, Agent, str]:
+    """The API, the agent and the conversation id of a state-changing conversation request."""
+    session = await require_agent(request, csrf=True)
+    conversation = await _conversation(request)
+    return _api(request), session.agent, conversation.id
+
+
+async def _summary_response(api: AgentApi, conversation: Conversation) -> web.Response:
+    return web.json_response(await api.cases.summary(conversation))
+
+
+def _desk_errors(exc: Exception) -> ApiError:
+    if isinstance(exc, Conflict):
+        extra = {"conversation": {"state": exc.conversation.state.value, "agent": exc.conversation.agent}
+                 } if exc.conversation else None
+        return ApiError(409, "conflict", str(exc), extra=extra)
+    if isinstance(exc, NotPermitted):
+        return ApiError(403, "not_permitted", str(exc))
+    return ApiError(422, "invalid_transfer", str(exc))
+
+
+async def _text_body(request: web.Request, max_length: int) -> str:
+    body = await read_json(request)
+    with invalid_input_as("invalid_text"):
+        return Reader.of(body).text("text", max_length=max_length)
+
+
+async def queues(request: web.Request) -> web.Response:
+    session = await require_agent(request, csrf=False)
+    api = _api(request)
+    # The agent's own team first, then the others in their usual order.
+    teams = sorted(Team, key=lambda team: team is not session.agent.team)
+    return web.json_response({
+        "queues": {team.value: await api.cases.queue(team.value) for team in teams},
+        "mine": await api.cases.assigned_to(session.agent.email),
+        "agents": [load_to_json(load) for load in await api.roster.everyone()],
+    })
+
+
+async def agents_list(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    return web.json_response({"agents": [load_to_json(load) for load in await _api(request).roster.everyone()]})
+
+
+async def set_presence(request: web.Request) -> web.Response:
+    session = await require_agent(request, csrf=True)
+    api = _api(request)
+    body = await read_json(request)
+    with invalid_input_as("invalid_presence"):
+        wanted = Presence(Reader.of(body).choice("status", (Presence.ONLINE.value, Presence.AWAY.value)))
+    await api.roster.choose(session.agent.email, wanted)
+    load = await api.roster.load(session.agent)
+    await api.announce_presence(load)
+    if load.presence is Presence.ONLINE:
+        await api.desk.agent_available(session.agent)
+    return web.json_response(load_to_json(load))
+
+
+async def whole_case(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    return web.json_response(await _api(request).cases.whole(await _conversation(request)))
+
+
+async def claim(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    try:
+        conversation = await api.desk.claim(cid, agent)
+    except Conflict as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
+async def reply(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    text = await _text_body(request, api.max_message_chars)
+    try:
+        event = await api.desk.reply(cid, agent, text)
+    except Conflict as exc:
+        raise _desk_errors(exc) from None
+    return web.json_response(event_to_json(event), status=201)
+
+
+async def note(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    event = await api.desk.note(cid, agent, await _text_body(request, api.max_message_chars))
+    return web.json_response(event_to_json(event), status=201)
+
+
+async def transfer(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    body = await read_json(request)
+    with invalid_input_as("invalid_transfer"):
+        reader = Reader.of(body)
+        team = reader.optional_choice("team", tuple(team.value for team in Team))
+        to_agent = reader.optional_text("agent", max_length=254)
+    try:
+        conversation = await api.desk.transfer(cid, agent, team=Team(team) if team else None, to_agent=to_agent)
+    except (Conflict, NotPermitted, ValueError) as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    try:
+        conversation = await api.desk.resolve(cid, agent)
+    except (Conflict, NotPermitted) as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
+def _canned_json(answer: CannedAnswer) -> dict[str, object]:
+    return {"topic": answer.topic, "title": answer.title, "text": answer.text, "score": answer.score}
+
+
+async def canned(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    locale = request.query.get("locale", "")
+    query = request.query.get("q", "")[:500]
+    answers = _api(request).canned.search(locale, query)
+    return web.json_response({"answers": [_canned_json(answer) for answer in answers]})
+
+
+async def suggestion(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    api = _api(request)
+    conversation = await _conversation(request)
+    last = conversation.preview or ""
+    answer = api.canned.best_match(conversation.locale, last) if last else None
+    return web.json_response({"answer": _canned_json(answer) if answer else None})
+
+
 @dataclass(frozen=True, slots=True)
 class AgentRoute:
     method: str
@@ -130,6 +276,17 @@ ROUTES = (
     AgentRoute("POST", "/agent/login", login, None),
     AgentRoute("POST", "/agent/logout", logout, True),
     AgentRoute("GET", "/agent/me", me, False),
+    AgentRoute("GET", "/agent/queues", queues, False),
+    AgentRoute("GET", "/agent/agents", agents_list, False),
+    AgentRoute("PUT", "/agent/presence", set_presence, True),
+    AgentRoute("GET", "/agent/canned", canned, False),
+    AgentRoute("GET", "/agent/conversations/{cid}", whole_case, False),
+    AgentRoute("GET", "/agent/conversations/{cid}/suggestion", suggestion, False),
+    AgentRoute("POST", "/agent/conversations/{cid}/claim", claim, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/messages", reply, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/notes", note, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/transfer", transfer, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/resolve", resolve, True),
 )
 
 

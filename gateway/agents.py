@@ -127,6 +127,9 @@ class AgentStore:
                 "name": agent.name, "team": agent.team.value, "role": agent.role.value, "password": password_hash,
             })
             pipe.sadd(keys.agent_emails(), email)
+            if existing is not None and existing.team is not team:
+                pipe.srem(keys.team_agents(existing.team.value), email)
+            pipe.sadd(keys.team_agents(team.value), email)
             await pipe.execute()
         return agent, existing is None
 
@@ -136,6 +139,11 @@ class AgentStore:
 
     async def all(self) -> list[Agent]:
         emails = sorted(str(email) for email in await self.redis.smembers(keys.agent_emails()))
+        found = [await self.get(email) for email in emails]
+        return [agent for agent in found if agent is not None]
+
+    async def of_team(self, team: Team) -> list[Agent]:
+        emails = sorted(str(email) for email in await self.redis.smembers(keys.team_agents(team.value)))
         found = [await self.get(email) for email in emails]
         return [agent for agent in found if agent is not None]
 

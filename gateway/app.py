@@ -20,10 +20,20 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway import health, keys
+from agent_console.views import add_console_routes
+from gateway import agent_socket, health, keys
 from gateway.agent_api import AGENT_API, AgentApi, add_agent_routes
+from gateway.agent_socket import AgentSockets
+from gateway.agents import AgentStore, LoginLimiter, SessionStore
+from gateway.business_hours import BusinessHours
+from gateway.canned import CannedAnswers
+from gateway.case import Cases
 from gateway.conversation_loop import ConversationLoop
 from gateway.conversations import ConversationStore
+from gateway.csat import Survey
+from gateway.desk import Desk
+from gateway.outbox import Outbox
+from gateway.routing import Roster, Router
 from gateway.rasa_client import RasaClient
 from gateway.return_label import add_return_label_route
 from gateway.settings import Settings
@@ -60,13 +70,31 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     redis = connect_redis(settings.effective_redis_url)
     http = aiohttp.ClientSession()
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout)
+    texts = Texts.load(settings.default_locale)
     store = ConversationStore(redis)
-    loop = ConversationLoop(store, rasa, Texts.load(settings.default_locale))
-    app[REDIS], app[RASA], app[STORE], app[LOOP] = redis, rasa, store, loop
-    app[SHOP_API] = ShopApi.build(redis, settings)
-    app[AGENT_API] = AgentApi.build(redis, settings)
-    WebChatServer(app[SIO], store, loop, loop.texts, max_message_chars=settings.max_message_chars)
-    yield
+    shop = ShopApi.build(redis, settings)
+    agents = AgentStore(redis)
+    outbox = Outbox(store)
+    survey = Survey(store, outbox, texts)
+    roster = Roster(redis, agents, store.clock)
+    desk = Desk(store, agents, Router(redis, roster, store.clock, settings.agent_max_chats), outbox, survey, texts,
+                BusinessHours.load(settings.business_hours_file))
+    loop = ConversationLoop(store, rasa, texts, outbox, desk, survey)
+    cases = Cases(store, agents, shop.verifier, shop.requests, survey, settings.effective_public_url)
+    sessions = SessionStore(redis, agents, settings.agent_session_ms)
+    sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases)
+    app[REDIS], app[RASA], app[STORE], app[LOOP], app[SHOP_API] = redis, rasa, store, loop, shop
+    app[AGENT_API] = AgentApi(
+        agents=agents, sessions=sessions, limiter=LoginLimiter(redis),
+        secure_cookie=settings.effective_public_url.startswith("https://"),
+        roster=roster, desk=desk, cases=cases,
+        canned=await asyncio.to_thread(CannedAnswers.load, settings.root / "faq_data"),
+        max_message_chars=settings.max_message_chars, announce_presence=sockets.announce_presence,
+    )
+    WebChatServer(app[SIO], store, loop, texts, max_message_chars=settings.max_message_chars,
+                  shopper_typing=sockets.shopper_typing)
+    async with agent_socket.running(sockets, settings.effective_redis_url):
+        yield
     await _close_socketio(app[SIO])
     await http.close()
     await redis.aclose()
@@ -103,12 +131,16 @@ def create_app(settings: Settings) -> web.Application:
         # The widget runs on the shop's own domain; sessions are bearer ids, not cookies.
         cors_allowed_origins="*",
         max_http_buffer_size=settings.max_socket_payload_bytes,
+        # One event at a time per connection: a shopper's messages reach the case (and the
+        # bot) in the order they were typed. Other connections are not held up.
+        async_handlers=False,
     )
     sio.attach(app, socketio_path="socket.io")
     app[SIO] = sio
     app.cleanup_ctx.append(_clients)
     app.router.add_get("/healthz", _healthz)
     add_storefront_routes(app, root=settings.root)
+    add_console_routes(app)
     # The shop and agent APIs read bodies themselves, capped at 64 KiB (413 in their JSON error shape).
     api = api_app()
     add_agent_routes(api)

@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any, Protocol
 
 from gateway import customer_token, state_machine
 from gateway.conversations import ConversationStore
+from gateway.csat import Survey
+from gateway.desk import Desk
+from gateway.outbox import Outbox
 from gateway.rasa_client import BotUnavailable
 from gateway.texts import Texts
-from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, Handoff, OutgoingMessage, Team
+from gateway.types import Author, BotTurn, Channel, Conversation, ConversationState, OutgoingMessage, Team
 
 log = logging.getLogger(__name__)
 
 
 class Bot(Protocol):
     async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> BotTurn: ...
-
-
-class Deliver(Protocol):
-    async def __call__(self, conversation: Conversation, message: OutgoingMessage) -> None: ...
 
 
 # Channels whose address is a phone number the provider has proven.
@@ -47,33 +45,15 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
     return metadata
 
 
-def message_data(message: OutgoingMessage) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if message.quick_replies:
-        data["quick_replies"] = [asdict(reply) for reply in message.quick_replies]
-    if message.image_url:
-        data["image_url"] = message.image_url
-    if message.agent_name:
-        data["agent_name"] = message.agent_name
-    return data
-
-
 class ConversationLoop:
-    def __init__(self, store: ConversationStore, bot: Bot, texts: Texts) -> None:
+    def __init__(self, store: ConversationStore, bot: Bot, texts: Texts, outbox: Outbox, desk: Desk,
+                 survey: Survey) -> None:
         self.store = store
         self.bot = bot
         self.texts = texts
-        self._deliverers: dict[Channel, Deliver] = {}
-
-    def register_channel(self, channel: Channel, deliver: Deliver) -> None:
-        self._deliverers[channel] = deliver
-
-    async def _record(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> None:
-        """A message to the shopper goes on the case before it is delivered."""
-        extra = {key: value for key, value in data.items() if value is not None}
-        await self.store.append_message(
-            conversation.id, message.author, message.text, {**message_data(message), **extra}
-        )
+        self.outbox = outbox
+        self.desk = desk
+        self.survey = survey
 
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any]
@@ -89,6 +69,11 @@ class ConversationLoop:
                 data["quick_reply_title"] = reply.get("title")
                 break
         await self.store.append_message(conversation.id, Author.SHOPPER, text, data)
+        # After a resolve the first message may answer the satisfaction question (also when
+        # it raced the resolve and already started a fresh bot turn).
+        if conversation.state in (ConversationState.RESOLVED, ConversationState.BOT):
+            if await self.survey.answer(conversation, text):
+                return
         if conversation.state is ConversationState.RESOLVED:
             conversation = await state_machine.transition(
                 self.store.redis, conversation.id, ConversationState.BOT,
@@ -105,9 +90,11 @@ class ConversationLoop:
             # The notice promises a reply: the case goes to the queue, so a person gives it.
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
             notice = OutgoingMessage(self.texts.get(conversation.locale, "bot_unavailable"), author=Author.SYSTEM)
-            await self._record(conversation, notice, reason="bot_unavailable")
-            await self._hand_off(conversation, Handoff(Team.GENERAL, "bot_unavailable"))
-            await self._deliverers[conversation.channel](conversation, notice)
+            await self.outbox.record(conversation, notice, reason="bot_unavailable")
+            queued = await self.desk.queue(conversation, Team.GENERAL, "bot_unavailable")
+            await self.outbox.deliver(conversation, notice)
+            if queued is not None:
+                await self.desk.place(queued)
             return
         if (await self.store.get(conversation.id)).state is not ConversationState.BOT:
             # A person took the conversation while the bot was thinking: they answer now.
@@ -115,30 +102,18 @@ class ConversationLoop:
             return
         understood = turn.understanding
         for message in turn.messages:
-            await self._record(
+            await self.outbox.record(
                 conversation, message,
                 intent=understood.intent, confidence=understood.confidence,
                 retrieval_intent=understood.retrieval_intent,
                 retrieval_confidence=understood.retrieval_confidence,
             )
-        # Queued before the shopper reads "passing you on", so their answer to it
-        # already finds the bot silent.
+        # Queued before the shopper reads "passing you on", so their answer to it already
+        # finds the bot silent; placed (given to an agent, or told their place) after it.
+        queued = None
         if turn.handoff is not None:
-            await self._hand_off(conversation, turn.handoff)
-        deliver = self._deliverers[conversation.channel]
+            queued = await self.desk.queue(conversation, turn.handoff.team, turn.handoff.reason)
         for message in turn.messages:
-            await deliver(conversation, message)
-
-    async def _hand_off(self, conversation: Conversation, handoff: Handoff) -> None:
-        """Queue the conversation for the team the bot named; from now on the bot is silent."""
-        try:
-            await state_machine.transition(
-                self.store.redis, conversation.id, ConversationState.QUEUED,
-                clock=self.store.clock, reason=handoff.reason, expect=ConversationState.BOT,
-                team=handoff.team.value,
-            )
-        except state_machine.StateChanged as exc:
-            # Someone (an agent's claim) moved it first: the case is already with a person.
-            log.info("handoff of %s skipped: %s", conversation.id, exc)
-        else:
-            log.info("conversation %s queued for %s (%s)", conversation.id, handoff.team.value, handoff.reason)
+            await self.outbox.deliver(conversation, message)
+        if queued is not None:
+            await self.desk.place(queued)

@@ -223,7 +223,7 @@ class ConversationStore:
         """Add an event to the case (announced to the consoles) and touch the conversation."""
         now = self.clock()
         fields = event_fields(kind, now, author=author, text=text, data=data)
-        updates = {"updated_at": repr(now)}
+        updates: Fields = {"updated_at": repr(now)}
         if author is Author.SHOPPER and kind is EventKind.MESSAGE and text:
             updates["preview"] = text[:PREVIEW_CHARS]
         async with self.redis.pipeline(transaction=True) as pipe:

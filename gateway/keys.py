@@ -135,7 +135,8 @@ def agent_status(email: str) -> str:
 
 
 def agent_sockets(email: str) -> str:
-    """Set of the agent's connected console sockets (Socket.IO sids, any gateway process)."""
+    """Sorted set of the agent's connected console sockets (Socket.IO sids, any gateway
+    process), scored by when their process last confirmed them."""
     return f"{PREFIX}:agent:sockets:{email}"
 
 

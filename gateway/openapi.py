@@ -15,7 +15,8 @@ from gateway.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS, MAX_PASSWORD_CH
 from gateway.api_http import MAX_BODY_BYTES
 from gateway.orders import CARRIERS, STATUSES
 from gateway.shopper_requests import REQUEST_KINDS, RETURN_EVENT_STATUSES, TEAMS, RequestStatus
-from gateway.types import Team
+from gateway.routing import Presence
+from gateway.types import Author, Channel, ConversationState, EventKind, Team
 from gateway.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, PROOF_KINDS
 
 Schema = dict[str, Any]
@@ -38,6 +39,7 @@ MONEY: Schema = {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,2})?$", "example
 DATE: Schema = {"type": "string", "format": "date"}
 DATE_TIME: Schema = {"type": "string", "format": "date-time", "description": "with UTC offset"}
 URL: Schema = {"type": "string", "format": "uri", "pattern": "^https?://"}
+MILLIS: Schema = {"type": "integer", "description": "milliseconds since the epoch"}
 
 
 def _schemas() -> dict[str, Schema]:
@@ -148,6 +150,68 @@ def _schemas() -> dict[str, Schema]:
              "role": {"type": "string", "enum": [role.value for role in AgentRole]}},
             ["email", "name", "team", "role"],
         ),
+        "AgentLoad": _object(
+            {"email": {"type": "string"}, "name": {"type": "string"},
+             "team": {"type": "string", "enum": [team.value for team in Team]},
+             "role": {"type": "string", "enum": [role.value for role in AgentRole]},
+             "presence": {"type": "string", "enum": [presence.value for presence in Presence]},
+             "open_chats": {"type": "integer", "minimum": 0}},
+            ["email", "name", "team", "role", "presence", "open_chats"],
+        ),
+        "ConversationSummary": _object(
+            {"id": STRING, "contact_id": STRING,
+             "channel": {"type": "string", "enum": [channel.value for channel in Channel]},
+             "state": {"type": "string", "enum": [state.value for state in ConversationState]},
+             "team": _nullable({"type": "string", "enum": [team.value for team in Team]}),
+             "agent": _nullable({"type": "string"}), "agent_name": _nullable({"type": "string"}),
+             "locale": STRING, "reason": _nullable({"type": "string", "description": "why it was queued"}),
+             "created_at": MILLIS, "updated_at": MILLIS, "state_since": MILLIS,
+             "queued_at": _nullable(MILLIS),
+             "preview": _nullable({"type": "string", "description": "the shopper's last message, shortened"})},
+            ["id", "contact_id", "channel", "state", "team", "agent", "locale", "created_at", "queued_at"],
+        ),
+        "CaseEvent": _object(
+            {"id": {"type": "string", "description": "stream id, increasing"},
+             "kind": {"type": "string", "enum": [kind.value for kind in EventKind]}, "at": MILLIS,
+             "author": _nullable({"type": "string", "enum": [author.value for author in Author]}),
+             "text": _nullable({"type": "string"}),
+             "data": {"type": "object", "description": "a bot message: intent, confidence, retrieval_intent, "
+                      "retrieval_confidence; an agent message or note: agent, agent_name; a state change: from, "
+                      "to, reason, team, agent; a request: the request; csat: score, comment"}},
+            ["id", "kind", "at", "author", "text", "data"],
+        ),
+        "Case": _object(
+            {"conversation": _ref("ConversationSummary"),
+             "events": {"type": "array", "items": _ref("CaseEvent")},
+             "orders": {"type": "array", "items": _ref("Order"), "description": "only orders the shopper proved"},
+             "requests": {"type": "array", "items": _ref("Request")},
+             "earlier": {"type": "array", "items": _ref("ConversationSummary"),
+                         "description": "the contact's other conversations, newest first"},
+             "trail": {"type": "array", "items": {"type": "object"}, "description": "storefront pages, when known"},
+             "cart": _nullable({"type": "object"}),
+             "csat": _nullable(_object({"score": {"type": "integer", "minimum": 1, "maximum": 5},
+                                        "comment": _nullable({"type": "string"})}, ["score", "comment"]))},
+            ["conversation", "events", "orders", "requests", "earlier", "trail", "cart", "csat"],
+        ),
+        "Queues": _object(
+            {"queues": {"type": "object", "description": "team → its waiting conversations, oldest first; "
+                        "the agent's own team first",
+                        "additionalProperties": {"type": "array", "items": _ref("ConversationSummary")}},
+             "mine": {"type": "array", "items": _ref("ConversationSummary")},
+             "agents": {"type": "array", "items": _ref("AgentLoad")}},
+            ["queues", "mine", "agents"],
+        ),
+        "CannedAnswer": _object(
+            {"topic": STRING, "title": STRING, "text": STRING,
+             "score": _nullable({"type": "number", "minimum": 0, "maximum": 1})},
+            ["topic", "title", "text", "score"],
+        ),
+        "TextInput": _object({"text": {"type": "string", "minLength": 1}}, ["text"]),
+        "TransferInput": {**_object({"team": {"type": "string", "enum": [team.value for team in Team]},
+                                     "agent": {"type": "string", "description": "an agent's email"}}, []),
+                          "description": "exactly one of team and agent"},
+        "PresenceInput": _object({"status": {"type": "string", "enum": [Presence.ONLINE.value,
+                                                                        Presence.AWAY.value]}}, ["status"]),
         "AgentSession": _object(
             {"agent": _ref("Agent"),
              "csrf_token": {"type": "string", "description": f"send it as {CSRF_HEADER} on every state-changing "
@@ -224,8 +288,18 @@ def _agent_operation(summary: str, responses: dict[str, Schema], *, csrf: bool) 
     return operation
 
 
+def _query(name: str, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+
+
+CONFLICT = {"409": _error("conflict: another agent has it, or it is no longer waiting or open")}
+NOT_PERMITTED = {"403": _error("not_permitted: only the conversation's agent or a supervisor")}
+UNKNOWN_CONVERSATION = {"404": _error("unknown_conversation")}
+
+
 def _agent_paths() -> dict[str, Schema]:
     session = _json(_ref("AgentSession"), "the agent and the session's CSRF token")
+    summary = _json(_ref("ConversationSummary"), "the conversation now")
     return {
         "/agent/login": {"post": {
             "summary": "Log an agent in to the console", "security": [], "requestBody": _body("LoginInput"),
@@ -246,6 +320,42 @@ def _agent_paths() -> dict[str, Schema]:
             "204": {"description": "logged out; the cookie is cleared"},
         }, csrf=True)},
         "/agent/me": {"get": _agent_operation("The logged-in agent", {"200": session}, csrf=False)},
+        "/agent/queues": {"get": _agent_operation("Every team's queue, the agent's open chats, every agent's load", {
+            "200": _json(_ref("Queues"), "the queues")}, csrf=False)},
+        "/agent/agents": {"get": _agent_operation("Every agent with presence and open chats", {
+            "200": _json(_object({"agents": {"type": "array", "items": _ref("AgentLoad")}}, ["agents"]),
+                         "the agents")}, csrf=False)},
+        "/agent/presence": {"put": {**_agent_operation(
+            "Be online (auto-assignment gives you chats) or away; offline is having no console open", {
+                "200": _json(_ref("AgentLoad"), "the agent's presence now"), **BODY_ERRORS}, csrf=True),
+            "requestBody": _body("PresenceInput")}},
+        "/agent/canned": {"get": {**_agent_operation("Search canned answers (faq_data) in a language", {
+            "200": _json(_object({"answers": {"type": "array", "items": _ref("CannedAnswer")}}, ["answers"]),
+                         "best first; every topic when q is empty")}, csrf=False),
+            "parameters": [_query("locale", "the shopper's language"), _query("q", "words to search for")]}},
+        "/agent/conversations/{cid}": {"parameters": [CID], "get": _agent_operation("The whole case", {
+            "200": _json(_ref("Case"), "the case"), **UNKNOWN_CONVERSATION}, csrf=False)},
+        "/agent/conversations/{cid}/suggestion": {"parameters": [CID], "get": _agent_operation(
+            "The canned answer that best fits the shopper's last message", {
+                "200": _json(_object({"answer": _nullable(_ref("CannedAnswer"))}, ["answer"]),
+                             "null when nothing fits"), **UNKNOWN_CONVERSATION}, csrf=False)},
+        "/agent/conversations/{cid}/claim": {"parameters": [CID], "post": _agent_operation(
+            "Take a waiting conversation", {"200": summary, **CONFLICT, **UNKNOWN_CONVERSATION}, csrf=True)},
+        "/agent/conversations/{cid}/messages": {"parameters": [CID], "post": {**_agent_operation(
+            "Reply to the shopper on their channel (claims a waiting conversation)", {
+                "201": _json(_ref("CaseEvent"), "the message as recorded"), **BODY_ERRORS, **CONFLICT,
+                **UNKNOWN_CONVERSATION}, csrf=True), "requestBody": _body("TextInput")}},
+        "/agent/conversations/{cid}/notes": {"parameters": [CID], "post": {**_agent_operation(
+            "Add a private note (never sent to the shopper)", {
+                "201": _json(_ref("CaseEvent"), "the note"), **BODY_ERRORS, **UNKNOWN_CONVERSATION}, csrf=True),
+            "requestBody": _body("TextInput")}},
+        "/agent/conversations/{cid}/transfer": {"parameters": [CID], "post": {**_agent_operation(
+            "Give the conversation to another team's queue or to another agent (its agent or a supervisor)", {
+                "200": summary, **BODY_ERRORS, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True),
+            "requestBody": _body("TransferInput")}},
+        "/agent/conversations/{cid}/resolve": {"parameters": [CID], "post": _agent_operation(
+            "Close the case; the shopper is asked for their satisfaction (1–5 and a comment)", {
+                "200": summary, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True)},
     }
 
 

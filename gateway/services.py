@@ -136,6 +136,8 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Service
             "STORECHAT_PORT": str(settings.port),
             "REDIS_URL": settings.effective_redis_url,
             "RASA_URL": settings.rasa_url,
+            "STORECHAT_BUSINESS_HOURS": str(settings.business_hours_file),
+            "STORECHAT_AGENT_MAX_CHATS": str(settings.agent_max_chats),
             **_api_env(settings),
             **(env or {}),
         },

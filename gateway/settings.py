@@ -99,6 +99,10 @@ class Settings:
     order_number_pattern: re.Pattern[str] = re.compile(r"\d{6}")
     # An agent's console session ends after this long without a request.
     agent_session_hours: float = 8.0
+    # Concurrent chats auto-assignment gives one agent (a manual claim may go beyond).
+    agent_max_chats: int = 3
+    # When the teams answer (a YAML file; the demo shop's hours by default).
+    business_hours_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "business_hours.yml")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -123,6 +127,9 @@ class Settings:
             public_url=(env.get("STORECHAT_PUBLIC_URL") or "").rstrip("/") or None,
             order_number_pattern=_pattern(env, "STORECHAT_ORDER_NUMBER_PATTERN", r"\d{6}"),
             agent_session_hours=_float(env, "STORECHAT_AGENT_SESSION_HOURS", 8.0),
+            agent_max_chats=_int(env, "STORECHAT_AGENT_MAX_CHATS", 3),
+            business_hours_file=Path(env.get("STORECHAT_BUSINESS_HOURS")
+                                     or str(REPO_ROOT / "gateway" / "business_hours.yml")),
         )
         if settings.redis_url is not None:
             RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
@@ -130,6 +137,8 @@ class Settings:
             raise ConfigError("RASA_WORKERS must be at least 1")
         if settings.rasa_timeout <= 0:
             raise ConfigError("RASA_TIMEOUT must be positive")
+        if settings.agent_max_chats < 1:
+            raise ConfigError("STORECHAT_AGENT_MAX_CHATS must be at least 1")
         if settings.agent_session_hours <= 0:
             raise ConfigError("STORECHAT_AGENT_SESSION_HOURS must be positive")
         return settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 
@@ -20,6 +20,10 @@ from gateway.texts import Texts
 from gateway.types import Channel, Conversation, OutgoingMessage
 
 log = logging.getLogger(__name__)
+
+class ShopperTyping(Protocol):
+    async def __call__(self, conversation_id: str, typing: bool) -> None: ...
+
 
 def session_room(session_id: str) -> str:
     return f"web:{session_id}"
@@ -34,16 +38,19 @@ class WebChatServer:
         texts: Texts,
         *,
         max_message_chars: int,
+        shopper_typing: ShopperTyping,
     ) -> None:
         self.sio = sio
         self.store = store
         self.loop = loop
         self.texts = texts
         self.max_message_chars = max_message_chars
+        self.shopper_typing = shopper_typing
         sio.on("session_request", self.on_session_request)
         sio.on("user_uttered", self.on_user_uttered)
         sio.on("history_request", self.on_history_request)
-        loop.register_channel(Channel.WEB, self.deliver)
+        sio.on("typing", self.on_typing)
+        loop.outbox.register_channel(Channel.WEB, self.deliver)
 
     async def deliver(self, conversation: Conversation, message: OutgoingMessage) -> None:
         await self.sio.emit("bot_uttered", webchat.render(message), room=session_room(conversation.address))
@@ -104,3 +111,10 @@ class WebChatServer:
             return
         events = await self.store.history(session["conversation_id"])
         await self.sio.emit("history", {"messages": webchat.render_history(events)}, to=sid)
+
+    async def on_typing(self, sid: str, data: Any) -> None:
+        """The shopper types: the agent's console shows it (extension event `typing {typing}`)."""
+        session: dict[str, Any] = await self.sio.get_session(sid)
+        if "conversation_id" in session:
+            typing = bool(isinstance(data, dict) and data.get("typing"))
+            await self.shopper_typing(session["conversation_id"], typing)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from gateway import services
 from gateway.settings import REPO_ROOT, Settings
 from tests.gateway.shop_support import BOT_TOKEN, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP_TOKEN
+from tests.hours_support import hours_file
 from tests.support import free_port, gateway_process, running
 
 
@@ -46,6 +47,8 @@ def base_settings(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> S
         action_server_port=free_port(),
         data_dir=tmp_path_factory.mktemp("var"),
         root=REPO_ROOT,
+        # Open around the clock: a handoff's waiting notice must not depend on the test's hour.
+        business_hours_file=hours_file(tmp_path_factory.mktemp("hours"), open_now=True),
     )
 
 

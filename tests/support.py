@@ -58,7 +58,7 @@ class Shopper:
 
     def __post_init__(self) -> None:
         self.client = socketio.AsyncClient(reconnection=self.reconnection, reconnection_delay=0.2)
-        for event in ("session_confirm", "bot_uttered", "history", "storechat_error"):
+        for event in ("session_confirm", "bot_uttered", "history", "storechat_error", "agent_typing"):
             self.client.on(event, self._collector(event))
         # Like the widget: every (re)connect asks for the stored session again.
         self.client.on("connect", self._request_session)

@@ -22,33 +22,12 @@ from gateway.conversations import ConversationStore
 from gateway.rasa_client import parse_turn
 from gateway.settings import Settings
 from gateway.types import Author, Channel, ConversationState, EventKind, Handoff, Team
+from tests.gateway.rasa_standin import ScriptedRasa
 from tests.support import Shopper, free_port
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]  # type: ignore[type-arg]
 
 PASSING_ON = "Ich gebe Sie an unser Logistik-Team weiter."
-
-
-class ScriptedRasa:
-    """Answers every turn with `reply` and remembers what it was sent."""
-
-    def __init__(self, reply: dict[str, Any]) -> None:
-        self.reply = reply
-        self.received: list[dict[str, Any]] = []
-        # Runs while the turn is "inside the bot", before the reply goes back.
-        self.during_turn: Callable[[], Awaitable[object]] | None = None
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        if self.during_turn is not None:
-            await self.during_turn()
-        return web.json_response(self.reply)
-
-    async def start(self, aiohttp_client: AiohttpClient) -> str:
-        app = web.Application()
-        app.router.add_post("/webhooks/storechat/webhook", self.webhook)
-        client = await aiohttp_client(app)
-        return str(client.make_url("")).rstrip("/")
 
 
 @pytest.fixture
@@ -90,11 +69,13 @@ async def test_a_handoff_queues_the_conversation_for_the_team_and_silences_the_b
 
     await shopper.say("Laut Sendungsverfolgung zugestellt, aber hier ist nichts")
     reply = await shopper.expect("bot_uttered")
+    waiting = await shopper.expect("bot_uttered")
     await shopper.say("Hallo? Ist da jemand?")
     await shopper.no_event("bot_uttered", within=0.5)
     await shopper.close()
 
     assert reply["text"] == PASSING_ON
+    assert waiting["author"] == "system" and waiting["text"] == WAITING
     assert shopper.session_id is not None
     store = ConversationStore(redis)
     conversation = await store.find_latest(Channel.WEB, shopper.session_id)
@@ -108,6 +89,7 @@ async def test_a_handoff_queues_the_conversation_for_the_team_and_silences_the_b
     assert [(e.author, e.text) for e in history if e.kind is EventKind.MESSAGE] == [
         (Author.SHOPPER, "Laut Sendungsverfolgung zugestellt, aber hier ist nichts"),
         (Author.BOT, PASSING_ON),
+        (Author.SYSTEM, WAITING),
         (Author.SHOPPER, "Hallo? Ist da jemand?"),
     ]
 
