@@ -44,6 +44,21 @@ def _read_or_create(path: Path) -> dict[str, str]:
     return stored
 
 
+DEMO_AGENT = "demo@nordlicht-home.example"
+
+
+def demo_agent_password(settings: Settings) -> str:
+    """The demo console account's password, generated once into var/secrets.json."""
+    path = secrets_path(settings)
+    stored = _read_or_create(path)
+    if not stored.get("demo_agent_password"):
+        stored["demo_agent_password"] = secrets.token_urlsafe(12)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(stored, file, indent=2)
+    return stored["demo_agent_password"]
+
+
 def with_dev_secrets(settings: Settings) -> Settings:
     """`settings` with every unset token taken from (or generated into) var/secrets.json."""
     if all(getattr(settings, name) is not None for name in GENERATED):

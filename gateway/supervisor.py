@@ -12,9 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway import demo_orders, dev_secrets, services
+from gateway.agents import AgentRole, AgentStore
+from gateway.types import Team
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ class Supervisor:
         # your own REDIS_URL the tokens come from the environment and no demo data is
         # written into your orders (`storechat demo-data` does it on purpose).
         self.demo = settings.redis_url is None
+        self.demo_agent = False
         self.settings = dev_secrets.with_dev_secrets(settings) if self.demo else settings
         self.log_dir = settings.data_dir / "log"
         self.running: list[tuple[services.Service, subprocess.Popen[bytes]]] = []
@@ -70,6 +74,26 @@ class Supervisor:
             raise services.ServiceError(f"could not load the demo orders into Redis: {exc}") from None
         print(f"  loaded {len(loaded)} demo orders (gateway/demo_orders.yml)", flush=True)
 
+    def _add_demo_agent(self) -> None:
+        """A supervisor account for the demo console, unless agents exist already."""
+        async def add() -> bool:
+            redis = Redis.from_url(self.settings.effective_redis_url, decode_responses=True)
+            try:
+                store = AgentStore(redis)
+                if await store.get(dev_secrets.DEMO_AGENT) is not None:
+                    return True
+                if await store.all():
+                    return False  # the operator has made their own accounts
+                await store.put(dev_secrets.DEMO_AGENT, dev_secrets.demo_agent_password(self.settings),
+                                team=Team.GENERAL, name="Demo", role=AgentRole.SUPERVISOR)
+                return True
+            finally:
+                await redis.aclose()
+        try:
+            self.demo_agent = asyncio.run(add())
+        except RedisError as exc:
+            raise services.ServiceError(f"could not add the demo agent: {exc}") from None
+
     def start_all(self) -> None:
         s = self.settings
         self._check_ports()
@@ -79,6 +103,7 @@ class Supervisor:
             process = self._start(redis)
             self._wait(redis, process, services.redis_ok(s.effective_redis_url), timeout=20)
             self._load_demo_orders()
+            self._add_demo_agent()
         actions = services.action_server(s)
         actions_process = self._start(actions)
         rasa = services.rasa_server(s)
@@ -100,6 +125,12 @@ class Supervisor:
             return "from the environment"
         return f"{dev_secrets.secrets_path(self.settings)}, generated for development"
 
+    def _console_login(self) -> str:
+        if self.demo_agent:
+            return (f"log in as {dev_secrets.DEMO_AGENT}, password \"demo_agent_password\" in "
+                    f"{dev_secrets.secrets_path(self.settings)}")
+        return "log in with an account made by `storechat agents add`"
+
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop.set()
 
@@ -118,6 +149,7 @@ class Supervisor:
             f"  Demo storefront:  {base}/            (English: {base}/?lang=en)\n"
             f"  Health:           {base}/healthz\n"
             f"  Shop API:         {base}/api/v1/openapi.json  (tokens: {self._token_source()})\n"
+            f"  Agent console:    {base}/console  ({self._console_login()})\n"
             f"  Logs:             {self.log_dir}/\n"
             f"Open the storefront, click the chat button and say hello.\n"
             f"Press Ctrl-C to stop.\n",
