@@ -8,7 +8,7 @@ BOT_VENV  := .venv-bot
 PY        := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: run test setup train evaluate bench typecheck system-deps clean
+.PHONY: run test setup train evaluate bench bench-handoff typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -51,6 +51,10 @@ evaluate: train
 # Speed of a whole storechat turn against a stock `rasa init` assistant (benchmarks/).
 bench: train
 	@$(PY) benchmarks/bot_turns.py
+
+# Handoff → visible in 50 agents' consoles across two gateway processes (benchmarks/).
+bench-handoff: train
+	@$(PY) benchmarks/handoff_latency.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy
