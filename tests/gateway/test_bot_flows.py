@@ -111,7 +111,9 @@ async def test_three_failed_proofs_end_the_lookup_and_a_person_takes_the_case(
     await shopper.no_event("bot_uttered", within=1.0)
     await shopper.close()
 
-    assert handed_over[-1]["author"] == "bot"
+    # The bot's words, then the gateway's: the shopper is next in line (no agent is online).
+    assert [message["author"] for message in handed_over][-2:] == ["bot", "system"]
+    assert "als Nächstes dran" in handed_over[-1]["text"]
     conversation = await _conversation(redis, shopper)
     assert (conversation.state, conversation.team) == (ConversationState.QUEUED, "general")
     history = await ConversationStore(redis).history(conversation.id)
