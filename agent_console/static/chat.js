@@ -9,6 +9,7 @@ const TYPING_REPEAT_MS = 2000; // while the agent types, tell the shopper at mos
 const TYPING_IDLE_MS = 3000; // no key for this long: the agent stopped typing
 const SHOPPER_TYPING_MS = 8000; // a lost "stopped typing" does not leave the hint forever
 const CANNED_DELAY_MS = 200;
+const CHANNEL_NAMES = { web: "Web chat", sms: "SMS", messenger: "Messenger", whatsapp: "WhatsApp" };
 
 export class ChatView {
   /**
@@ -152,7 +153,8 @@ export class ChatView {
 
   renderHead() {
     const s = this.summary;
-    const title = this.root.dataset.customer || (s ? `${s.channel} shopper` : "Conversation");
+    const channel = s ? CHANNEL_NAMES[s.channel] || s.channel : "";
+    const title = this.root.dataset.customer || (s ? `${channel} shopper` : "Conversation");
     this.q(".chat-title").textContent = title;
     const meta = this.q(".chat-meta");
     clear(meta);
@@ -175,8 +177,16 @@ export class ChatView {
     this.q(".chat-claim").hidden = s.state !== "queued";
     this.q(".chat-resolve").hidden = !manages;
     this.q(".transfer").hidden = !manages;
+    // A resolved conversation takes no replies (the shopper's next message reopens it with
+    // the bot); notes for colleagues still go on the case.
     const closed = s.state === "resolved" || s.state === "bot";
     this.root.classList.toggle("is-closed", closed);
+    const replyOption = this.q('input[name="mode"][value="reply"]');
+    replyOption.disabled = closed;
+    if (closed && replyOption.checked) {
+      this.q('input[name="mode"][value="note"]').checked = true;
+      this.modeChanged();
+    }
   }
 
   /** An event from the case or the socket; `live` ones may change the case beside it. */

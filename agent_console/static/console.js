@@ -187,7 +187,7 @@ class Console {
   }
 
   /** A summary from the API or the socket: lists, open chats, and a chat newly given to me opens. */
-  onSummary(summary) {
+  onSummary(summary, { announce = true } = {}) {
     if (!this.me) return;
     const before = this.summaries.get(summary.id);
     const known = before && before.updated_at > summary.updated_at;
@@ -195,7 +195,7 @@ class Console {
     this.remember(summary);
     const chat = this.chats.get(summary.id);
     if (chat && chat.summary !== summary) chat.setSummaryQuietly(summary);
-    if (this.isMine(summary) && !this.isMine(before) && !chat) {
+    if (announce && this.isMine(summary) && !this.isMine(before) && !chat) {
       this.notify(`New chat assigned to you (${summary.channel}).`);
       if (this.chats.size < MAX_OPEN) this.open(summary.id, { focus: false });
     }
@@ -205,7 +205,7 @@ class Console {
   async claim(id) {
     try {
       const summary = await this.api.claim(id);
-      this.onSummary(summary);
+      this.onSummary(summary, { announce: false }); // the agent's own claim: no "assigned to you"
       await this.open(id);
     } catch (error) {
       if (error.status === 409) {

@@ -35,7 +35,7 @@ function message(event, context) {
     { className: `ev ev--message ev--${author}`, dataset: { eventId: event.id, author } },
     h("div", { className: "ev-head" },
       h("span", { className: "ev-author", text: who }),
-      channel ? h("span", { className: "ev-channel", text: channel }) : null,
+      channel && author !== "system" ? h("span", { className: "ev-channel", text: channel }) : null,
       timeOf(event)),
     h("div", { className: "ev-bubble" }, richText(shown)),
   );
@@ -67,7 +67,7 @@ export function stateText(data, context) {
     case "resolved":
       return `resolved${reason}`;
     case "bot":
-      return `back with the bot${reason}`;
+      return data.from ? `back with the bot${reason}` : "conversation started";
     default:
       return `${data.from || "?"} → ${data.to || "?"}${reason}`;
   }

@@ -337,7 +337,9 @@
     // message: {author, text, quick_replies?, attachment?, agent_name?, at?}
     function renderMessage(message) {
       var author = message.author || "bot";
-      if (author === "system") {
+      // A system notice that asks something (the satisfaction question) reads as a message.
+      var asks = Array.isArray(message.quick_replies) && message.quick_replies.length > 0;
+      if (author === "system" && !asks) {
         var notice = el("li", "sc-notice");
         appendText(notice, message.text);
         messages.appendChild(notice);
@@ -522,6 +524,7 @@
       renderMessage({
         author: known[data.author] ? data.author : "bot",
         agent_name: data.agent_name,
+        quick_replies: data.quick_replies,
         text: data.text,
         attachment: data.attachment,
         at: data.at || Date.now(),
