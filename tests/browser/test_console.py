@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 from redis.asyncio import Redis
 
+from gateway.agent_api import COOKIE
 from gateway.agents import AgentStore
 from gateway.conversations import ConversationStore
 from gateway.settings import Settings
@@ -31,6 +32,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 AGENT_EMAIL = "jonas.weber@nordlicht-home.example"
 AGENT_PASSWORD = "console-test-password"
 AGENT_NAME = "Jonas Weber"
+COLLEAGUE_EMAIL = "mara.lind@nordlicht-home.example"
+COLLEAGUE_NAME = "Mara Lind"
 ASK_FOR_A_PERSON = "Ich möchte mit einem Menschen sprechen"
 T = TypeVar("T")
 
@@ -202,6 +205,50 @@ def test_typing_shows_on_both_sides(pages: tuple[Page, Page], shop_with_agent: S
 
     chat.get_by_role("textbox", name="Reply to the shopper").press_sequentially("Ja, ich bin", delay=40)
     expect(widget(shopper).locator(".sc-typing-label")).to_have_text(f"{AGENT_NAME} schreibt …")
+
+
+def test_the_second_agent_to_answer_learns_who_has_the_chat(
+    pages: tuple[Page, Page], shop_with_agent: Settings
+) -> None:
+    shopper, agent = pages
+    url = gateway_url(shop_with_agent)
+
+    async def add_colleague() -> None:
+        redis = Redis.from_url(shop_with_agent.effective_redis_url, decode_responses=True)
+        try:
+            await AgentStore(redis).put(COLLEAGUE_EMAIL, AGENT_PASSWORD, team=Team.GENERAL, name=COLLEAGUE_NAME)
+        finally:
+            await redis.aclose()
+
+    async def colleague_claims(cid: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/api/v1/agent/login",
+                                    json={"email": COLLEAGUE_EMAIL, "password": AGENT_PASSWORD}) as response:
+                csrf = (await response.json())["csrf_token"]
+                # Sent by hand: the cookie is Secure (the stack's public URL is https).
+                cookie = f"{COOKIE}={response.cookies[COOKIE].value}"
+            async with session.post(f"{url}/api/v1/agent/conversations/{cid}/claim",
+                                    headers={"X-CSRF-Token": csrf, "Cookie": cookie}) as response:
+                assert response.status == 200, await response.text()
+
+    run(add_colleague)
+    log_in(agent, url)
+    open_shop(shopper, url)
+    open_chat(shopper)
+    say(shopper, ASK_FOR_A_PERSON)
+    cid = conversation_id(shop_with_agent, shopper)
+    chat = open_case(agent, cid)
+    expect(chat.get_by_role("button", name="Claim")).to_be_visible()
+
+    run(lambda: colleague_claims(cid))
+    composer = chat.get_by_role("textbox", name="Reply to the shopper")
+    composer.fill("Guten Tag!")
+    composer.press("Enter")
+
+    expect(chat.get_by_role("alert")).to_have_text(f"Already taken by {COLLEAGUE_NAME}.")
+    expect(chat.locator(".chat-meta")).to_contain_text(f"with {COLLEAGUE_NAME}")
+    expect(agent.locator(f'.sidebar [data-conversation-id="{cid}"]')).to_have_count(0)
+    expect(widget(shopper).locator(".sc-msg--agent")).to_have_count(0)
 
 
 def test_shopper_markup_shows_as_text_in_the_console(pages: tuple[Page, Page], shop_with_agent: Settings) -> None:
