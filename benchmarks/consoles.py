@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,16 +99,23 @@ class Console:
     url: str
     arrivals: Arrivals
     client: socketio.AsyncClient = field(init=False)
-    other_events: int = 0
+    # Every event the console received, by name (the load each handoff puts on a console).
+    received: Counter[str] = field(default_factory=Counter)
+    malformed: int = 0
 
     def __post_init__(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
         self.client.on("conversation", self._on_conversation, namespace=NAMESPACE)
+        self.client.on("*", self._on_other, namespace=NAMESPACE)
+
+    def _on_other(self, event: str, *data: Any) -> None:
+        self.received[event] += 1
 
     def _on_conversation(self, summary: Any) -> None:
         at = time.perf_counter()  # first: the handler's own work is not the gateway's
+        self.received["conversation"] += 1
         if not isinstance(summary, dict) or not isinstance(summary.get("id"), str):
-            self.other_events += 1
+            self.malformed += 1
             return
         if summary.get("state") in APPEARED:
             team = summary.get("team")

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -163,10 +164,11 @@ def table(results: Sequence[Figures]) -> str:
 
 
 def goal_line(results: Sequence[Figures]) -> tuple[str, bool]:
-    worst = max(results, key=lambda f: f.console_p99_ms)
-    met = worst.console_p99_ms < GOAL_P99_MS and not any(f.lost for f in results)
-    return (f"handoff → every console, p99 {worst.console_p99_ms:.1f} ms ({worst.scenario}) — "
-            f"goal < {GOAL_P99_MS:.0f} ms, nothing lost  [{'met' if met else 'NOT met'}]"), met
+    """The issue's goal: p99 of handoff → every console under 100 ms, and nothing lost."""
+    met = all(f.console_p99_ms < GOAL_P99_MS for f in results) and not any(f.lost for f in results)
+    figures = ", ".join(f"{f.console_p99_ms:.1f} ms ({f.scenario})" for f in results)
+    return (f"handoff → every console, p99: {figures} — goal < {GOAL_P99_MS:.0f} ms, nothing lost"
+            f"  [{'met' if met else 'NOT met'}]"), met
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,8 @@ class Setup:
     lines_not_handed_off: list[str]
     # `conversation` events that carried no conversation id (should be 0).
     malformed_events: int
+    # What one console received per handoff on average, by event name (warm-up included).
+    events_per_console_per_handoff: dict[str, float]
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -243,12 +247,16 @@ async def _scenarios(system: Storechat, args: argparse.Namespace, store: Convers
         elapsed = time.perf_counter() - started
         results.append(figures(label, run, gateway_of, CpuMeter.delta(before, meter.snapshot()), elapsed))
     teams = [console.login.team.value for console in connected]
+    received: Counter[str] = sum((console.received for console in connected), Counter())
+    handed_off = len(warm.handoffs) + sum(f.handoffs for f in results)
     return results, Setup(
         consoles_per_gateway={name: gateway_of.count(name) for name in system.gateways},
         agents_per_team={team: teams.count(team) for team in sorted(set(teams))},
         warm_up_handoffs=len(warm.handoffs), warm_up_lost=sum(h.missing for h in warm.handoffs),
         lines_not_handed_off=not_handed_off,
-        malformed_events=sum(console.other_events for console in connected),
+        malformed_events=sum(console.malformed for console in connected),
+        events_per_console_per_handoff={name: round(count / len(connected) / handed_off, 2)
+                                        for name, count in sorted(received.items())},
     )
 
 
@@ -275,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({', '.join(f'{name} {count}' for name, count in setup.consoles_per_gateway.items())}; teams "
           f"{', '.join(f'{team} {count}' for team, count in setup.agents_per_team.items())}), "
           f"shoppers on both in turn; {os.cpu_count()} cores", file=out)
+    print("events a console received per handoff: " + ", ".join(
+        f"{name} {count:.2f}" for name, count in setup.events_per_console_per_handoff.items()), file=out)
     print(table(results), file=out)
     print(file=out)
     print(goal, file=out)
