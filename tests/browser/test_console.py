@@ -251,6 +251,31 @@ def test_the_second_agent_to_answer_learns_who_has_the_chat(
     expect(widget(shopper).locator(".sc-msg--agent")).to_have_count(0)
 
 
+def test_messages_to_a_closed_chat_of_mine_count_as_unread(
+    pages: tuple[Page, Page], shop_with_agent: Settings
+) -> None:
+    shopper, agent = pages
+    url = gateway_url(shop_with_agent)
+    log_in(agent, url)
+    open_shop(shopper, url)
+    open_chat(shopper)
+    say(shopper, ASK_FOR_A_PERSON)
+    cid = conversation_id(shop_with_agent, shopper)
+    chat = open_case(agent, cid)
+    take(chat)
+    chat.get_by_role("button", name="Close this chat").click()
+
+    say(shopper, "Hallo? Ist da jemand?")
+    say(shopper, "Bitte melden Sie sich")
+
+    mine = agent.locator(f'#mine [data-conversation-id="{cid}"]')
+    expect(mine.locator(".badge")).to_have_text("2")
+    expect(mine.locator(".preview")).to_have_text("Bitte melden Sie sich")
+    mine.locator(".entry-open").click()
+    expect(mine.locator(".badge")).to_have_count(0)
+    expect(open_case(agent, cid).locator(".ev--shopper .ev-bubble").last).to_have_text("Bitte melden Sie sich")
+
+
 def test_shopper_markup_shows_as_text_in_the_console(pages: tuple[Page, Page], shop_with_agent: Settings) -> None:
     shopper, agent = pages
     alerts: list[str] = []
