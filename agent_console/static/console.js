@@ -192,8 +192,10 @@ class Console {
     const before = this.summaries.get(summary.id);
     const known = before && before.updated_at > summary.updated_at;
     if (known) return; // an older picture arriving late
-    this.remember(summary);
     const chat = this.chats.get(summary.id);
+    // Only what the lists or an open chat show is kept: a long day sees many conversations.
+    if (summary.state === "queued" || this.isMine(summary) || chat) this.remember(summary);
+    else this.summaries.delete(summary.id);
     if (chat && chat.summary !== summary) chat.setSummaryQuietly(summary);
     if (announce && this.isMine(summary) && !this.isMine(before) && !chat) {
       this.notify(`New chat assigned to you (${summary.channel}).`);
@@ -314,8 +316,18 @@ class Console {
       this.refreshQueues();
       for (const chat of this.chats.values()) chat.refreshCaseSoon();
     });
-    socket.on("disconnect", () => {
+    socket.on("disconnect", async (reason) => {
       document.body.dataset.live = "off";
+      // The server closes the socket of an expired session and Socket.IO does not retry
+      // those: if /me still answers (401 goes back to the login), connect again.
+      if (reason === "io server disconnect") {
+        try {
+          await this.api.me();
+          if (this.socket === socket) socket.connect();
+        } catch (e) {
+          /* sessionLost() ran on a 401 */
+        }
+      }
     });
     socket.on("connect_error", async () => {
       document.body.dataset.live = "off";
