@@ -102,13 +102,16 @@ class Figures:
     other_cores: float
     cpu_ms_per_handoff: dict[str, float]
     cores: dict[str, float]  # each process's average use during the scenario
+    # Redis commands per handoff (all clients; the benchmark's own lookups are about 5 of them).
+    redis_calls_per_handoff: float
+    redis_top_calls: dict[str, float]
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
 def figures(scenario: str, run: handoffs.Run, gateway_of: Sequence[str], cpu_s: dict[str, float],
-            elapsed_s: float) -> Figures:
+            elapsed_s: float, redis_calls: Counter[str]) -> Figures:
     done = run.handoffs
     pairs = [s * 1000 for h in done for s in h.consoles_s.values()]
     same = [s * 1000 for h in done for c, s in h.consoles_s.items() if gateway_of[c] == h.gateway]
@@ -135,6 +138,8 @@ def figures(scenario: str, run: handoffs.Run, gateway_of: Sequence[str], cpu_s: 
         window_s=run.window_s, other_cores=cpu_s.get("other", 0.0) / elapsed_s,
         cpu_ms_per_handoff={name: s * 1000 / count for name, s in cpu_s.items() if name != "other"},
         cores={name: s / elapsed_s for name, s in cpu_s.items() if name != "other"},
+        redis_calls_per_handoff=sum(redis_calls.values()) / count,
+        redis_top_calls={name: calls / count for name, calls in redis_calls.most_common(8)},
     )
 
 
@@ -157,6 +162,8 @@ def table(results: Sequence[Figures]) -> str:
         cpu = ", ".join(f"{name} {ms:.1f} ({f.cores[name]:.2f} cores)"
                         for name, ms in f.cpu_ms_per_handoff.items() if ms >= 0.05)
         rows.append(f"{f.scenario}: CPU ms per handoff: {cpu}")
+        top = ", ".join(f"{name} {calls:.1f}" for name, calls in f.redis_top_calls.items())
+        rows.append(f"{'':<{len(f.scenario)}}  Redis commands per handoff: {f.redis_calls_per_handoff:.0f} ({top}, …)")
         rows.append(f"{'':<{len(f.scenario)}}  every console, p99: on the shopper's gateway "
                     f"{f.same_gateway_p99_ms:.1f} ms, on the other {f.other_gateway_p99_ms:.1f} ms; "
                     f"console − the shopper's own reply: median {f.console_minus_reply_median_ms:+.1f} ms")
@@ -206,6 +213,13 @@ def warnings(results: Sequence[Figures], agents: int) -> list[str]:
     return found
 
 
+async def redis_calls(redis: Redis) -> Counter[str]:
+    """Commands the Redis server has run so far, by name (INFO commandstats)."""
+    stats = await redis.info("commandstats")
+    return Counter({name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()
+                    if name.startswith("cmdstat_") and name != "cmdstat_info"})
+
+
 async def measure(system: Storechat, args: argparse.Namespace) -> tuple[list[Figures], Setup]:
     redis = Redis.from_url(system.redis_url, decode_responses=True)
     try:
@@ -242,10 +256,14 @@ async def _scenarios(system: Storechat, args: argparse.Namespace, store: Convers
     for label, concurrency, seed in (("1 at a time", 1, args.seed + 2),
                                      (f"{args.concurrency} at a time", args.concurrency, args.seed + 3)):
         progress(f"{label}: {args.handoffs} handoffs")
+        calls_before = await redis_calls(store.redis)
         before, started = meter.snapshot(), time.perf_counter()
         run = await handoffs.run(args.handoffs, concurrency, system.gateways, handoffs.LINES, store, arrivals, seed)
         elapsed = time.perf_counter() - started
-        results.append(figures(label, run, gateway_of, CpuMeter.delta(before, meter.snapshot()), elapsed))
+        cpu = CpuMeter.delta(before, meter.snapshot())
+        calls = await redis_calls(store.redis)
+        calls.subtract(calls_before)
+        results.append(figures(label, run, gateway_of, cpu, elapsed, calls))
     teams = [console.login.team.value for console in connected]
     received: Counter[str] = sum((console.received for console in connected), Counter())
     handed_off = len(warm.handoffs) + sum(f.handoffs for f in results)
