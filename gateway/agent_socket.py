@@ -193,17 +193,17 @@ class AgentSockets:
         delay = 0.1
         while True:
             client = Redis.from_url(redis_url, decode_responses=True, socket_connect_timeout=2)
+            pubsub = client.pubsub()
             try:
-                async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(keys.EVENTS_CHANNEL)
-                    delay = 0.1
-                    async for message in pubsub.listen():
-                        if message.get("type") != "message":
-                            continue
-                        try:
-                            await self.forward(json.loads(message["data"]))
-                        except Exception:  # one bad event must not stop the consoles' feed
-                            log.exception("could not forward a case event to the consoles")
+                await pubsub.subscribe(keys.EVENTS_CHANNEL)
+                delay = 0.1
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    try:
+                        await self.forward(json.loads(message["data"]))
+                    except Exception:  # one bad event must not stop the consoles' feed
+                        log.exception("could not forward a case event to the consoles")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -211,6 +211,7 @@ class AgentSockets:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _LISTEN_BACKOFF_CAP)
             finally:
+                await pubsub.aclose()
                 await client.aclose()
 
 

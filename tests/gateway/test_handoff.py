@@ -28,6 +28,7 @@ from tests.support import Shopper, free_port
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]  # type: ignore[type-arg]
 
 PASSING_ON = "Ich gebe Sie an unser Logistik-Team weiter."
+WAITING = "Gleich ist eine Kollegin oder ein Kollege für Sie da – Sie sind als Nächstes dran."
 
 
 @pytest.fixture
