@@ -31,6 +31,7 @@ from gateway.case import Cases
 from gateway.conversations import ConversationStore
 from gateway.desk import Desk
 from gateway.routing import AgentLoad, Presence, Roster, load_to_json
+from gateway.socket_server import session_room
 from gateway.types import Channel, ConversationState
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class AgentSockets:
             return
         typing = bool(isinstance(data, dict) and data.get("typing"))
         await self.sio.emit("agent_typing", {"typing": typing, "agent_name": agent.name},
-                            room=f"web:{conversation.address}")
+                            room=session_room(conversation.address))
 
     async def shopper_typing(self, conversation_id: str, typing: bool) -> None:
         conversation = await self.store.find(conversation_id)
@@ -211,7 +212,7 @@ class AgentSockets:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _LISTEN_BACKOFF_CAP)
             finally:
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                 await client.aclose()
 
 

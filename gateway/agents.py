@@ -138,14 +138,19 @@ class AgentStore:
         return _agent(normalise_email(email), fields) if fields else None
 
     async def all(self) -> list[Agent]:
-        emails = sorted(str(email) for email in await self.redis.smembers(keys.agent_emails()))
-        found = [await self.get(email) for email in emails]
-        return [agent for agent in found if agent is not None]
+        return await self._members(keys.agent_emails())
 
     async def of_team(self, team: Team) -> list[Agent]:
-        emails = sorted(str(email) for email in await self.redis.smembers(keys.team_agents(team.value)))
-        found = [await self.get(email) for email in emails]
-        return [agent for agent in found if agent is not None]
+        return await self._members(keys.team_agents(team.value))
+
+    async def _members(self, emails_key: str) -> list[Agent]:
+        """The accounts whose emails a set holds, by email, read in one round trip."""
+        emails = sorted(str(email) for email in await self.redis.smembers(emails_key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for email in emails:
+                pipe.hgetall(keys.agent(email))
+            records = await pipe.execute()
+        return [_agent(email, fields) for email, fields in zip(emails, records, strict=True) if fields]
 
     async def authenticate(self, email: str, password: str) -> Agent | None:
         """The agent if the password is theirs; an unknown email costs the same scrypt."""
