@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import socketio
 from redis.asyncio import Redis
 
-from gateway import keys
+from gateway import background, keys
 from gateway.agent_api import COOKIE
 from gateway.agents import Agent, SessionStore
 from gateway.case import Cases
@@ -224,8 +224,4 @@ async def running(sockets: AgentSockets, redis_url: str) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await background.stop(tasks)

@@ -7,7 +7,6 @@ manager) is opened and closed in `cleanup_ctx`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,7 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent_console.views import add_console_routes
-from gateway import agent_socket, health, keys
+from gateway import agent_socket, background, health, keys
 from gateway.agent_api import AGENT_API, AgentApi, add_agent_routes
 from gateway.agent_socket import AgentSockets
 from gateway.agents import AgentStore, LoginLimiter, SessionStore
@@ -104,16 +103,21 @@ async def _close_socketio(sio: socketio.AsyncServer) -> None:
     """Stop Socket.IO's background work and its Redis manager's connections.
 
     python-socketio's Redis manager has no close of its own: its listener task
-    and its two Redis clients are ended here.
+    and its two Redis clients are ended here. The listener may be blocked in a
+    pub/sub read that swallows the cancel, so its connection is closed under it.
     """
     await sio.shutdown()
     manager = sio.manager
+    pubsub = getattr(manager, "pubsub", None)
     listener = getattr(manager, "thread", None)
+
+    async def close_pubsub() -> None:
+        if pubsub is not None and pubsub.connection is not None:
+            await pubsub.connection.disconnect(nowait=True)
+
     if isinstance(listener, asyncio.Future):
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
-    for client in (getattr(manager, "pubsub", None), getattr(manager, "redis", None)):
+        await background.stop([listener], unblock=close_pubsub)
+    for client in (pubsub, getattr(manager, "redis", None)):
         if client is not None:
             await client.aclose()
 
