@@ -29,6 +29,7 @@ from gateway.api_http import ApiError, Handler, invalid_input_as, read_json
 from gateway.canned import CannedAnswer, CannedAnswers
 from gateway.case import Cases
 from gateway.conversations import UnknownConversation, event_to_json
+from gateway.channel_delivery import MessageHeld
 from gateway.desk import Conflict, Desk, NotPermitted
 from gateway.json_input import Reader
 from gateway.routing import AgentLoad, Presence, Roster, load_to_json
@@ -210,6 +211,9 @@ async def reply(request: web.Request) -> web.Response:
         event = await api.desk.reply(cid, agent, text)
     except Conflict as exc:
         raise _desk_errors(exc) from None
+    except MessageHeld as exc:
+        # On the case (colleagues see what was tried), not with the shopper.
+        raise ApiError(422, "not_sent", str(exc), extra={"reason": exc.reason.value}) from None
     return web.json_response(event_to_json(event), status=201)
 
 

@@ -27,10 +27,13 @@ from gateway.agents import AgentStore, LoginLimiter, SessionStore
 from gateway.business_hours import BusinessHours
 from gateway.canned import CannedAnswers
 from gateway.case import Cases
+from gateway.channel_delivery import ChannelDelivery, ProviderClient
+from gateway.channel_inbound import ChannelInbound
 from gateway.conversation_loop import ConversationLoop
 from gateway.conversations import ConversationStore
 from gateway.csat import Survey
 from gateway.desk import Desk
+from gateway.inbox import InboxWorker
 from gateway.outbox import Outbox
 from gateway.routing import Roster, Router
 from gateway.rasa_client import RasaClient
@@ -40,6 +43,7 @@ from gateway.shop_api import SHOP_API, ShopApi, api_app
 from gateway.socket_server import WebChatServer
 from gateway.storefront import add_storefront_routes
 from gateway.texts import Texts
+from gateway.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +96,19 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     WebChatServer(app[SIO], store, loop, texts, max_message_chars=settings.max_message_chars,
                   shopper_typing=sockets.shopper_typing)
-    async with agent_socket.running(sockets, settings.effective_redis_url):
-        yield
+    adapters = settings.channels.adapters()
+    provider = ProviderClient(http)
+    for channel, adapter in adapters.items():
+        outbox.register_channel(channel, ChannelDelivery(adapter, provider, store))
+    app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url)
+    # Only a process that has a channel takes its deliveries (the others could not answer them).
+    worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
+    inbox_tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters else []
+    try:
+        async with agent_socket.running(sockets, settings.effective_redis_url):
+            yield
+    finally:
+        await background.stop(inbox_tasks)
     await _close_socketio(app[SIO])
     await http.close()
     await redis.aclose()
@@ -145,6 +160,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     add_storefront_routes(app, root=settings.root)
     add_console_routes(app)
+    add_webhook_routes(app)
     # The shop and agent APIs read bodies themselves, capped at 64 KiB (413 in their JSON error shape).
     api = api_app()
     add_agent_routes(api)

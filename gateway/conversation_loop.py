@@ -7,7 +7,7 @@ bot that is down or slow never loses it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from gateway import customer_token, state_machine
@@ -56,13 +56,20 @@ class ConversationLoop:
         self.survey = survey
 
     async def shopper_message(
-        self, conversation: Conversation, text: str, metadata: Mapping[str, Any]
+        self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
+        attachments: Sequence[Mapping[str, Any]] = (), provider_id: str | None = None,
     ) -> None:
+        """`attachments` (photos, files, a location) and the provider's message id come
+        from messaging channels; both go on the case for the agent."""
         # The case keeps only what a colleague can rely on: not the credential, and no
         # claims (a "phone" a web client made up) that would look proven on the case.
         data: dict[str, Any] = {}
         if isinstance(locale := metadata.get("locale"), str):
             data["metadata"] = {"locale": locale[:35]}
+        if attachments:
+            data["attachments"] = [dict(item) for item in attachments]
+        if provider_id:
+            data["provider_id"] = provider_id
         # A tapped quick reply arrives as its payload; keep the title the shopper saw.
         for reply in await self.store.offered_quick_replies(conversation.id):
             if reply.get("payload") == text:
@@ -81,6 +88,11 @@ class ConversationLoop:
             )
         if conversation.state is not ConversationState.BOT:
             return  # a human owns the conversation: the bot stays silent
+        if not text.strip():
+            # Only a photo or a file: the bot cannot look at it, so it says so and how to go on.
+            notice = OutgoingMessage(self.texts.get(conversation.locale, "attachment_only"), author=Author.SYSTEM)
+            await self.outbox.send(conversation, notice)
+            return
         await self._bot_turn(conversation, text, metadata)
 
     async def _bot_turn(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> None:

@@ -148,3 +148,40 @@ def agents_last_assigned() -> str:
 def csat(conversation_id: str) -> str:
     """The satisfaction survey of a conversation (hash: state, score, comment)."""
     return f"{PREFIX}:conv:{conversation_id}:csat"
+
+
+# --- messaging channels: webhook intake, delivery, windows, opt-outs ------------
+
+INBOX_GROUP = "gateway"
+
+
+def inbox(channel: str) -> str:
+    """Stream of a channel's accepted webhook deliveries (one entry per message or status),
+    read by the inbox worker of every gateway process that has the channel, in one group."""
+    return f"{PREFIX}:inbox:{channel}"
+
+
+# Entries whose processing failed, kept for an operator to look at.
+INBOX_DEAD = f"{PREFIX}:inbox:dead"
+
+
+def webhook_seen(channel: str, provider_id: str) -> str:
+    """Set when a provider message id was accepted: a redelivery finds it and is skipped."""
+    return f"{PREFIX}:webhook:seen:{channel}:{provider_id}"
+
+
+def channel_window(channel: str, address: str) -> str:
+    """When the shopper at `address` last wrote on `channel` (the 24-hour window at Meta)."""
+    return f"{PREFIX}:window:{channel}:{address}"
+
+
+def opt_out(channel: str, address: str) -> str:
+    """Present while the shopper at `address` has opted out of messages on `channel`
+    (a hash: at, keyword)."""
+    return f"{PREFIX}:optout:{channel}:{address}"
+
+
+def sent_message(channel: str, provider_id: str) -> str:
+    """The conversation a message sent on `channel` with the provider's id belongs to
+    (for the provider's delivery statuses)."""
+    return f"{PREFIX}:sent:{channel}:{provider_id}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from gateway.channel_settings import ChannelConfigError, ChannelSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,6 +106,11 @@ class Settings:
     agent_max_chats: int = 3
     # When the teams answer (a YAML file; the demo shop's hours by default).
     business_hours_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "business_hours.yml")
+    # SMS, Messenger and WhatsApp: on when their secrets are set (gateway/channel_settings.py).
+    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    # A webhook delivery a gateway process read but did not finish (it died) is taken
+    # over by another process after this long.
+    inbox_claim_idle_ms: int = 60_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -130,7 +138,13 @@ class Settings:
             agent_max_chats=_int(env, "STORECHAT_AGENT_MAX_CHATS", 3),
             business_hours_file=Path(env.get("STORECHAT_BUSINESS_HOURS")
                                      or str(REPO_ROOT / "gateway" / "business_hours.yml")),
+            inbox_claim_idle_ms=_int(env, "STORECHAT_INBOX_CLAIM_IDLE_MS", 60_000),
         )
+        try:
+            settings = dataclasses.replace(
+                settings, channels=ChannelSettings.from_env(env, settings.effective_public_url))
+        except ChannelConfigError as exc:
+            raise ConfigError(str(exc)) from None
         if settings.redis_url is not None:
             RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
         if settings.rasa_workers < 1:

@@ -37,6 +37,10 @@ class EventKind(StrEnum):
     NOTE = "note"
     # The shopper's satisfaction answer after a resolve; data = {score, comment}.
     CSAT = "csat"
+    # What happened to a message on a messaging channel, when it is news for an agent:
+    # not sent (opted out, outside the channel's window), failed, an opt-out or opt-in;
+    # data = {status, reason?, error?}.
+    DELIVERY = "delivery"
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,10 +37,11 @@ def running(service: services.Service, log_path: Path, ready: Any, *, timeout: f
 
 
 @contextmanager
-def gateway_process(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real `storechat serve` process, ready when its port answers."""
+def gateway_process(settings: Settings, log_path: Path,
+                    env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `storechat serve` process, ready when its port answers; `env` adds to its environment."""
     with running(
-        services.gateway(settings), log_path,
+        services.gateway(settings, env), log_path,
         services.http_ok(f"http://{settings.host}:{settings.port}/static/widget.css"), timeout=30,
     ) as process:
         yield process

@@ -116,6 +116,16 @@ function csat(event) {
     h("p", { className: "ev-csat", text: data.score ? csatText(data) : event.text || "" }));
 }
 
+/** A message on SMS, Messenger or WhatsApp that did not reach the shopper, or an opt-out/in. */
+function delivery(event) {
+  const data = event.data || {};
+  const problem = data.status === "failed" || data.status === "not_sent";
+  const title = problem ? `Not delivered${data.channel ? ` (${data.channel})` : ""}` : words(data.status || "delivery");
+  return h("li", { className: `ev ev--delivery${problem ? " ev--problem" : ""}`, dataset: { eventId: event.id } },
+    h("div", { className: "ev-head" }, h("span", { className: "ev-author", text: title }), timeOf(event)),
+    event.text ? h("p", { className: "ev-request-text", text: event.text }) : null);
+}
+
 /**
  * The entry for `event`. context: {channel, agentName(email) → name|null}.
  */
@@ -131,6 +141,8 @@ export function renderEvent(event, context) {
       return request(event);
     case "csat":
       return csat(event);
+    case "delivery":
+      return delivery(event);
     default:
       return h("li", { className: "ev ev--state", dataset: { eventId: event.id } },
         h("span", { className: "ev-state-text", text: `${event.kind}${event.text ? `: ${event.text}` : ""}` }));
