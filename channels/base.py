@@ -145,3 +145,10 @@ class SubscriptionHandshake(Protocol):
     """Meta's GET verification: the challenge to echo, or None (answered 403)."""
 
     def handshake(self, query: Mapping[str, str]) -> str | None: ...
+
+
+@runtime_checkable
+class TypingIndicator(Protocol):
+    """A channel that can show the shopper that someone is typing (Messenger)."""
+
+    def typing(self, address: str, on: bool) -> ProviderRequest: ...

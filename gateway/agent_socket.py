@@ -15,10 +15,10 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import socketio
@@ -32,9 +32,14 @@ from gateway.conversations import ConversationStore
 from gateway.desk import Desk
 from gateway.routing import AgentLoad, Presence, Roster, load_to_json
 from gateway.socket_server import session_room
-from gateway.types import Channel, ConversationState
+from gateway.types import Channel, Conversation, ConversationState
 
 log = logging.getLogger(__name__)
+
+
+class ChannelTyping(Protocol):
+    async def typing(self, conversation: Conversation, on: bool) -> None: ...
+
 
 NAMESPACE = "/agent"
 HEARTBEAT_SECONDS = 20.0
@@ -73,13 +78,15 @@ class AgentSockets:
     desk: Desk
     cases: Cases
     store: ConversationStore
+    # Messaging channels that can show the agent typing (Messenger).
+    channels: Mapping[Channel, ChannelTyping]
     # This process's console sockets → their agent's email (for the presence heartbeat).
     local: dict[str, str]
 
     @classmethod
     def attach(cls, sio: socketio.AsyncServer, sessions: SessionStore, roster: Roster, desk: Desk,
-               cases: Cases) -> AgentSockets:
-        sockets = cls(sio, sessions, roster, desk, cases, desk.store, {})
+               cases: Cases, channels: Mapping[Channel, ChannelTyping]) -> AgentSockets:
+        sockets = cls(sio, sessions, roster, desk, cases, desk.store, channels, {})
         sio.on("connect", sockets.on_connect, namespace=NAMESPACE)
         sio.on("disconnect", sockets.on_disconnect, namespace=NAMESPACE)
         sio.on("watch", sockets.on_watch, namespace=NAMESPACE)
@@ -155,13 +162,16 @@ class AgentSockets:
         if agent is None or cid is None:
             return
         conversation = await self.store.find(cid)
-        if conversation is None or conversation.channel is not Channel.WEB:
+        if conversation is None:
             return
         if conversation.state is not ConversationState.ASSIGNED or conversation.agent != agent.email:
             return
         typing = bool(isinstance(data, dict) and data.get("typing"))
-        await self.sio.emit("agent_typing", {"typing": typing, "agent_name": agent.name},
-                            room=session_room(conversation.address))
+        if conversation.channel is Channel.WEB:
+            await self.sio.emit("agent_typing", {"typing": typing, "agent_name": agent.name},
+                                room=session_room(conversation.address))
+        elif (channel := self.channels.get(conversation.channel)) is not None:
+            await channel.typing(conversation, typing)
 
     async def shopper_typing(self, conversation_id: str, typing: bool) -> None:
         conversation = await self.store.find(conversation_id)

@@ -85,7 +85,12 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     loop = ConversationLoop(store, rasa, texts, outbox, desk, survey)
     cases = Cases(store, agents, shop.verifier, shop.requests, survey, settings.effective_public_url)
     sessions = SessionStore(redis, agents, settings.agent_session_ms)
-    sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases)
+    adapters = settings.channels.adapters()
+    provider = ProviderClient(http)
+    deliveries = {channel: ChannelDelivery(adapter, provider, store) for channel, adapter in adapters.items()}
+    for channel, delivery in deliveries.items():
+        outbox.register_channel(channel, delivery)
+    sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases, deliveries)
     app[REDIS], app[RASA], app[STORE], app[LOOP], app[SHOP_API] = redis, rasa, store, loop, shop
     app[AGENT_API] = AgentApi(
         agents=agents, sessions=sessions, limiter=LoginLimiter(redis),
@@ -96,10 +101,6 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     WebChatServer(app[SIO], store, loop, texts, max_message_chars=settings.max_message_chars,
                   shopper_typing=sockets.shopper_typing)
-    adapters = settings.channels.adapters()
-    provider = ProviderClient(http)
-    for channel, adapter in adapters.items():
-        outbox.register_channel(channel, ChannelDelivery(adapter, provider, store))
     app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url)
     # Only a process that has a channel takes its deliveries (the others could not answer them).
     worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)

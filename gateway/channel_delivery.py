@@ -16,7 +16,7 @@ from enum import StrEnum
 import aiohttp
 from redis.asyncio import Redis
 
-from channels.base import ChannelAdapter, OutsideWindow, ProviderRequest
+from channels.base import ChannelAdapter, OutsideWindow, ProviderRequest, TypingIndicator
 from gateway import background, keys
 from gateway.conversations import ConversationStore
 from gateway.types import Author, Conversation, EventKind, OutgoingMessage
@@ -65,7 +65,9 @@ class ProviderClient:
     attempts: int = 3
     backoff_base: float = 0.5
 
-    async def send(self, request: ProviderRequest) -> bytes:
+    async def send(self, request: ProviderRequest, *, attempts: int | None = None) -> bytes:
+        attempts = attempts or self.attempts
+
         async def once() -> bytes:
             async with self.http.request(request.method, request.url, headers=dict(request.headers),
                                          data=request.body, timeout=aiohttp.ClientTimeout(total=self.timeout),
@@ -79,13 +81,13 @@ class ProviderClient:
 
         def retrying(attempt: int, exc: BaseException) -> None:
             log.warning("%s %s failed (attempt %d of %d): %r", request.method, _without_query(request.url),
-                        attempt, self.attempts, exc)
+                        attempt, attempts, exc)
 
         try:
             return await background.retry(once, retry_on=(_Retryable, aiohttp.ClientError, asyncio.TimeoutError),
-                                          attempts=self.attempts, base=self.backoff_base, on_retry=retrying)
+                                          attempts=attempts, base=self.backoff_base, on_retry=retrying)
         except (_Retryable, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise DeliveryFailed(f"gave up after {self.attempts} attempts: {exc!r}") from exc
+            raise DeliveryFailed(f"gave up after {attempts} attempts: {exc!r}") from exc
 
 
 def _without_query(url: str) -> str:
@@ -131,6 +133,20 @@ class ChannelDelivery:
                     for provider_id in ids:
                         pipe.set(keys.sent_message(channel, provider_id), conversation.id, ex=SENT_IDS_SECONDS)
                     await pipe.execute()
+
+    async def typing(self, conversation: Conversation, on: bool) -> None:
+        """Show the shopper that the agent types, where the channel can and may (inside its window)."""
+        if not isinstance(self.adapter, TypingIndicator):
+            return
+        address = conversation.address
+        if await self.redis.exists(keys.opt_out(self.adapter.channel.value, address)):
+            return
+        if not await self.window_open(address):
+            return
+        try:
+            await self.client.send(self.adapter.typing(address, on), attempts=1)  # stale a second later anyway
+        except DeliveryFailed as exc:
+            log.info("typing indicator for conversation %s not shown: %s", conversation.id, exc)
 
     async def _not_sent(self, conversation: Conversation, message: OutgoingMessage, reason: NotSent) -> None:
         log.info("%s message to conversation %s not sent: %s", self.adapter.channel.value, conversation.id, reason)

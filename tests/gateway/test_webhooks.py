@@ -285,3 +285,26 @@ async def test_a_delivery_a_stopped_process_had_read_is_taken_over(
         return (await redis.xpending(keys.inbox("sms"), keys.INBOX_GROUP))["pending"] == 0
 
     await _eventually(acknowledged)
+
+
+async def test_an_agent_typing_shows_in_messenger(
+    gateway: TestClient, standin: ProviderStandIn, rasa: ScriptedRasa, redis: Redis,  # type: ignore[type-arg]
+) -> None:
+    rasa.reply = _reply("Ich gebe Sie weiter.", handoff={"team": "billing", "reason": "invoice_problem"})
+    psid = "6955555555555555"
+    assert await _post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, "Rechnung falsch")) == 200
+    await _next(standin)
+    await _next(standin)
+    conversation = await ConversationStore(redis).find_latest(Channel.MESSENGER, psid)
+    assert conversation is not None
+    await add_agent(redis, "ben@nordlicht-home.example", Team.BILLING, name="Ben")
+    console = await (await Console(str(gateway.make_url("")).rstrip("/"), "ben@nordlicht-home.example").login()).connect()
+    try:
+        status, _ = await console.call("POST", f"/conversations/{conversation.id}/claim")
+        assert status == 200
+        await _next(standin)  # "Ben is looking after you"
+        await console.socket.emit("typing", {"conversation_id": conversation.id, "typing": True}, namespace="/agent")
+        typing = (await _next(standin)).json()
+        assert typing == {"recipient": {"id": psid}, "sender_action": "typing_on"}
+    finally:
+        await console.close()
