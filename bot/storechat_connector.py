@@ -10,12 +10,15 @@ cwd `bot/` and `PYTHONPATH=bot`).
                            "attachment"?, "custom"?}, ...],
              "intent": {"name", "confidence"} | null,
              "retrieval": {"name": "faq/returns", "confidence"} | null,
-             "handoff": {"team", "reason"} | null}
+             "handoff": {"team", "reason"} | null,
+             "language": "de" | "en" | null}
       400 → {"error": "..."} on a malformed body
       500 → {"error": "..."} if Rasa failed to handle the message
 
 Unlike Rasa's RestInput, the reply also carries what NLU understood, so the gateway can
-count deflections without a second call.
+count deflections without a second call, and the language the bot now speaks with the
+shopper (its `language` slot), so the gateway's own texts follow it on channels that send
+no locale (SMS, Messenger, WhatsApp).
 
 The handoff signal: a custom action that needs a person ends its turn with
 `dispatcher.utter_message(json_message={"handoff": {"team": ..., "reason": ...}})`
@@ -197,16 +200,17 @@ class StorechatInput(InputChannel):
                 return response.json({"error": "the bot failed to handle the message"}, status=500)
 
             try:
-                parse_data = await _parse_data_of(request, sender, message_id)
+                parse_data, language = await _turn_facts(request, sender, message_id)
             except Exception:  # the turn is done: its reply matters more than the labels
                 structlogger.exception("storechat.parse_data.unavailable", sender=sender)
-                parse_data = None
+                parse_data, language = None, None
             messages, handoff = split_handoff(collector.messages)
             return response.json(
                 {
                     "messages": [outgoing_message(m) for m in messages],
                     **understanding(parse_data or {}),
                     "handoff": handoff,
+                    "language": language,
                 }
             )
 
@@ -220,14 +224,17 @@ def _json_or_none(request: Request) -> Any:
         return None
 
 
-async def _parse_data_of(
+async def _turn_facts(
     request: Request, sender: str, message_id: str
-) -> Optional[dict[str, Any]]:
+) -> tuple[Optional[dict[str, Any]], Optional[str]]:
+    """What NLU made of this message, and the language slot after the turn."""
     agent = request.app.ctx.agent
     tracker = await agent.tracker_store.retrieve(sender)
     if tracker is None:
-        return None
+        return None, None
+    language = tracker.get_slot(LANGUAGE_ENTITY)
+    language = language if isinstance(language, str) else None
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered) and event.message_id == message_id:
-            return dict(event.parse_data)
-    return None
+            return dict(event.parse_data), language
+    return None, language

@@ -6,6 +6,7 @@ bot that is down or slow never loses it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -36,7 +37,11 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
     Anything else a client puts into its metadata stays out of Rasa. The customer token
     passes as it came: it proves nothing until the gateway's API checks its signature.
     """
-    metadata: dict[str, Any] = {"locale": conversation.locale, "channel": conversation.channel.value}
+    metadata: dict[str, Any] = {"channel": conversation.channel.value}
+    if conversation.channel is Channel.WEB:
+        # Only the widget knows the shopper's language; elsewhere the bot reads it from
+        # their words (a default "de" here would make an English texter read German).
+        metadata["locale"] = conversation.locale
     token = client_metadata.get("customer_token")
     if isinstance(token, str) and 0 < len(token) <= customer_token.MAX_TOKEN_LENGTH:
         metadata["customer_token"] = token
@@ -112,6 +117,12 @@ class ConversationLoop:
             # A person took the conversation while the bot was thinking: they answer now.
             log.info("bot turn for %s dropped: the conversation left the bot meanwhile", conversation.id)
             return
+        if (conversation.channel is not Channel.WEB and turn.language in self.texts.languages
+                and turn.language != conversation.locale):
+            # No locale comes with SMS or Meta messages: the gateway's own texts (queue,
+            # agent joined, satisfaction) follow the language the bot found the shopper writes.
+            await self.store.set_locale(conversation.id, turn.language)
+            conversation = dataclasses.replace(conversation, locale=turn.language)
         understood = turn.understanding
         for message in turn.messages:
             await self.outbox.record(

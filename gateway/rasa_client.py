@@ -76,6 +76,7 @@ def parse_turn(body: Mapping[str, Any]) -> BotTurn:
             retrieval_confidence=_optional_float(retrieval.get("confidence")),
         ),
         handoff=_handoff(body.get("handoff")),
+        language=language if isinstance(language := body.get("language"), str) else None,
     )
 
 

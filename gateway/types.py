@@ -92,6 +92,8 @@ class BotTurn:
     messages: tuple[OutgoingMessage, ...]
     understanding: Understanding
     handoff: Handoff | None = None
+    # The language the bot speaks with the shopper after this turn, if it said.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

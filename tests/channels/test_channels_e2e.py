@@ -36,14 +36,17 @@ class ChannelGateway:
     standin: ProviderStandIn
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def channel_gateway(bot_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelGateway]:
-    """A gateway with SMS, Messenger and WhatsApp on, sharing the bot stack's Rasa and Redis."""
+    """A gateway with SMS, Messenger and WhatsApp on, sharing the bot stack's Rasa and Redis.
+
+    Only for this module: its inbox worker would take other tests' webhook deliveries
+    (it is in the same consumer group, as a second gateway process should be)."""
     settings = dataclasses.replace(bot_stack, port=free_port())
     url = f"http://127.0.0.1:{settings.port}"
     with provider_standin() as standin:
         log = tmp_path_factory.mktemp("channel-gateway") / "gateway.log"
-        with gateway_process(dataclasses.replace(settings), log, env=channel_env(url, standin.url)):
+        with gateway_process(settings, log, env=channel_env(url, standin.url)):
             yield ChannelGateway(url, standin)
 
 
@@ -124,3 +127,21 @@ async def test_a_forged_webhook_is_refused_and_nothing_is_sent(
     tampered = webhook.body.replace(b"hallo", b"hallx")
     assert await _post(http, channel_gateway, driver, tampered, webhook.headers) == 403
     await asyncio.to_thread(channel_gateway.standin.none_within, 1.5)
+
+
+async def test_a_shopper_texting_in_english_is_answered_and_kept_waiting_in_english(
+    channel_gateway: ChannelGateway, http: aiohttp.ClientSession,
+) -> None:
+    driver = DRIVERS["sms"]
+    channel_gateway.standin.drain()
+    shopper = driver.address(next(_shoppers))
+    question = driver.inbound(channel_gateway.url, shopper, "How many days do I have to return an item?")
+    assert await _post(http, channel_gateway, driver, question.body, question.headers) == 200
+    answer = " ".join(driver.text_of(request) for request in await _sent(channel_gateway))
+    assert "30 days" in answer
+    handoff = driver.inbound(channel_gateway.url, shopper, "I want to talk to a real person please")
+    assert await _post(http, channel_gateway, driver, handoff.body, handoff.headers) == 200
+    notices = " ".join(driver.text_of(request) for request in await _sent(channel_gateway))
+    # The gateway's own waiting notice, not only the bot's words, is in English.
+    assert "queue" in notices or "colleague" in notices, notices
+    assert "Kolleg" not in notices and "Warteschlange" not in notices, notices
