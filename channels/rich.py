@@ -13,7 +13,13 @@ from collections.abc import Sequence
 
 from gateway.types import QuickReply
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+# From the coarsest break to the finest, with what joins two pieces again.
+_BREAKS = (
+    (re.compile(r"\n\s*\n"), "\n\n"),
+    (re.compile(r"\n"), "\n"),
+    (re.compile(r"(?<=[.!?…])\s+"), " "),
+    (re.compile(r"\s+"), " "),
+)
 # "2", "2.", "(2)", "Nr. 2", " 2 " — how people on a phone answer a numbered list.
 _CHOICE = re.compile(r"^\s*(?:nr\.?\s*|no\.?\s*|#)?\(?([1-9][0-9]?)\)?[.)]?\s*$", re.IGNORECASE)
 
@@ -26,46 +32,29 @@ def clip(text: str, limit: int) -> str:
 
 def split_text(text: str, limit: int) -> list[str]:
     """`text` in parts of at most `limit` characters, cut between paragraphs, lines,
-    sentences or words where possible (a tracking link is never cut in two)."""
+    sentences or words where possible (a tracking link is never cut in two unless it
+    alone is longer than the limit)."""
     text = text.strip()
     if len(text) <= limit:
         return [text] if text else []
-    parts: list[str] = []
-    for separator in ("\n\n", "\n", _SENTENCE_END, " "):
-        pieces = separator.split(text) if isinstance(separator, re.Pattern) else text.split(separator)
-        joiner = "\n\n" if separator == "\n\n" else "\n" if separator == "\n" else " "
-        if len(pieces) > 1 and all(len(piece) <= limit for piece in pieces):
-            current = ""
-            for piece in pieces:
-                candidate = f"{current}{joiner}{piece}" if current else piece
+    for separator, joiner in _BREAKS:
+        pieces = [piece for piece in separator.split(text) if piece.strip()]
+        if len(pieces) < 2:
+            continue
+        parts: list[str] = []
+        current = ""
+        for piece in pieces:
+            # A piece too long for one part is cut at the next finer break.
+            for fragment in split_text(piece, limit) if len(piece) > limit else [piece.strip()]:
+                candidate = f"{current}{joiner}{fragment}" if current else fragment
                 if len(candidate) <= limit:
                     current = candidate
                 else:
                     parts.append(current)
-                    current = piece
-            parts.append(current)
-            return [part.strip() for part in parts if part.strip()]
-    # Some piece is longer than the limit even at word level: split the long ones on
-    # their own, keeping the breaks that worked around them.
-    for paragraph in text.split("\n"):
-        words = paragraph.split(" ")
-        current = ""
-        for word in words:
-            while len(word) > limit:
-                if current:
-                    parts.append(current)
-                    current = ""
-                parts.append(word[:limit])
-                word = word[limit:]
-            candidate = f"{current} {word}" if current else word
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                parts.append(current)
-                current = word
-        if current:
-            parts.append(current)
-    return [part.strip() for part in parts if part.strip()]
+                    current = fragment
+        parts.append(current)
+        return [part for part in parts if part]
+    return [text[start:start + limit] for start in range(0, len(text), limit)]
 
 
 def numbered_options(text: str, replies: Sequence[QuickReply]) -> str:
