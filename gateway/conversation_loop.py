@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from gateway import customer_token, state_machine
+from gateway.contacts import PHONE_CHANNELS
 from gateway.conversations import ConversationStore
 from gateway.csat import Survey
 from gateway.desk import Desk
@@ -25,10 +26,6 @@ log = logging.getLogger(__name__)
 
 class Bot(Protocol):
     async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> BotTurn: ...
-
-
-# Channels whose address is a phone number the provider has proven.
-PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
 
 
 def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any]) -> dict[str, Any]:

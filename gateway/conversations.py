@@ -1,6 +1,7 @@
 """The case record in Redis: conversations, their contacts and ordered history.
 
-State changes are not made here; they go through `gateway.state_machine`.
+State changes are not made here; they go through `gateway.state_machine`. Which contact
+(person) a channel identity belongs to, and contacts merging, is gateway/contacts.py.
 """
 
 from __future__ import annotations
@@ -9,11 +10,14 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from gateway import keys
+from gateway.contacts import PHONE_IDENTITY, Contacts, proven_phone
 from gateway.types import Author, Channel, Conversation, ConversationState, Event, EventKind
 
 Clock = Callable[[], float]
@@ -23,6 +27,8 @@ Fields = dict[Any, Any]
 
 
 PREVIEW_CHARS = 200
+# Tries at creating a conversation while merges keep changing its contact (each one a merge).
+CREATE_ATTEMPTS = 16
 
 
 class UnknownConversation(LookupError):
@@ -133,24 +139,15 @@ class ConversationStore:
     def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
         self.redis = redis
         self.clock = clock
+        self.contacts = Contacts(redis, clock)
 
     async def contact_for_identity(self, kind: str, value: str) -> str:
         """The contact owning a channel identity, created on first sight.
 
-        SET NX makes two gateway processes seeing the same new identity agree on
-        one contact.
+        One script claims the identity (and indexes it for merges), so two gateway
+        processes seeing the same new identity agree on one contact.
         """
-        key = keys.identity(kind, value)
-        candidate = uuid.uuid4().hex
-        if await self.redis.set(key, candidate, nx=True):
-            await self.redis.hset(keys.contact(candidate), mapping={
-                "id": candidate, "created_at": repr(self.clock()),
-            })
-            return candidate
-        existing = await self.redis.get(key)
-        if existing is None:  # deleted between SET and GET: try once more
-            return await self.contact_for_identity(kind, value)
-        return str(existing)
+        return await self.contacts.claim(kind, value)
 
     async def latest_for(self, contact_id: str, channel: Channel, address: str) -> Conversation | None:
         ids = await self.redis.zrevrange(keys.contact_conversations(contact_id), 0, 20)
@@ -162,32 +159,54 @@ class ConversationStore:
 
     async def find_latest(self, channel: Channel, address: str) -> Conversation | None:
         """The latest conversation at a channel address, without creating anything."""
-        contact_id = await self.redis.get(keys.identity(channel.value, address))
-        return None if contact_id is None else await self.latest_for(str(contact_id), channel, address)
+        contact_id = await self.contacts.holder(channel.value, address)
+        return None if contact_id is None else await self.latest_for(contact_id, channel, address)
 
     async def open(self, channel: Channel, address: str, locale: str) -> Conversation:
-        """The conversation a shopper on `channel` at `address` continues, or a new one."""
+        """The conversation a shopper on `channel` at `address` continues, or a new one.
+
+        An SMS or WhatsApp address is a proven phone number: its contact is linked to that
+        phone, so the same number on either channel, or in an order proven on the web, is
+        one person.
+        """
         contact_id = await self.contact_for_identity(channel.value, address)
-        existing = await self.latest_for(contact_id, channel, address)
-        if existing is not None:
-            return existing
-        return await self.create(contact_id, channel, address, locale)
+        conversation = await self.latest_for(contact_id, channel, address)
+        if conversation is None:
+            conversation = await self.create(contact_id, channel, address, locale)
+        if (phone := proven_phone(channel, address)) is not None:
+            link = await self.contacts.link(conversation.contact_id, PHONE_IDENTITY, phone)
+            if link.contact_id != conversation.contact_id:
+                conversation = replace(conversation, contact_id=link.contact_id)
+        return conversation
 
     async def create(self, contact_id: str, channel: Channel, address: str, locale: str) -> Conversation:
-        now = self.clock()
-        conversation = Conversation(
-            id=uuid.uuid4().hex, contact_id=contact_id, channel=channel, address=address,
-            state=ConversationState.BOT, locale=locale, created_at=now, updated_at=now, state_since=now,
-        )
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.conversation(conversation.id), mapping=conversation_to_hash(conversation))
-            pipe.zadd(keys.contact_conversations(contact_id), {conversation.id: now})
-            pipe.zadd(keys.conversations_by_state(ConversationState.BOT.value), {conversation.id: now})
-            append_event(pipe, conversation.id, event_fields(
-                EventKind.STATE, now, data={"to": ConversationState.BOT.value, "reason": "created"},
-            ))
-            await pipe.execute()
-        return conversation
+        conversation_id = uuid.uuid4().hex
+        for _ in range(CREATE_ATTEMPTS):
+            now = self.clock()
+            conversation = Conversation(
+                id=conversation_id, contact_id=contact_id, channel=channel, address=address,
+                state=ConversationState.BOT, locale=locale, created_at=now, updated_at=now, state_since=now,
+            )
+            async with self.redis.pipeline(transaction=True) as pipe:
+                # A merge moves a contact's conversations in one step; one added to the merged
+                # contact after that step would be left behind, so the contact is watched.
+                await pipe.watch(keys.contact(contact_id))
+                if merged_into := await pipe.hget(keys.contact(contact_id), "merged_into"):
+                    contact_id = str(merged_into)
+                    continue
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.hset(keys.conversation(conversation.id), mapping=conversation_to_hash(conversation))
+                pipe.zadd(keys.contact_conversations(contact_id), {conversation.id: now})
+                pipe.zadd(keys.conversations_by_state(ConversationState.BOT.value), {conversation.id: now})
+                append_event(pipe, conversation.id, event_fields(
+                    EventKind.STATE, now, data={"to": ConversationState.BOT.value, "reason": "created"},
+                ))
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+            return conversation
+        raise RuntimeError(f"contact {contact_id} kept merging while a conversation was created")
 
     async def find(self, conversation_id: str) -> Conversation | None:
         raw = await self.redis.hgetall(keys.conversation(conversation_id))

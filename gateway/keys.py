@@ -185,3 +185,14 @@ def sent_message(channel: str, provider_id: str) -> str:
     """The conversation a message sent on `channel` with the provider's id belongs to
     (for the provider's delivery statuses)."""
     return f"{PREFIX}:sent:{channel}:{provider_id}"
+
+
+# --- contacts across channels ------------------------------------------------------
+
+
+def contact_identities(contact_id: str) -> str:
+    """Set of the identity keys (`identity(kind, value)`) a contact holds: what a merge repoints.
+
+    Identities claimed before this index existed are not in it (see gateway/contacts.py).
+    """
+    return f"{PREFIX}:contact:{contact_id}:identities"

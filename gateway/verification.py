@@ -16,6 +16,11 @@ across all conversations (someone guessing an order's postal code from many
 conversations); possession proofs (the customer token, the phone number the channel
 vouches for) cannot be guessed, so they neither count against nor wait for that
 limit — otherwise throwaway chats could lock the owner out of their own order.
+
+An order proven by its email, phone or customer token also says who the shopper is: the
+conversation's contact is linked to the order's email and phone (gateway/contacts.py), so
+the agent's case shows the person's earlier conversations on every channel. A postal code
+(printed on the parcel) and a failed proof link nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from gateway import customer_token, keys
+from gateway.contacts import EMAIL_IDENTITY, PHONE_IDENTITY, Contacts
 from gateway.orders import Order, OrderStore, normalise_email
 
 CONVERSATION_ATTEMPTS = 3
@@ -75,6 +81,8 @@ class ProofKind(StrEnum):
 PROOF_KINDS = tuple(kind.value for kind in ProofKind)
 # What the shopper holds rather than types: not guessable from another conversation.
 POSSESSION_PROOFS = frozenset({ProofKind.CUSTOMER_TOKEN, ProofKind.PHONE})
+# Proofs that also say who the shopper is (gateway/contacts.py links their identities).
+IDENTITY_PROOFS = frozenset({ProofKind.EMAIL, ProofKind.PHONE, ProofKind.CUSTOMER_TOKEN})
 # GET …/orders lists at most this many, newest first.
 MAX_LISTED_ORDERS = 20
 
@@ -117,6 +125,14 @@ def normalise_phone(value: str) -> str:
     return "+" + digits
 
 
+def proven_identities(order: Order) -> list[tuple[str, str]]:
+    """The identities (kind, value) of the person a proven order names: its email and its phone."""
+    found = [(EMAIL_IDENTITY, normalise_email(order.email))]
+    if order.phone:
+        found.append((PHONE_IDENTITY, normalise_phone(order.phone)))
+    return found
+
+
 def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
@@ -126,11 +142,13 @@ class Verifier:
         self.redis = redis
         self.orders = orders
         self.token_secret = token_secret
+        self.contacts = Contacts(redis)
         self._reserve = redis.register_script(_RESERVE)
         self._refund = redis.register_script(_REFUND)
 
     async def verify(self, conversation_id: str, order_id: str, proof: Proof) -> Order:
-        """The order, now proven for the conversation; raises NoMatch or Locked."""
+        """The order, now proven for the conversation, whose contact is linked to the order's
+        email and phone; raises NoMatch or Locked (and then links nothing)."""
         if proof.kind is ProofKind.CUSTOMER_TOKEN and self.token_secret is None:
             raise TokenProofsDisabled()
         counters = [keys.verification_failures(conversation_id)]
@@ -147,6 +165,12 @@ class Verifier:
         # Only the shop's signed login vouches for the customer behind the email.
         customer_email = claimed_email if proof.kind is ProofKind.CUSTOMER_TOKEN else None
         await self._remember(conversation_id, order, customer_email)
+        # A postal code is printed on the parcel's label: it proves the order to whoever
+        # holds the parcel, not who the person is, so it links no identity. A sender id that
+        # is no conversation of ours (the API used directly) links nothing either.
+        if proof.kind in IDENTITY_PROOFS:
+            for kind, value in proven_identities(order):
+                await self.contacts.link_conversation(conversation_id, kind, value)
         return order
 
     def _claimed_email(self, proof: Proof) -> str | None:
