@@ -8,7 +8,7 @@ BOT_VENV  := .venv-bot
 PY        := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: run test setup train evaluate bench bench-handoff typecheck system-deps clean
+.PHONY: run test setup train evaluate bench bench-handoff bench-webhooks typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -55,6 +55,10 @@ bench: train
 # Handoff → visible in 50 agents' consoles across two gateway processes (benchmarks/).
 bench-handoff: train
 	@$(PY) benchmarks/handoff_latency.py
+
+# Signed Twilio webhooks/s one gateway process accepts, against a bare aiohttp handler (benchmarks/).
+bench-webhooks: setup
+	@$(PY) benchmarks/webhook_ingest.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy
