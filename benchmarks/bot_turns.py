@@ -13,17 +13,16 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import FrameType
 
 # Run as a script (`python benchmarks/bot_turns.py`): make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import load, procfs, report  # noqa: E402
+from benchmarks.cli import add_run_options, parse, progress, stop_on_sigterm  # noqa: E402
 from benchmarks.stack import LOG_DIR, Stack, both_systems  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 
@@ -46,25 +45,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="what the shoppers say (the same for every system)")
     parser.add_argument("--no-breakdown", action="store_true",
                         help="skip storechat's Rasa measured directly, without the gateway")
-    parser.add_argument("--quiet-wait", type=float, default=None,
-                        help="before each system, wait up to this many seconds for other processes on the machine "
-                             "to use less than a quarter of a core (120)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a short smoke run (10 turns, 3 s, 1 s warm-up, 10 s quiet wait)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the figures as JSON on stdout (the summary goes to stderr)")
-    args = parser.parse_args(argv)
+    add_run_options(parser, quiet_wait_before="before each system", quick="10 turns, 3 s, 1 s warm-up")
+    args = parse(parser, argv)
     if args.quick:
         args.turns, args.duration, args.warmup = 10, 3.0, 1.0
-    if args.quiet_wait is None:
-        args.quiet_wait = 10.0 if args.quick else 120.0
     if args.shoppers < 1 or args.turns < 1 or args.duration <= 0 or args.per_conversation < 1:
         parser.error("--shoppers, --turns, --per-conversation and --duration must be positive")
     return args
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # Other processes may use this much of a core while we measure (see --quiet-wait).
@@ -96,6 +83,14 @@ class CpuMeter:
                 return load
             progress(f"  waiting: other processes use {load:.2f} cores")
 
+    async def still_busy(self, max_wait: float) -> float | None:
+        """The cores other processes still use after waiting up to `max_wait` s for them to leave
+        the CPU to us; None if they did (or `max_wait` is 0)."""
+        if max_wait <= 0:
+            return None
+        others = await asyncio.to_thread(self.wait_until_quiet, max_wait)
+        return others if others >= QUIET_CORES else None
+
     def snapshot(self) -> dict[str, float]:
         used = {name: procfs.cpu_seconds(pid) for name, pid in self.pids.items()}
         used["client"] = time.process_time()
@@ -115,10 +110,8 @@ class CpuMeter:
 async def measure_system(
     name: str, system: load.System, meter: CpuMeter, args: argparse.Namespace
 ) -> list[report.Figures]:
-    if args.quiet_wait > 0:
-        others = await asyncio.to_thread(meter.wait_until_quiet, args.quiet_wait)
-        if others >= QUIET_CORES:
-            progress(f"  warning: other processes still use {others:.2f} cores; {name}'s figures will suffer")
+    if (others := await meter.still_busy(args.quiet_wait)) is not None:
+        progress(f"  warning: other processes still use {others:.2f} cores; {name}'s figures will suffer")
     progress(f"{name}: warm-up")
     await load.learn(system)
     if args.warmup > 0:
@@ -157,13 +150,9 @@ async def measure(stack: Stack, gateway_url: str, rasa_url: str, anchor_url: str
     return results
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # unwinds through the stack's ExitStack, which stops every process
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     progress(
         f"Starting storechat ({Settings.from_env().rasa_workers} Rasa workers, RASA_WORKERS) "
         f"and the anchor (1 Rasa process, as shipped; logs in {LOG_DIR})…"

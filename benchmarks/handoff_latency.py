@@ -15,14 +15,12 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 
 # Run as a script (`python benchmarks/handoff_latency.py`): make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,6 +29,7 @@ from redis.asyncio import Redis  # noqa: E402
 
 from benchmarks import consoles, handoffs  # noqa: E402
 from benchmarks.bot_turns import QUIET_CORES, CpuMeter  # noqa: E402
+from benchmarks.cli import add_run_options, parse, progress, stop_on_sigterm  # noqa: E402
 from benchmarks.report import percentile  # noqa: E402
 from benchmarks.stack import LOG_DIR, Storechat, storechat_gateways  # noqa: E402
 from gateway.conversations import ConversationStore  # noqa: E402
@@ -49,24 +48,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "the other scenario runs them one by one")
     parser.add_argument("--warmup", type=int, default=40, help="handoffs before measuring, not counted (40)")
     parser.add_argument("--seed", type=int, default=1, help="which handoff lines the shoppers say")
-    parser.add_argument("--quiet-wait", type=float, default=None,
-                        help="before measuring, wait up to this many seconds for other processes on the machine "
-                             "to use less than a quarter of a core (120)")
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (20 handoffs, 8 warm-up, 10 s quiet wait)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the figures as JSON on stdout (the summary goes to stderr)")
-    args = parser.parse_args(argv)
+    add_run_options(parser, quiet_wait_before="before measuring", quick="20 handoffs, 8 warm-up")
+    args = parse(parser, argv)
     if args.quick:
         args.handoffs, args.warmup = 20, len(handoffs.LINES)
-    if args.quiet_wait is None:
-        args.quiet_wait = 10.0 if args.quick else 120.0
     if args.handoffs < 1 or args.agents < 1 or args.concurrency < 1 or args.warmup < 0:
         parser.error("--handoffs, --agents and --concurrency must be positive, --warmup not negative")
     return args
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +237,8 @@ async def _scenarios(system: Storechat, args: argparse.Namespace, store: Convers
     not_handed_off = sorted({h.line.text for h in warm.handoffs if h.first_s is None})
     if not_handed_off:
         progress(f"  warning: no console showed these lines' conversations: {not_handed_off}")
-    if args.quiet_wait > 0:
-        others = await asyncio.to_thread(meter.wait_until_quiet, args.quiet_wait)
-        if others >= QUIET_CORES:
-            progress(f"  warning: other processes still use {others:.2f} cores; the figures will suffer")
+    if (others := await meter.still_busy(args.quiet_wait)) is not None:
+        progress(f"  warning: other processes still use {others:.2f} cores; the figures will suffer")
     results = []
     for label, concurrency, seed in (("1 at a time", 1, args.seed + 2),
                                      (f"{args.concurrency} at a time", args.concurrency, args.seed + 3)):
@@ -279,13 +265,9 @@ async def _scenarios(system: Storechat, args: argparse.Namespace, store: Convers
     )
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # unwinds through the stack's ExitStack, which stops every process
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     progress(f"Starting storechat with {GATEWAYS} gateways on one Redis "
              f"({Settings.from_env().rasa_workers} Rasa workers, RASA_WORKERS; logs in {LOG_DIR})…")
     try:

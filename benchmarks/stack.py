@@ -53,6 +53,12 @@ class Stack:
         if wait:
             self.wait()
 
+    def start_empty_redis(self, url: str, data_dir: Path) -> None:
+        """An embedded Redis on `url`'s port, its data in `data_dir`, emptied first: every run
+        starts from an empty Redis. Like `storechat run`: append-only persistence, as in production."""
+        shutil.rmtree(data_dir, ignore_errors=True)
+        self.start(services.embedded_redis(RedisAddress.from_url(url).port, data_dir), services.redis_ok(url))
+
     def wait(self) -> None:
         """Wait until every process started so far is ready (they start in parallel)."""
         for name, process, ready in self._pending:
@@ -111,11 +117,7 @@ def _settings() -> Settings:
 def _start_bot(stack: Stack, settings: Settings) -> None:
     """An empty embedded Redis, then the action server and Rasa (not waited for)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    redis_dir = BENCH_DIR / "redis"
-    shutil.rmtree(redis_dir, ignore_errors=True)  # every run starts from an empty Redis
-    redis_port = RedisAddress.from_url(settings.effective_redis_url).port
-    # Like `storechat run`: append-only persistence, as in production.
-    stack.start(services.embedded_redis(redis_port, redis_dir), services.redis_ok(settings.effective_redis_url))
+    stack.start_empty_redis(settings.effective_redis_url, BENCH_DIR / "redis")
     # The Rasa processes load their models in parallel.
     stack.start(services.action_server(settings),
                 services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health"), wait=False)

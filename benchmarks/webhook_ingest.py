@@ -17,61 +17,40 @@ import argparse
 import asyncio
 import json
 import math
-import multiprocessing
 import os
 import random
-import secrets
-import shutil
-import signal
 import sys
 import time
-import traceback
-import urllib.error
-import urllib.request
-import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
-from types import FrameType
-from typing import Any
-from urllib.parse import urlencode
 
 # Run as a script (`python benchmarks/webhook_ingest.py`): make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from benchmarks.bot_turns import QUIET_CORES, CpuMeter  # noqa: E402
+from benchmarks.cli import add_run_options, parse, progress, stop_on_sigterm  # noqa: E402
 from benchmarks.handoff_latency import redis_calls  # noqa: E402
-from benchmarks.report import percentile  # noqa: E402
-from benchmarks.stack import BENCH_DIR, LOG_DIR, Stack, free_port  # noqa: E402
-from gateway import keys, services  # noqa: E402
-from gateway.inbox import STREAM_MAX_ENTRIES  # noqa: E402
-from gateway.settings import REPO_ROOT, Settings  # noqa: E402
-from gateway.types import Channel  # noqa: E402
-
-ACCOUNT_SID = "AC" + "5eedbe0c4a11c0ffee0ddba11facade5"  # made up: AC + 32 hex digits
-SHOP_NUMBER = "+4930901820"
-# What shoppers text a shop: no SMS keywords (STOP, HELP, …) and no bare numbers (option answers).
-TEXTS = (
-    "Wo ist meine Bestellung?", "Kann ich die Schuhe zurückschicken?", "Hi, my parcel hasn't arrived yet",
-    "Do you ship to Austria?", "Die Jacke ist zu groß, kann ich sie umtauschen?", "Wie lange dauert die Erstattung?",
-    "Is the blue one back in stock?", "Meine Zahlung wurde zweimal abgebucht 😕",
+from benchmarks.stack import LOG_DIR  # noqa: E402
+from benchmarks.webhook_load import (  # noqa: E402
+    REQUEST_TIMEOUT, Figures, Hook, LoadResult, Plan, Webhook, drive, figures, message_sid, nothing, webhook,
 )
-REQUEST_TIMEOUT = 30.0
+from benchmarks.webhook_system import (  # noqa: E402
+    INBOX, InboxState, System, backlog, inbox_state, system, wait_drained,
+)
+from gateway import keys  # noqa: E402
+from gateway.inbox import STREAM_MAX_ENTRIES  # noqa: E402
+
 DRAIN_TIMEOUT = 300.0
 RESEND_SAMPLE = 100
 # A load generator busier than this is near the limit of what one client process can send.
 CLIENT_BOUND_CORES = 0.8
 # Distinct MessageSids per load run (the tag is part of the sid); both timed runs send the same requests.
 WARMUP_BARE, WARMUP_STORECHAT, TIMED = 1, 2, 3
-INBOX = keys.inbox(Channel.SMS.value)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -82,384 +61,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a timed run of exactly this many requests per system instead of --duration")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per system, not counted (3)")
     parser.add_argument("--senders", type=int, default=300, help="distinct shopper phone numbers (300)")
-    parser.add_argument("--quiet-wait", type=float, default=None,
-                        help="before each timed run, wait up to this many seconds for other processes on the "
-                             "machine to use less than a quarter of a core (120)")
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (2 s, 1 s warm-up, 10 s quiet wait)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the figures as JSON on stdout (the summary goes to stderr)")
-    parser.add_argument("--serve", choices=("bare", "twilio"), help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    add_run_options(parser, quiet_wait_before="before each timed run", quick="2 s, 1 s warm-up")
+    args = parse(parser, argv)
     if args.quick:
         args.duration, args.warmup = 2.0, 1.0
-    if args.quiet_wait is None:
-        args.quiet_wait = 10.0 if args.quick else 120.0
     if args.concurrency < 1 or args.duration <= 0 or args.senders < 1 or args.warmup < 0 \
             or (args.requests is not None and args.requests < 1):
         parser.error("--concurrency, --duration, --senders and --requests must be positive, --warmup not negative")
     return args
 
 
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-# --- the webhooks ---------------------------------------------------------------------
-
-_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "*/*",
-            "User-Agent": "TwilioProxy/1.1", "X-Home-Region": "us1"}
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    sid: str
-    body: bytes
-    signature: str
-    idempotency_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        # Built when sent: a run signs a few hundred thousand of them beforehand.
-        return {**_HEADERS, "I-Twilio-Idempotency-Token": self.idempotency_token,
-                "X-Twilio-Signature": self.signature}
-
-
-def message_sid(tag: int, index: int) -> str:
-    return f"SM{tag:02x}{index:030x}"
-
-
-def webhook(validator: RequestValidator, url: str, tag: int, index: int, senders: int) -> Webhook:
-    """Inbound SMS `index` of load run `tag` as Twilio posts it: every parameter, in Twilio's
-    order, blanks where Twilio leaves them blank for a German number; signed for `url`."""
-    sid = message_sid(tag, index)
-    params = {
-        "ToCountry": "DE", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
-        "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": TEXTS[index % len(TEXTS)],
-        "FromCountry": "DE", "To": SHOP_NUMBER, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
-        "AccountSid": ACCOUNT_SID, "From": f"+49151{index % senders:07d}", "ApiVersion": "2010-04-01",
-    }
-    return Webhook(sid, urlencode(params).encode("ascii"), validator.compute_signature(url, params),
-                   str(uuid.UUID(int=(tag << 96) | index)))
-
-
-# --- the load generator (its own process) ---------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    url: str  # where the requests go
-    signed_url: str  # what they are signed for (storechat's public webhook URL)
-    auth_token: str
-    tag: int
-    count: int  # requests built and signed before the clock starts
-    concurrency: int
-    senders: int
-    duration: float | None  # None: send all `count` requests
-
-
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    sent: int
-    statuses: dict[int, int]  # over every request sent (0: no answer, a connection error or timeout)
-    accepted: list[int]  # indexes of the requests answered 200
-    latencies_ms: list[float]  # sent → answer read, for the requests completed inside the window
-    window_s: float
-    client_cpu_s: float  # the load generator's own CPU inside the window
-    ran_out: bool  # every request built was sent before the window ended
-
-
-def _load_process(plan: Plan, conn: Connection) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
-    try:
-        try:
-            result = asyncio.run(_load(plan, conn.send))
-            conn.send(("done", asdict(result)))
-        except (BrokenPipeError, EOFError):
-            return  # the parent is gone (interrupted): nothing to report to
-        except BaseException:
-            conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
-async def _load(plan: Plan, notify: Callable[[tuple[Any, ...]], None]) -> LoadResult:
-    validator = RequestValidator(plan.auth_token)
-    requests = [webhook(validator, plan.signed_url, plan.tag, i, plan.senders) for i in range(plan.count)]
-    statuses: Counter[int] = Counter()
-    accepted: list[int] = []
-    latencies: list[float] = []
-    connector = aiohttp.TCPConnector(limit=plan.concurrency)
-    async with aiohttp.ClientSession(connector=connector,
-                                     timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as session:
-
-        async def send(index: int) -> tuple[float, float]:
-            request = requests[index]
-            started = time.perf_counter()
-            try:
-                async with session.post(plan.url, data=request.body, headers=request.headers) as response:
-                    await response.read()
-                    status = response.status
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                status = 0
-            ended = time.perf_counter()
-            statuses[status] += 1
-            if status == 200:
-                accepted.append(index)
-            return ended, ended - started
-
-        # One request per connection first: every connection is open before the clock starts.
-        await asyncio.gather(*(send(i) for i in range(min(plan.concurrency, plan.count))))
-        next_index = min(plan.concurrency, plan.count)
-        notify(("window_start",))
-        cpu_start, start = time.process_time(), time.perf_counter()
-        end = start + plan.duration if plan.duration is not None else math.inf
-        last_end, cpu_end = start, math.nan
-
-        async def worker() -> None:
-            nonlocal next_index, last_end
-            while next_index < plan.count and time.perf_counter() < end:
-                index, next_index = next_index, next_index + 1
-                ended, took = await send(index)
-                if ended <= end:
-                    latencies.append(took * 1000)
-                    last_end = max(last_end, ended)
-
-        async def window_end() -> None:
-            nonlocal cpu_end
-            await asyncio.sleep(end - time.perf_counter())
-            cpu_end = time.process_time()
-            notify(("window_end",))
-
-        timer = asyncio.create_task(window_end()) if plan.duration is not None else None
-        await asyncio.gather(*(worker() for _ in range(plan.concurrency)))
-        ran_out = timer is not None and not timer.done()
-        if timer is None or ran_out:
-            if timer is not None:
-                timer.cancel()
-            cpu_end = time.process_time()
-            notify(("window_end",))
-        else:
-            await timer
-    window = plan.duration if plan.duration is not None and not ran_out else last_end - start
-    return LoadResult(sent=next_index, statuses=dict(statuses), accepted=accepted, latencies_ms=latencies,
-                      window_s=window, client_cpu_s=cpu_end - cpu_start, ran_out=ran_out)
-
-
-Hook = Callable[[], Awaitable[None]]
-
-
-async def _nothing() -> None:
-    return None
-
-
-async def drive(plan: Plan, on_start: Hook = _nothing, on_end: Hook = _nothing) -> LoadResult:
-    """Run the load generator in its own process; `on_start`/`on_end` at its window's edges."""
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_load_process, args=(plan, sender), name="load", daemon=True)
-    process.start()
-    sender.close()
-    finished = False
-    try:
-        while True:
-            if not await asyncio.to_thread(receiver.poll, 0.5):
-                if not process.is_alive():
-                    raise RuntimeError(f"the load generator exited with code {process.exitcode}")
-                continue
-            kind, *rest = receiver.recv()
-            if kind == "window_start":
-                await on_start()
-            elif kind == "window_end":
-                await on_end()
-            elif kind == "error":
-                raise RuntimeError(f"the load generator failed:\n{rest[0]}")
-            else:
-                data = rest[0]
-                data["statuses"] = {int(code): n for code, n in data["statuses"].items()}
-                finished = True
-                return LoadResult(**data)
-    finally:
-        receiver.close()
-        if finished:
-            process.join(5)  # it has reported: it is ending
-        if process.is_alive():
-            process.terminate()
-        process.join()
-
-
-# --- the stand-ins: a bare aiohttp handler and Twilio's Messages API ------------------
-
-@dataclass
-class Sent:
-    messages: int = 0
-
-
-SENT = web.AppKey("sent", Sent)
-
-
-async def _ok(request: web.Request) -> web.Response:
-    await request.read()
-    return web.json_response({"ok": True})
-
-
-async def _twilio_message(request: web.Request) -> web.Response:
-    await request.read()
-    request.app[SENT].messages += 1
-    return web.json_response({"sid": f"SM{uuid.uuid4().hex}", "status": "queued"}, status=201)
-
-
-async def _twilio_count(request: web.Request) -> web.Response:
-    return web.json_response(asdict(request.app[SENT]))
-
-
-def serve(kind: str, port: int) -> None:
-    app = web.Application()
-    app.router.add_get("/", _ok)
-    if kind == "bare":
-        app.router.add_post("/{tail:.*}", _ok)
-    else:
-        app[SENT] = Sent()
-        app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", _twilio_message)
-        app.router.add_get("/count", _twilio_count)
-    # No access log, as in the public benchmarks the anchor comes from.
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-# --- the processes under test -----------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class System:
-    stack: Stack
-    redis_url: str
-    gateway: str  # storechat's base URL, also its public URL
-    bare: str
-    twilio: str
-    auth_token: str
-
-    @property
-    def signed_url(self) -> str:
-        return f"{self.gateway}/webhooks/sms"
-
-
-def _answers(url: str, status: int) -> Callable[[], bool]:
-    def probe() -> bool:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return bool(response.status == status)
-        except urllib.error.HTTPError as exc:
-            return exc.code == status
-        except (urllib.error.URLError, OSError):
-            return False
-
-    return probe
-
-
-def _stand_in(kind: str, port: int) -> services.Service:
-    return services.Service(kind, (sys.executable, str(Path(__file__).resolve()), "--serve", kind,
-                                   "--port", str(port)), REPO_ROOT)
-
-
-@contextmanager
-def system() -> Iterator[System]:
-    redis_port, gateway_port, bare_port, twilio_port = free_port(), free_port(), free_port(), free_port()
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    gateway, twilio = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{twilio_port}"
-    # Nothing listens on rasa_url: every first message of a conversation takes the bot-unavailable path.
-    settings = Settings(port=gateway_port, redis_url=redis_url, rasa_url=f"http://127.0.0.1:{free_port()}",
-                        data_dir=BENCH_DIR / "webhooks", root=REPO_ROOT)
-    token = secrets.token_hex(16)
-    channel = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": token, "TWILIO_FROM_NUMBER": SHOP_NUMBER,
-               "TWILIO_API_BASE": twilio, "STORECHAT_PUBLIC_URL": gateway}
-    redis_dir = BENCH_DIR / "webhooks" / "redis"
-    with ExitStack() as exits:
-        stack = Stack(exits)
-        # Like `storechat run`: append-only persistence, as in production; empty at every run.
-        shutil.rmtree(redis_dir, ignore_errors=True)
-        stack.start(services.embedded_redis(redis_port, redis_dir), services.redis_ok(redis_url))
-        stack.start(_stand_in("twilio", twilio_port), services.http_ok(f"{twilio}/"), wait=False)
-        stack.start(_stand_in("bare", bare_port), services.http_ok(f"http://127.0.0.1:{bare_port}/"), wait=False)
-        # /healthz is 503 without Rasa; GET /webhooks/sms answers 405 once the route and the SMS channel are up.
-        stack.start(services.gateway(settings, env=channel), _answers(f"{gateway}/webhooks/sms", 405), wait=False)
-        stack.wait()
-        yield System(stack, redis_url, gateway, f"http://127.0.0.1:{bare_port}", twilio, token)
-
-
-# --- the inbox stream -------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class InboxState:
-    length: int
-    last_added: str
-    last_delivered: str  # the last entry an inbox worker has read
-    pending: int  # read but not yet acknowledged
-
-    @property
-    def drained(self) -> bool:
-        return self.last_delivered == self.last_added and self.pending == 0
-
-
-async def inbox_state(redis: Redis) -> InboxState:
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.xinfo_stream(INBOX)
-        pipe.xinfo_groups(INBOX)
-        stream, groups = await pipe.execute()
-    group = next(g for g in groups if g["name"] == keys.INBOX_GROUP)
-    return InboxState(int(stream["length"]), str(stream["last-generated-id"]), str(group["last-delivered-id"]),
-                      int(group["pending"]))
-
-
-async def backlog(redis: Redis, state: InboxState) -> int:
-    """Entries not yet processed at `state`: never read (counted page by page) plus pending."""
-    unread, after = 0, state.last_delivered
-    while page := await redis.xrange(INBOX, min=f"({after}", max=state.last_added, count=10_000):
-        unread += len(page)
-        after = str(page[-1][0])
-        if after == state.last_added:
-            break
-    return unread + state.pending
-
-
-async def wait_drained(redis: Redis, timeout: float) -> float | None:
-    """Seconds until every entry is processed, None if not within `timeout`."""
-    started = time.perf_counter()
-    while not (await inbox_state(redis)).drained:
-        if time.perf_counter() - started > timeout:
-            return None
-        await asyncio.sleep(0.02)
-    return time.perf_counter() - started
-
-
 # --- measuring ----------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    system: str
-    requests: int  # completed inside the window
-    window_s: float
-    per_s: float
-    median_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    statuses: dict[int, int]  # every request of the run, warm-up excluded
-    ran_out: bool
-    cores: dict[str, float]  # each process's average use inside the window
-    server_cpu_us: float  # the server process's CPU per request
-
-
-def figures(name: str, server: str, result: LoadResult, cpu_s: dict[str, float]) -> Figures:
-    lat = result.latencies_ms
-    window = result.window_s or math.nan
-    cpu_s = {**cpu_s, "load": result.client_cpu_s,
-             "other": max(cpu_s.get("other", 0.0) - result.client_cpu_s, 0.0)}
-    return Figures(
-        system=name, requests=len(lat), window_s=result.window_s, per_s=len(lat) / window,
-        median_ms=percentile(lat, 0.5), p90_ms=percentile(lat, 0.9), p99_ms=percentile(lat, 0.99),
-        max_ms=max(lat, default=math.nan), statuses=result.statuses, ran_out=result.ran_out,
-        cores={name: round(seconds / window, 3) for name, seconds in cpu_s.items() if name != "client"},
-        server_cpu_us=cpu_s[server] * 1e6 / max(len(lat), 1),
-    )
-
 
 @dataclass
 class Processing:
@@ -544,10 +156,8 @@ async def _warm_up(sut: System, args: argparse.Namespace, url: str, tag: int, ou
 
 
 async def _quiet(meter: CpuMeter, args: argparse.Namespace, outcome: Outcome, name: str) -> None:
-    if args.quiet_wait > 0:
-        others = await asyncio.to_thread(meter.wait_until_quiet, args.quiet_wait)
-        if others >= QUIET_CORES:
-            outcome.warnings.append(f"other processes still used {others:.2f} cores before {name}'s timed run")
+    if (others := await meter.still_busy(args.quiet_wait)) is not None:
+        outcome.warnings.append(f"other processes still used {others:.2f} cores before {name}'s timed run")
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,7 +169,7 @@ class Timed:
 
 
 async def _timed(name: str, server: str, meter: CpuMeter, plan: Plan, outcome: Outcome,
-                 on_start: Hook = _nothing, on_end: Hook = _nothing) -> Timed:
+                 on_start: Hook = nothing, on_end: Hook = nothing) -> Timed:
     edges: dict[str, dict[str, float]] = {}
     ended = [math.nan]
 
@@ -762,16 +372,9 @@ def report(outcome: Outcome, args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # unwinds through the stack's ExitStack, which stops every process
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.serve:
-        serve(args.serve, args.port)
-        return 0
-    signal.signal(signal.SIGTERM, _terminate)
+    stop_on_sigterm()
     progress(f"Starting Redis, a Twilio stand-in, a bare aiohttp app and one gateway (logs in {LOG_DIR})…")
     try:
         with system() as sut:
@@ -785,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(report(outcome, args)), file=out)
     if args.json:
         print(json.dumps({
-            "config": {key: value for key, value in vars(args).items() if key not in ("json", "serve", "port")},
+            "config": {key: value for key, value in vars(args).items() if key != "json"},
             "cpus": os.cpu_count(), "results": [asdict(f) for f in outcome.results],
             "ratio": ratio(outcome.results), "processing": asdict(outcome.processing),
             "integrity": asdict(outcome.integrity), "ok": outcome.ok,
