@@ -13,12 +13,13 @@ the gateway's one retrying HTTP sender carries the `ProviderRequest`s it builds.
                                customer-service window, 24 h at Meta)
     sent_ids(response)         the provider's ids of what one call delivered
 
-Meta's channels also answer the GET subscription handshake (`handshake`).
+Meta's channels also answer the GET subscription handshake (`handshake`); WhatsApp
+builds approved template messages (`template`), what may go outside its window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -152,3 +153,19 @@ class TypingIndicator(Protocol):
     """A channel that can show the shopper that someone is typing (Messenger)."""
 
     def typing(self, address: str, on: bool) -> ProviderRequest: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A message template the provider approved: `parameters` fill its body's {{1}}, {{2}}, …"""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class TemplateSender(Protocol):
+    """A channel that sends approved templates outside its customer-service window (WhatsApp)."""
+
+    def template(self, address: str, name: str, language: str, parameters: Sequence[str]) -> ProviderRequest: ...

@@ -10,6 +10,7 @@ Quick replies render as WhatsApp's interactive messages where its limits allow:
   row comes back as `list_reply` with the payload, like a button: no state to keep.
 - more than 10, no text to show them under, or payloads WhatsApp would refuse as ids
   (empty, duplicate, too long): numbered options as text, for `rich.chosen_option`.
+Outside the 24-hour window only a template Meta approved may go (`template`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,15 @@ class WhatsApp:
             contents.append({"type": "image", "image": {"link": message.image_url}})
         contents.extend(_text_and_options(message.text, message.quick_replies))
         return [self._request(to, content) for content in contents]
+
+    def template(self, address: str, name: str, language: str, parameters: Sequence[str]) -> ProviderRequest:
+        """The approved template `name` in `language` (Meta's code: de, en, en_US …), its
+        body's {{1}}, {{2}}, … filled with `parameters` in order."""
+        template: dict[str, Any] = {"name": name, "language": {"code": language}}
+        if parameters:
+            template["components"] = [{"type": "body", "parameters": [
+                {"type": "text", "text": _template_text(value)} for value in parameters]}]
+        return self._request(address.removeprefix("+"), {"type": "template", "template": template})
 
     def sent_ids(self, body: bytes) -> list[str]:
         try:
@@ -223,6 +233,12 @@ def _error(errors: object) -> str | None:
     details = (_str(data.get("details")) if isinstance(data, dict) else None) or _str(first.get("message"))
     head = " ".join(str(part) for part in (first.get("code"), _str(first.get("title"))) if part is not None)
     return f"{head}: {details}" if head and details else head or details
+
+
+def _template_text(value: str) -> str:
+    """A template parameter as Meta takes it: no newlines or tabs, no runs of spaces, not
+    empty (each is refused with error 132018 or 131008)."""
+    return " ".join(value.split()) or "-"
 
 
 def _text(body: str) -> dict[str, Any]:

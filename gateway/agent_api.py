@@ -18,6 +18,7 @@ from aiohttp import web
 from gateway.agents import (
     MAX_PASSWORD_CHARS,
     Agent,
+    AgentRole,
     AgentSession,
     AgentStore,
     LoginLimiter,
@@ -32,6 +33,7 @@ from gateway.conversations import UnknownConversation, event_to_json
 from gateway.channel_delivery import MessageHeld
 from gateway.desk import Conflict, Desk, NotPermitted
 from gateway.json_input import Reader
+from gateway.proactive.service import PROACTIVE
 from gateway.routing import AgentLoad, Presence, Roster, load_to_json
 from gateway.types import Conversation, Team
 
@@ -267,6 +269,14 @@ async def suggestion(request: web.Request) -> web.Response:
     return web.json_response({"answer": _canned_json(answer) if answer else None})
 
 
+async def proactive_report(request: web.Request) -> web.Response:
+    """How the proactive chat offers do, per rule: for supervisors only."""
+    session = await require_agent(request, csrf=False)
+    if session.agent.role is not AgentRole.SUPERVISOR:
+        raise ApiError(403, "not_permitted", "only a supervisor sees the proactive offers' results")
+    return web.json_response(await request.config_dict[PROACTIVE].report())
+
+
 @dataclass(frozen=True, slots=True)
 class AgentRoute:
     method: str
@@ -284,6 +294,7 @@ ROUTES = (
     AgentRoute("GET", "/agent/agents", agents_list, False),
     AgentRoute("PUT", "/agent/presence", set_presence, True),
     AgentRoute("GET", "/agent/canned", canned, False),
+    AgentRoute("GET", "/agent/proactive", proactive_report, False),
     AgentRoute("GET", "/agent/conversations/{cid}", whole_case, False),
     AgentRoute("GET", "/agent/conversations/{cid}/suggestion", suggestion, False),
     AgentRoute("POST", "/agent/conversations/{cid}/claim", claim, True),

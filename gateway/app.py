@@ -7,7 +7,9 @@ manager) is opened and closed in `cleanup_ctx`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import time
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -30,11 +32,14 @@ from gateway.case import Cases
 from gateway.channel_delivery import ChannelDelivery, ProviderClient
 from gateway.channel_inbound import ChannelInbound
 from gateway.conversation_loop import ConversationLoop
-from gateway.conversations import ConversationStore
+from gateway.conversations import Clock, ConversationStore
 from gateway.csat import Survey
 from gateway.desk import Desk
 from gateway.inbox import InboxWorker
+from gateway.notifications import NotificationConfig, Notifier
 from gateway.outbox import Outbox
+from gateway.proactive.rules import Rules
+from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
 from gateway.routing import Roster, Router
 from gateway.rasa_client import RasaClient
 from gateway.return_label import add_return_label_route
@@ -53,6 +58,8 @@ RASA = web.AppKey("rasa", RasaClient)
 STORE = web.AppKey("store", ConversationStore)
 LOOP = web.AppKey("loop", ConversationLoop)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+# The conversations' clock (and so of everything timed by it); tests pass one they control.
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 
 
 def connect_redis(url: str) -> Redis:
@@ -74,7 +81,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     http = aiohttp.ClientSession()
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout)
     texts = Texts.load(settings.default_locale)
-    store = ConversationStore(redis)
+    store = ConversationStore(redis, app[CLOCK])
     shop = ShopApi.build(redis, settings)
     agents = AgentStore(redis)
     outbox = Outbox(store)
@@ -82,14 +89,25 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     roster = Roster(redis, agents, store.clock)
     desk = Desk(store, agents, Router(redis, roster, store.clock, settings.agent_max_chats), outbox, survey, texts,
                 BusinessHours.load(settings.business_hours_file))
-    loop = ConversationLoop(store, rasa, texts, outbox, desk, survey)
-    cases = Cases(store, agents, shop.verifier, shop.requests, survey, settings.effective_public_url)
+    rules = await asyncio.to_thread(Rules.load, settings.proactive_rules_file, languages=texts.languages,
+                                    default_locale=texts.default)
+    proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,
+                                emit=socketio_emit(app[SIO]))
+    proactive.attach(app[SIO])
+    app[PROACTIVE] = proactive
+    loop = ConversationLoop(store, rasa, texts, outbox, desk, survey, offers=proactive)
+    cases = Cases(store, agents, shop.verifier, shop.requests, survey, settings.effective_public_url,
+                  visitors=proactive.visitors)
     sessions = SessionStore(redis, agents, settings.agent_session_ms)
     adapters = settings.channels.adapters()
     provider = ProviderClient(http)
     deliveries = {channel: ChannelDelivery(adapter, provider, store) for channel, adapter in adapters.items()}
     for channel, delivery in deliveries.items():
         outbox.register_channel(channel, delivery)
+    notifier = Notifier(await asyncio.to_thread(NotificationConfig.load, settings.notifications_file),
+                        orders=shop.orders, store=store, verifier=shop.verifier, outbox=outbox,
+                        deliveries=deliveries, texts=texts, clock=store.clock)
+    shop = dataclasses.replace(shop, order_events=notifier.order_event)
     sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases, deliveries)
     app[REDIS], app[RASA], app[STORE], app[LOOP], app[SHOP_API] = redis, rasa, store, loop, shop
     app[AGENT_API] = AgentApi(
@@ -104,12 +122,16 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url)
     # Only a process that has a channel takes its deliveries (the others could not answer them).
     worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
-    inbox_tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters else []
+    tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters and settings.inbox_worker else []
+    # Every process ticks; the offers' claim in Redis makes each due visitor one process's.
+    tasks.append(proactive.start_ticker())
+    # Every process ticks too; the claim in Redis makes each notification one process's.
+    tasks.append(asyncio.create_task(notifier.run(), name="notifications"))
     try:
         async with agent_socket.running(sockets, settings.effective_redis_url):
             yield
     finally:
-        await background.stop(inbox_tasks)
+        await background.stop(tasks)
     await _close_socketio(app[SIO])
     await http.close()
     await redis.aclose()
@@ -142,9 +164,10 @@ async def _healthz(request: web.Request) -> web.Response:
     return await health.check(request.app[REDIS], request.app[RASA])
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, clock: Clock = time.time) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=socketio.AsyncRedisManager(settings.effective_redis_url, channel=keys.SOCKETIO_CHANNEL),

@@ -8,15 +8,15 @@ of a daylight-saving change; zoneinfo reads the system's tz database (/usr/share
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 
+from gateway import config_file
 from gateway.texts import normalize_locale
 from gateway.types import Team
 
@@ -26,7 +26,6 @@ DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sun
 # An opening further away than this is a configuration mistake (closed dates that cover
 # weeks), not something to tell a shopper.
 SEARCH_DAYS = 30
-_INTERVAL = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _FILE_KEYS = frozenset({"timezone", "weekly", "closed_dates", "teams"})
 _TEAM_KEYS = frozenset({"weekly", "closed_dates"})
 _TEAMS = frozenset(team.value for team in Team)
@@ -79,8 +78,8 @@ class BusinessHours:
         """The same checks as `load`, on already-parsed YAML."""
         if not isinstance(raw, dict):
             raise ValueError(f"{where}: expected a mapping with `timezone` and `weekly`")
-        _no_unknown_keys(raw, _FILE_KEYS, where)
-        timezone = _timezone(raw.get("timezone"), where)
+        config_file.no_unknown_keys(raw, _FILE_KEYS, where)
+        timezone = config_file.timezone(raw.get("timezone"), where)
         closed = _dates(raw.get("closed_dates"), f"{where}: closed_dates")
         default = Schedule(_week(raw.get("weekly"), f"{where}: weekly"), closed)
         teams_raw = raw.get("teams") or {}
@@ -145,27 +144,8 @@ def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> object:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
-def _no_unknown_keys(raw: dict[object, object], allowed: frozenset[str], where: str) -> None:
-    # A misspelt key ("closed_date") would otherwise drop the holidays without a word.
-    unknown = sorted(str(key) for key in raw if key not in allowed)
-    if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r} (use {', '.join(sorted(allowed))})")
-
-
-def _timezone(raw: object, where: str) -> ZoneInfo:
-    if not isinstance(raw, str) or not raw:
-        raise ValueError(f"{where}: `timezone` is missing (e.g. Europe/Berlin)")
-    try:
-        return ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{where}: unknown timezone {raw!r} (e.g. Europe/Berlin)") from None
-
-
 def _interval(raw: object, where: str) -> Interval:
-    match = _INTERVAL.match(str(raw).strip())
-    if match is None:
-        raise ValueError(f"{where}: {raw!r} is not an interval like '08:00-20:00'")
-    start_h, start_m, end_h, end_m = (int(group) for group in match.groups())
+    start_h, start_m, end_h, end_m = config_file.clock_interval(raw, where, "08:00-20:00")
     end_ok = end_h < 24 or (end_h, end_m) == (24, 0)
     if not (start_h < 24 and start_m < 60 and end_m < 60 and end_ok):
         raise ValueError(f"{where}: {raw!r} is not a time of day (00:00 to 24:00)")
@@ -204,7 +184,7 @@ def _week(raw: object, where: str) -> dict[int, tuple[Interval, ...]]:
 def _team(raw: object, shop: Schedule, where: str) -> Schedule:
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be a mapping with `weekly` and/or `closed_dates`")
-    _no_unknown_keys(raw, _TEAM_KEYS, where)
+    config_file.no_unknown_keys(raw, _TEAM_KEYS, where)
     # A team's own week replaces the shop's; its closed dates add to the shop's.
     week = _week(raw["weekly"], f"{where}.weekly") if "weekly" in raw else shop.week
     return Schedule(week, shop.closed | _dates(raw.get("closed_dates"), f"{where}.closed_dates"))

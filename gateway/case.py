@@ -14,8 +14,9 @@ from gateway.agents import AgentStore
 from gateway.conversations import ConversationStore, event_to_json
 from gateway.csat import Survey
 from gateway.orders import order_to_json
+from gateway.proactive.visitors import VisitorStore
 from gateway.shopper_requests import RequestStore, request_to_json
-from gateway.types import Conversation, ConversationState
+from gateway.types import Channel, Conversation, ConversationState
 from gateway.verification import Verifier
 
 # The contact's earlier conversations shown with a case.
@@ -36,6 +37,8 @@ class Cases:
     requests: RequestStore
     survey: Survey
     public_url: str
+    # The web visitor's cart and page trail (gateway/proactive/visitors.py).
+    visitors: VisitorStore | None = None
 
     async def summary(self, conversation: Conversation) -> dict[str, Any]:
         agent = await self.agents.get(conversation.agent) if conversation.agent else None
@@ -66,6 +69,9 @@ class Cases:
             keys.contact_conversations(conversation.contact_id), 0, EARLIER_CONVERSATIONS,
         )
         earlier = await self.summaries([str(i) for i in earlier_ids if str(i) != conversation.id])
+        visitor: dict[str, Any] = {"cart": None, "trail": []}
+        if conversation.channel is Channel.WEB and self.visitors is not None:
+            visitor = await self.visitors.for_agent(conversation.address)
         return {
             "conversation": await self.summary(conversation),
             "events": [event_to_json(event) for event in events],
@@ -73,8 +79,9 @@ class Cases:
             "requests": [request_to_json(request, self.public_url)
                          for request in await self.requests.for_conversation(conversation.id)],
             "earlier": earlier[:EARLIER_CONVERSATIONS],
-            # Storefront activity arrives with the storefront events (not recorded yet).
-            "trail": [],
-            "cart": None,
+            # The web session's storefront activity; "trail" and "cart" are kept for older consoles.
+            "visitor": visitor,
+            "trail": visitor["trail"],
+            "cart": visitor["cart"],
             "csat": await self.survey.result(conversation.id),
         }

@@ -3,7 +3,8 @@ with retries, and with what went wrong recorded on the case for the agent.
 
 The web chat delivers over Socket.IO (gateway/socket_server.py); every other channel
 is delivered here, by one `ChannelDelivery` per configured channel. Nothing is sent
-to a shopper who opted out; nothing free-form outside the channel's window.
+to a shopper who opted out; nothing free-form outside the channel's window (there a
+message that comes with an approved template, an order-status notification, goes as that).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from enum import StrEnum
 import aiohttp
 from redis.asyncio import Redis
 
-from channels.base import ChannelAdapter, OutsideWindow, ProviderRequest, TypingIndicator
+from channels.base import ChannelAdapter, OutsideWindow, ProviderRequest, Template, TemplateSender, TypingIndicator
 from gateway import background, keys
 from gateway.conversations import ConversationStore
 from gateway.types import Author, Conversation, EventKind, OutgoingMessage
@@ -108,7 +109,10 @@ class ChannelDelivery:
         last = await self.redis.get(keys.channel_window(self.adapter.channel.value, address))
         return last is not None and self.store.clock() - float(last) < WINDOW_SECONDS
 
-    async def __call__(self, conversation: Conversation, message: OutgoingMessage) -> None:
+    async def __call__(self, conversation: Conversation, message: OutgoingMessage, *,
+                       template: Template | None = None) -> None:
+        """Send `message`; outside the channel's window its approved `template` instead, if
+        it has one and the channel sends templates (else it is held, as without one)."""
         channel = self.adapter.channel.value
         if await self.redis.exists(keys.opt_out(channel, conversation.address)):
             await self._not_sent(conversation, message, NotSent.OPTED_OUT)
@@ -117,8 +121,11 @@ class ChannelDelivery:
             requests = self.adapter.outgoing(conversation.address, message,
                                              window_open=await self.window_open(conversation.address))
         except OutsideWindow:
-            await self._not_sent(conversation, message, NotSent.OUTSIDE_WINDOW)
-            return
+            if template is None or not isinstance(self.adapter, TemplateSender):
+                await self._not_sent(conversation, message, NotSent.OUTSIDE_WINDOW)
+                return
+            requests = [self.adapter.template(conversation.address, template.name, template.language,
+                                              template.parameters)]
         for request in requests:
             try:
                 body = await self.client.send(request)

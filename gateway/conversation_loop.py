@@ -28,6 +28,12 @@ class Bot(Protocol):
     async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> BotTurn: ...
 
 
+class OfferAnswers(Protocol):
+    """Proactive chat offers (gateway/proactive/): True when the message answered one."""
+
+    async def answer(self, conversation: Conversation, text: str) -> bool: ...
+
+
 def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any]) -> dict[str, Any]:
     """What the bot learns with a message: only what the gateway knows or can check.
 
@@ -49,13 +55,14 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
 
 class ConversationLoop:
     def __init__(self, store: ConversationStore, bot: Bot, texts: Texts, outbox: Outbox, desk: Desk,
-                 survey: Survey) -> None:
+                 survey: Survey, offers: OfferAnswers | None = None) -> None:
         self.store = store
         self.bot = bot
         self.texts = texts
         self.outbox = outbox
         self.desk = desk
         self.survey = survey
+        self.offers = offers
 
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
@@ -88,6 +95,9 @@ class ConversationLoop:
                 self.store.redis, conversation.id, ConversationState.BOT,
                 clock=self.store.clock, reason="shopper_returned", expect=ConversationState.RESOLVED,
             )
+        # A tapped (or a written) answer to a proactive chat offer starts the chat it offered.
+        if self.offers is not None and await self.offers.answer(conversation, text):
+            return
         if conversation.state is not ConversationState.BOT:
             return  # a human owns the conversation: the bot stays silent
         if not text.strip():

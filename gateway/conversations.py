@@ -244,7 +244,9 @@ class ConversationStore:
         fields = event_fields(kind, now, author=author, text=text, data=data)
         updates: Fields = {"updated_at": repr(now)}
         if author is Author.SHOPPER and kind is EventKind.MESSAGE and text:
-            updates["preview"] = text[:PREVIEW_CHARS]
+            # A tapped quick reply reads as the title the shopper saw, not its payload.
+            shown = (data or {}).get("quick_reply_title") or text
+            updates["preview"] = str(shown)[:PREVIEW_CHARS]
         async with self.redis.pipeline(transaction=True) as pipe:
             append_event(pipe, conversation_id, fields)
             pipe.hset(keys.conversation(conversation_id), mapping=updates)

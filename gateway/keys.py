@@ -196,3 +196,61 @@ def contact_identities(contact_id: str) -> str:
     Identities claimed before this index existed are not in it (see gateway/contacts.py).
     """
     return f"{PREFIX}:contact:{contact_id}:identities"
+
+
+# --- order-status notifications (gateway/notifications/) -----------------------------
+
+# Sorted set of order ids with a notification waiting, scored by when it may go
+# (now, or the end of the quiet hours); each process's ticker claims with ZREM.
+NOTIFICATIONS_DUE = f"{PREFIX}:notifications:due"
+# Hash order id → the status whose notification waits (a newer event replaces it).
+NOTIFICATIONS_PENDING = f"{PREFIX}:notifications:pending"
+
+
+def notification_taken(order_id: str, status: str, event_at: str) -> str:
+    """Set once for one shipment event (order, status, event time): the same event posted
+    again finds it and notifies nobody twice."""
+    return f"{PREFIX}:notifications:taken:{order_id}:{status}:{event_at}"
+
+
+# --- proactive chat offers: storefront visitors, due evaluations, offers, counters ------
+
+
+def visitor(session_id: str) -> str:
+    """A storefront visitor by web session id (hash: browsing session, page, cart, checkout,
+    the open offer); gateway/proactive/visitors.py."""
+    return f"{PREFIX}:visitor:{session_id}"
+
+
+def visitor_trail(session_id: str) -> str:
+    """List of the visitor's last page views (JSON), oldest first."""
+    return f"{PREFIX}:visitor:{session_id}:trail"
+
+
+def visitor_offered(session_id: str, visit: int) -> str:
+    """Set of the rules offered in one browsing session (the visitor's `visit`-th)."""
+    return f"{PREFIX}:visitor:{session_id}:visit:{visit}:offered"
+
+
+def visitor_converted(session_id: str, visit: int) -> str:
+    """Present once an order placed in that browsing session was counted as a conversion."""
+    return f"{PREFIX}:visitor:{session_id}:visit:{visit}:converted"
+
+
+def visitor_offers_on(session_id: str, day: int) -> str:
+    """Offers shown to the visitor on a day (days since the epoch, UTC), all rules (a counter)."""
+    return f"{PREFIX}:visitor:{session_id}:offers:{day}"
+
+
+# Sorted set of visitor session ids scored by when their rules are next due for evaluation.
+PROACTIVE_DUE = f"{PREFIX}:proactive:due"
+
+
+def proactive_offer(offer_id: str) -> str:
+    """One offer shown (hash: rule, target, team, session and conversation, state)."""
+    return f"{PREFIX}:proactive:offer:{offer_id}"
+
+
+def proactive_metrics() -> str:
+    """Hash of the offers' counters, fields `<rule>:shown|accepted|declined|converted`."""
+    return f"{PREFIX}:proactive:metrics"

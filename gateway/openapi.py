@@ -13,7 +13,9 @@ from typing import Any
 from gateway.agent_api import COOKIE, CSRF_HEADER
 from gateway.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS, MAX_PASSWORD_CHARS, AgentRole
 from gateway.api_http import MAX_BODY_BYTES
-from gateway.orders import CARRIERS, STATUSES
+from gateway.orders import CARRIERS, NOTIFY_CHANNELS, NOTIFY_LOCALES, STATUSES
+from gateway.proactive.events import MAX_CART_ITEMS, SESSION_ID, EventType, PageType
+from gateway.proactive.rules import Target
 from gateway.shopper_requests import REQUEST_KINDS, RETURN_EVENT_STATUSES, TEAMS, RequestStatus
 from gateway.routing import Presence
 from gateway.types import Author, Channel, ConversationState, EventKind, Team
@@ -40,6 +42,50 @@ DATE: Schema = {"type": "string", "format": "date"}
 DATE_TIME: Schema = {"type": "string", "format": "date-time", "description": "with UTC offset"}
 URL: Schema = {"type": "string", "format": "uri", "pattern": "^https?://"}
 MILLIS: Schema = {"type": "integer", "description": "milliseconds since the epoch"}
+
+
+def _storefront_schemas() -> dict[str, Schema]:
+    """Storefront events (the same objects as the widget's `storefront_event`) and the offers' results."""
+    money: Schema = {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,2})?$", "examples": ["79.80"]}
+
+    def event(kind: EventType, properties: dict[str, Schema], required: list[str]) -> Schema:
+        return _object({"type": {"const": kind.value}, **properties}, ["type", *required])
+
+    item = _object({"sku": STRING, "name": STRING, "quantity": {"type": "integer", "minimum": 1}, "price": money},
+                   ["sku", "name", "quantity", "price"])
+    cart: dict[str, Schema] = {"items": {"type": "array", "items": item, "maxItems": MAX_CART_ITEMS,
+                      "description": "empty: the cart was emptied"},
+            "value": money, "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["EUR"]}}
+    counts = {name: {"type": "integer", "minimum": 0} for name in ("shown", "accepted", "declined", "converted")}
+    return {
+        "StorefrontEvent": {"oneOf": [
+            event(EventType.PAGE_VIEW, {"page_type": {"type": "string", "enum": [page.value for page in PageType]},
+                                        "url": URL, "title": STRING}, ["page_type"]),
+            event(EventType.CART, cart, ["items", "value", "currency"]),
+            event(EventType.CHECKOUT_STARTED, {}, []),
+            event(EventType.ORDER_PLACED, {"order_id": STRING, "value": money}, []),
+        ]},
+        "StorefrontEventInput": _object(
+            {"session_id": {"type": "string", "pattern": f"^{SESSION_ID.pattern}$",
+                            "description": "the widget's session id (StorechatWidget.sessionId())"},
+             "event": _ref("StorefrontEvent")},
+            ["session_id", "event"],
+        ),
+        "Visitor": _object(
+            {"cart": _nullable(_object({**cart, "updated_at": MILLIS}, ["items", "value", "currency", "updated_at"])),
+             "trail": {"type": "array", "description": "the last page views, oldest first",
+                       "items": _object({"page_type": {"type": "string", "enum": [page.value for page in PageType]},
+                                         "url": _nullable(URL), "title": _nullable(STRING), "at": MILLIS},
+                                        ["page_type", "url", "title", "at"])}},
+            ["cart", "trail"],
+            description="the web visitor's storefront activity (empty for other channels)",
+        ),
+        "ProactiveReport": _object({"rules": {"type": "array", "items": _object(
+            {"rule": STRING, "target": {"type": "string", "enum": [target.value for target in Target]}, **counts,
+             "conversion_rate": {"type": "number", "minimum": 0, "description": "converted / shown"}},
+            ["rule", "target", *counts, "conversion_rate"],
+        )}}, ["rules"]),
+    }
 
 
 def _schemas() -> dict[str, Schema]:
@@ -69,6 +115,7 @@ def _schemas() -> dict[str, Schema]:
         "placed_at": DATE_TIME,
         "invoice_url": _nullable(URL),
         "shipping_address": _nullable(_ref("Address")),
+        "notify": _nullable(_ref("Notify")),
     }
     order_required = ["email", "items", "total", "currency", "status", "placed_at"]
     event = _object(
@@ -88,6 +135,17 @@ def _schemas() -> dict[str, Schema]:
         )]},
         "OrderStatus": {"type": "string", "enum": list(STATUSES)},
         "Address": address,
+        "Notify": _object(
+            {"channel": {"type": "string", "enum": list(NOTIFY_CHANNELS)},
+             "address": {"type": "string", "examples": ["+4915112345678"],
+                         "description": "sms, whatsapp: the phone in E.164 form; messenger: the page-scoped "
+                                        "id; web: the widget's session id (StorechatWidget.sessionId())"},
+             "locale": {"type": "string", "enum": list(NOTIFY_LOCALES)}},
+            ["channel", "address", "locale"],
+            description="Where the customer wants news of the shipment: the statuses of "
+                        "gateway/notifications.yml are told there (never in the quiet hours, once per "
+                        "event). Only the shop's answers show it, never the bot's.",
+        ),
         "Item": item,
         "OrderInput": _object(order_fields, order_required,
                               description="An order as the shop sends it; `events` is ignored if sent."),
@@ -97,7 +155,9 @@ def _schemas() -> dict[str, Schema]:
         "OrderEventInput": _object(
             {**event["properties"], "estimated_delivery": DATE},
             ["status"],
-            description="`at` defaults to now; the order takes the event's status.",
+            description="`at` defaults to now; the order takes the event's status. An order with "
+                        "`notify` tells the customer of it; the same status and `at` posted again "
+                        "tells them nothing more (send `at`, so a retry is recognised).",
         ),
         "ReturnEventInput": _object(
             {"status": {"type": "string", "enum": list(RETURN_EVENT_STATUSES)}, "note": STRING}, ["status"],
@@ -187,11 +247,12 @@ def _schemas() -> dict[str, Schema]:
              "requests": {"type": "array", "items": _ref("Request")},
              "earlier": {"type": "array", "items": _ref("ConversationSummary"),
                          "description": "the contact's other conversations, newest first"},
-             "trail": {"type": "array", "items": {"type": "object"}, "description": "storefront pages, when known"},
-             "cart": _nullable({"type": "object"}),
+             "visitor": _ref("Visitor"),
+             "trail": {"type": "array", "items": {"type": "object"}, "description": "visitor.trail (older consoles)"},
+             "cart": _nullable({"type": "object", "description": "visitor.cart (older consoles)"}),
              "csat": _nullable(_object({"score": {"type": "integer", "minimum": 1, "maximum": 5},
                                         "comment": _nullable({"type": "string"})}, ["score", "comment"]))},
-            ["conversation", "events", "orders", "requests", "earlier", "trail", "cart", "csat"],
+            ["conversation", "events", "orders", "requests", "earlier", "visitor", "trail", "cart", "csat"],
         ),
         "Queues": _object(
             {"queues": {"type": "object", "description": "team → its waiting conversations, oldest first; "
@@ -218,6 +279,7 @@ def _schemas() -> dict[str, Schema]:
                                                             "agent request"}},
             ["agent", "csrf_token"],
         ),
+        **_storefront_schemas(),
     }
 
 
@@ -333,6 +395,9 @@ def _agent_paths() -> dict[str, Schema]:
             "200": _json(_object({"answers": {"type": "array", "items": _ref("CannedAnswer")}}, ["answers"]),
                          "best first; every topic when q is empty")}, csrf=False),
             "parameters": [_query("locale", "the shopper's language"), _query("q", "words to search for")]}},
+        "/agent/proactive": {"get": _agent_operation("How the proactive chat offers do, per rule (supervisors)", {
+            "200": _json(_ref("ProactiveReport"), "every rule of the rules file, all-time counts"),
+            "403": _error("not_permitted: supervisors only")}, csrf=False)},
         "/agent/conversations/{cid}": {"parameters": [CID], "get": _agent_operation("The whole case", {
             "200": _json(_ref("Case"), "the case"), **UNKNOWN_CONVERSATION}, csrf=False)},
         "/agent/conversations/{cid}/suggestion": {"parameters": [CID], "get": _agent_operation(
@@ -389,6 +454,17 @@ def _paths() -> dict[str, Schema]:
                 "404": _error("not_found"),
                 "409": _error("invalid_transition", "Refused"),
             }, body="ReturnEventInput"),
+        },
+        "/storefront/events": {
+            "post": _operation("Report what a storefront visitor does (proactive chat offers)", "shopToken", {
+                "202": _json(_object({"accepted": {"const": True}}, ["accepted"]), "taken in; rules are evaluated"),
+            }, body="StorefrontEventInput", description=(
+                "The same events as the widget sends over Socket.IO (`storefront_event`), for what only the "
+                "shop's server knows, e.g. an order placed after a payment provider's redirect. The gateway's "
+                "clock stamps each event on arrival. An `order_placed` after an offer was shown in the same "
+                "browsing session counts as a conversion; `checkout_started` and `order_placed` end the "
+                "session's offers."
+            )),
         },
         "/conversations/{cid}/verifications": {
             "parameters": [CID],

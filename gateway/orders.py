@@ -3,6 +3,8 @@
 The shop is the source of truth: it PUTs whole orders and appends shipment
 events; the bot only reads them. An index by (normalised) email answers "all
 orders of this customer" once the shop's customer token has vouched for the email.
+An order may name where the customer wants news of its shipment (`notify`, sent by
+gateway/notifications/); only the shop reads that back, never the bot or an agent.
 """
 
 from __future__ import annotations
@@ -23,12 +25,24 @@ from redis.exceptions import WatchError
 from gateway import keys
 from gateway.conversations import Clock
 from gateway.json_input import InvalidInput, Reader
+from gateway.types import Channel
 
 MONEY = re.compile(r"\d{1,9}(\.\d{1,2})?")
 CURRENCY = re.compile(r"[A-Z]{3}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 PHONE = re.compile(r"\+?[0-9 ()/.-]{5,30}")
 COUNTRY = re.compile(r"[A-Z]{2}")
+# Where a notification can go: an E.164 number (SMS, WhatsApp), a Messenger PSID, or the
+# widget's web session id (the same form channels/webchat.py accepts).
+NOTIFY_ADDRESSES = {
+    Channel.SMS: re.compile(r"\+[1-9][0-9]{6,14}"),
+    Channel.WHATSAPP: re.compile(r"\+[1-9][0-9]{6,14}"),
+    Channel.MESSENGER: re.compile(r"[0-9]{1,32}"),
+    Channel.WEB: re.compile(r"[A-Za-z0-9_-]{20,64}"),
+}
+NOTIFY_CHANNELS = tuple(channel.value for channel in NOTIFY_ADDRESSES)
+# The languages of the gateway's texts (gateway/locales/).
+NOTIFY_LOCALES = ("de", "en")
 
 
 class OrderStatus(StrEnum):
@@ -91,6 +105,15 @@ class OrderEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class Notify:
+    """Where the customer wants news of the order's shipment, and in which language."""
+
+    channel: Channel
+    address: str
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     order_id: str
     email: str
@@ -108,6 +131,7 @@ class Order:
     estimated_delivery: date | None = None
     invoice_url: str | None = None
     shipping_address: Address | None = None
+    notify: Notify | None = None
     events: tuple[OrderEvent, ...] = ()
 
     def delivered_at(self) -> datetime | None:
@@ -127,6 +151,25 @@ def parse_address(reader: Reader) -> Address:
         city=reader.text("city"),
         country=reader.text("country", max_length=2, pattern=COUNTRY),
     )
+
+
+def parse_notify(reader: Reader) -> Notify:
+    channel = Channel(reader.choice("channel", NOTIFY_CHANNELS))
+    pattern = NOTIFY_ADDRESSES[channel]
+    try:
+        address = reader.text("address", max_length=64, pattern=pattern)
+    except InvalidInput as error:
+        # "must match <regex>" says less than what the channel wants.
+        raise InvalidInput(error.path, f"must be {_ADDRESS_FORMS[channel]}") from None
+    return Notify(channel=channel, address=address, locale=reader.choice("locale", NOTIFY_LOCALES))
+
+
+_ADDRESS_FORMS = {
+    Channel.SMS: "a phone number in E.164 form like +4915112345678",
+    Channel.WHATSAPP: "a phone number in E.164 form like +4915112345678",
+    Channel.MESSENGER: "the customer's page-scoped id (digits)",
+    Channel.WEB: "the widget's session id (StorechatWidget.sessionId())",
+}
 
 
 def _parse_item(element: Any, path: str) -> Item:
@@ -155,6 +198,7 @@ def parse_order(body: object, order_id: str) -> Order:
         raise InvalidInput("order_id", "must equal the order id in the URL")
     carrier = reader.optional_choice("carrier", CARRIERS)
     address = reader.optional_nested("shipping_address")
+    notify = reader.optional_nested("notify")
     return Order(
         order_id=order_id,
         email=reader.text("email", max_length=254, pattern=EMAIL),
@@ -172,6 +216,7 @@ def parse_order(body: object, order_id: str) -> Order:
         estimated_delivery=reader.optional_calendar_date("estimated_delivery"),
         invoice_url=reader.optional_url("invoice_url"),
         shipping_address=parse_address(address) if address else None,
+        notify=parse_notify(notify) if notify else None,
     )
 
 
@@ -187,9 +232,11 @@ def event_to_json(event: OrderEvent) -> dict[str, Any]:
     return data
 
 
-def order_to_json(order: Order) -> dict[str, Any]:
+def order_to_json(order: Order, *, with_notify: bool = False) -> dict[str, Any]:
+    """The order as the API answers; `notify` only `with_notify` (the shop's own answers and
+    storage): a web session id is the shopper's chat credential, not for the bot or agents."""
     address = order.shipping_address
-    return {
+    data: dict[str, Any] = {
         "order_id": order.order_id,
         "email": order.email,
         "phone": order.phone,
@@ -214,6 +261,10 @@ def order_to_json(order: Order) -> dict[str, Any]:
         },
         "events": [event_to_json(event) for event in order.events],
     }
+    if with_notify and order.notify is not None:
+        notify = order.notify
+        data["notify"] = {"channel": notify.channel.value, "address": notify.address, "locale": notify.locale}
+    return data
 
 
 def order_from_stored(raw: str | bytes) -> Order:
@@ -227,7 +278,7 @@ def order_from_stored(raw: str | bytes) -> Order:
 
 
 def _dumps(order: Order) -> str:
-    return json.dumps(order_to_json(order), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(order_to_json(order, with_notify=True), ensure_ascii=False, separators=(",", ":"))
 
 
 # --- the store ---------------------------------------------------------------

@@ -39,6 +39,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "yes", "true", "on"):
+        return True
+    if raw in ("0", "no", "false", "off"):
+        return False
+    raise ConfigError(f"{name} must be yes or no, got {raw!r}")
+
+
 def _pattern(env: Mapping[str, str], name: str, default: str) -> re.Pattern[str]:
     raw = env.get(name) or default
     try:
@@ -106,11 +117,18 @@ class Settings:
     agent_max_chats: int = 3
     # When the teams answer (a YAML file; the demo shop's hours by default).
     business_hours_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "business_hours.yml")
+    # When a chat is offered by itself (a YAML file; gateway/proactive/rules.py).
+    proactive_rules_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "proactive_rules.yml")
+    # Which shipment events the customer is told of, quiet hours, WhatsApp templates (a YAML file).
+    notifications_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "notifications.yml")
     # SMS, Messenger and WhatsApp: on when their secrets are set (gateway/channel_settings.py).
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     # A webhook delivery a gateway process read but did not finish (it died) is taken
     # over by another process after this long.
     inbox_claim_idle_ms: int = 60_000
+    # Whether this process also processes webhook deliveries (off: it only accepts them,
+    # for intake processes scaled apart from the ones that answer).
+    inbox_worker: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -138,7 +156,12 @@ class Settings:
             agent_max_chats=_int(env, "STORECHAT_AGENT_MAX_CHATS", 3),
             business_hours_file=Path(env.get("STORECHAT_BUSINESS_HOURS")
                                      or str(REPO_ROOT / "gateway" / "business_hours.yml")),
+            proactive_rules_file=Path(env.get("STORECHAT_PROACTIVE_RULES")
+                                      or str(REPO_ROOT / "gateway" / "proactive_rules.yml")),
+            notifications_file=Path(env.get("STORECHAT_NOTIFICATIONS")
+                                    or str(REPO_ROOT / "gateway" / "notifications.yml")),
             inbox_claim_idle_ms=_int(env, "STORECHAT_INBOX_CLAIM_IDLE_MS", 60_000),
+            inbox_worker=_flag(env, "STORECHAT_INBOX_WORKER", True),
         )
         try:
             settings = dataclasses.replace(

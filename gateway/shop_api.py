@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -17,7 +18,8 @@ from redis.asyncio import Redis
 from gateway import openapi
 from gateway.api_http import ApiError, Handler, Role, authorise, invalid_input_as, json_errors, read_json
 from gateway.json_input import Reader
-from gateway.orders import Order, OrderStore, order_to_json, parse_event, parse_order
+from gateway.proactive.routes import post_storefront_event
+from gateway.orders import Order, OrderEvent, OrderStore, order_to_json, parse_event, parse_order
 from gateway.settings import Settings
 from gateway.shopper_requests import (
     RETURN_EVENT_STATUSES,
@@ -36,12 +38,19 @@ CONVERSATION_ID = r"[A-Za-z0-9._:@+-]{1,128}"
 RETURN_ID = r"[A-Za-z0-9_-]{16,64}"
 
 
+class OrderEventListener(Protocol):
+    """Told of every shipment event once it is stored (gateway/notifications/ tells the customer)."""
+
+    async def __call__(self, order: Order, event: OrderEvent) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ShopApi:
     settings: Settings
     orders: OrderStore
     verifier: Verifier
     requests: RequestStore
+    order_events: OrderEventListener | None = None
 
     @classmethod
     def build(cls, redis: Redis, settings: Settings) -> ShopApi:
@@ -73,7 +82,8 @@ def _api(request: web.Request) -> ShopApi:
 
 
 def _order_json(order: Order, status: int = 200) -> web.Response:
-    return web.json_response(order_to_json(order), status=status)
+    """An order in an answer to the shop, which may read back where it asked news to go."""
+    return web.json_response(order_to_json(order, with_notify=True), status=status)
 
 
 # --- shop ----------------------------------------------------------------------
@@ -108,6 +118,8 @@ async def post_order_event(request: web.Request) -> web.Response:
     order = await api.orders.add_event(order_id, event, estimated_delivery=estimated_delivery)
     if order is None:
         raise ApiError(404, "not_found", "no such order: PUT it first")
+    if api.order_events is not None:
+        await api.order_events(order, event)
     return _order_json(order, 201)
 
 
@@ -168,7 +180,7 @@ async def _proven_order(api: ShopApi, conversation_id: str, order_id: str) -> Or
 async def get_conversation_order(request: web.Request) -> web.Response:
     api = _api(request)
     order_id = api.order_id(request.match_info["order_id"])
-    return _order_json(await _proven_order(api, request.match_info["cid"], order_id))
+    return web.json_response(order_to_json(await _proven_order(api, request.match_info["cid"], order_id)))
 
 
 async def post_request(request: web.Request) -> web.Response:
@@ -215,6 +227,7 @@ ROUTES = (
     Route("GET", "/orders/{order_id}", get_order, Role.SHOP),
     Route("POST", "/orders/{order_id}/events", post_order_event, Role.SHOP),
     Route("POST", "/returns/{return_id}/events", post_return_event, Role.SHOP),
+    Route("POST", "/storefront/events", post_storefront_event, Role.SHOP),
     Route("POST", "/conversations/{cid}/verifications", post_verification, Role.BOT),
     Route("GET", "/conversations/{cid}/orders", list_conversation_orders, Role.BOT),
     Route("GET", "/conversations/{cid}/orders/{order_id}", get_conversation_order, Role.BOT),

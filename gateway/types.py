@@ -41,6 +41,9 @@ class EventKind(StrEnum):
     # not sent (opted out, outside the channel's window), failed, an opt-out or opt-in;
     # data = {status, reason?, error?}.
     DELIVERY = "delivery"
+    # What the shopper was doing when they took up a proactive chat offer (gateway/proactive/):
+    # data = {rule, offer_id, target, cart, trail}.
+    CONTEXT = "context"
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,6 +194,12 @@ class Verifier:
             return any(_same(wanted, normalise_postal_code(code)) for code in known if code)
         return order.phone is not None and _same(normalise_phone(proof.value), normalise_phone(order.phone))
 
+    async def vouch(self, conversation_id: str, order: Order) -> None:
+        """The order proven in the conversation on the shop's word: the conversation is at the
+        address the customer gave the shop for news of this order (its `notify`), so their
+        reply to that news goes on with the order, no proof asked. Links no contact."""
+        await self._remember(conversation_id, order, None)
+
     async def _remember(self, conversation_id: str, order: Order, customer_email: str | None) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.sadd(keys.verified_orders(conversation_id), order.order_id)

@@ -115,6 +115,11 @@ export class Api {
     return this.request("GET", `/canned?${query}`);
   }
 
+  /** Supervisors only: {rules: [{rule, target, shown, accepted, declined, converted, conversion_rate}]} */
+  proactive() {
+    return this.request("GET", "/proactive");
+  }
+
   suggestion(id) {
     return this.request("GET", `/conversations/${encodeURIComponent(id)}/suggestion`);
   }

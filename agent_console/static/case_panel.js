@@ -2,7 +2,7 @@
 // conversations. Whole case shape: agent_console/README.md.
 
 import { clear, clock, day, h, link, money, waited, words } from "./dom.js";
-import { csatText, requestLine } from "./timeline.js";
+import { cartSummary, csatText, requestLine } from "./timeline.js";
 
 function row(label, ...value) {
   return h("div", { className: "kv" }, h("dt", { text: label }), h("dd", {}, ...value));
@@ -45,25 +45,38 @@ function requestItem(request) {
 
 function cartBlock(cart) {
   const items = Array.isArray(cart.items) ? cart.items : [];
+  const updated = cart.updated_at ? ` · ${clock(cart.updated_at)}` : "";
+  if (!items.length) return h("p", { className: "cart cart-title", text: `Cart empty${updated}` });
   return h("div", { className: "cart" },
-    h("p", { className: "cart-title", text: `Cart${cart.updated_at ? ` · ${clock(cart.updated_at)}` : ""}` }),
+    h("p", { className: "cart-title", text: `Cart · ${cartSummary(cart)}${updated}` }),
     h("ul", { className: "cart-items" },
       items.map((item) => h("li", {},
         h("span", { className: "qty", text: `${item.quantity || 1}×` }),
-        h("span", { className: "item-name", text: item.name || item.title || item.sku || item.id || "item" }),
-        item.price !== undefined ? h("span", { className: "price", text: money(item.price, cart.currency) }) : null))),
-    cart.total !== undefined && cart.total !== null
-      ? h("p", { className: "order-total", text: `Total ${money(cart.total, cart.currency)}` }) : null);
+        h("span", { className: "item-name", text: item.name || item.sku || "item" }),
+        item.price !== undefined ? h("span", { className: "price", text: money(item.price, cart.currency) }) : null))));
 }
 
+/** The pages the visitor saw, newest first: time, page type, title linking to the page. */
 function trailList(trail) {
-  return h("ol", { className: "trail" },
-    trail.slice(-12).reverse().map((page) => h("li", {},
-      h("time", { className: "muted", text: clock(page.at) }),
-      " ",
-      page.page_type ? h("span", { className: "page-type", text: words(page.page_type) }) : null,
-      " ",
-      link(page.url, page.title || page.url))));
+  return h("div", { className: "trail-part" },
+    h("p", { className: "cart-title", text: "Pages, newest first" }),
+    h("ol", { className: "trail" },
+      trail.slice(-12).reverse().map((page) => h("li", { dataset: { pageType: page.page_type || "other" } },
+        h("time", { className: "muted", text: clock(page.at) }),
+        " ",
+        page.page_type ? h("span", { className: "page-type", text: words(page.page_type) }) : null,
+        " ",
+        page.url ? link(page.url, page.title || page.url) : h("span", { text: page.title || "" })))));
+}
+
+function renderStorefront(box, whole) {
+  // `visitor` since the storefront events; top-level cart/trail from older gateways.
+  const visitor = whole.visitor || { cart: whole.cart, trail: whole.trail };
+  const trail = Array.isArray(visitor.trail) ? visitor.trail : [];
+  clear(box);
+  if (visitor.cart) box.appendChild(cartBlock(visitor.cart));
+  if (trail.length) box.appendChild(trailList(trail));
+  if (!visitor.cart && !trail.length) box.appendChild(h("p", { className: "empty", text: "No storefront activity recorded." }));
 }
 
 /** Renders the case parts of one chat column. handlers.openConversation(id) opens an earlier case. */
@@ -81,13 +94,7 @@ export function renderCase(root, whole, handlers) {
   root.querySelector(".case-csat-part").hidden = !whole.csat;
   root.querySelector(".case-csat").textContent = whole.csat ? csatText(whole.csat) : "";
 
-  const storefront = clear(root.querySelector(".case-storefront"));
-  const trail = Array.isArray(whole.trail) ? whole.trail : [];
-  if (whole.cart) storefront.appendChild(cartBlock(whole.cart));
-  if (trail.length) storefront.appendChild(trailList(trail));
-  if (!whole.cart && !trail.length) {
-    storefront.appendChild(h("p", { className: "empty", text: "No storefront activity recorded." }));
-  }
+  renderStorefront(root.querySelector(".case-storefront"), whole);
 
   const earlier = Array.isArray(whole.earlier) ? whole.earlier : [];
   const earlierList = clear(root.querySelector(".case-earlier"));

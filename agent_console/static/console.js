@@ -3,6 +3,7 @@
 
 import { Api, ApiError } from "./api.js";
 import { ChatView } from "./chat.js";
+import { ProactivePanel } from "./proactive.js";
 import { renderSidebar, tick } from "./sidebar.js";
 
 const MAX_OPEN = 3;
@@ -26,6 +27,7 @@ class Console {
     this.noticeTimer = null;
     this.agentName = (email) => (email ? this.names.get(email) || null : null);
     this.els = { queues: $("queues"), mine: $("mine"), mineCount: $("mine-count"), mineEmpty: $("mine-empty") };
+    this.proactive = new ProactivePanel($("proactive"), this.api);
     $("login-form").addEventListener("submit", (e) => this.login(e));
     $("logout").addEventListener("click", () => this.logout());
     $("presence").addEventListener("change", (e) => this.setPresence(e.target.value));
@@ -99,6 +101,7 @@ class Console {
     $("boot").hidden = true;
     $("app").hidden = false;
     await this.refreshQueues();
+    if (this.me.role === "supervisor") this.proactive.start();
     this.connect();
     this.ticker = setInterval(() => tick(document), TICK_MS);
     const restored = JSON.parse(sessionStorage.getItem(OPEN_KEY) || "[]");
@@ -108,6 +111,7 @@ class Console {
   stop() {
     this.me = null;
     clearInterval(this.ticker);
+    this.proactive.stop();
     if (this.socket) {
       this.socket.disconnect();
       this.socket = null;

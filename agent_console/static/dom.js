@@ -93,6 +93,15 @@ export function day(iso) {
   return date.toLocaleDateString("en-GB", { weekday: "short", day: "numeric", month: "short", year: "numeric" });
 }
 
+const OFFER_ANSWER = /^\/offer_(accept|decline)\{/;
+
+/** What a shopper's message says: a proactive offer's answer payload in words, else the text. */
+export function shopperText(text) {
+  const answer = OFFER_ANSWER.exec(String(text || ""));
+  if (!answer) return text;
+  return answer[1] === "accept" ? "(accepted the chat offer)" : "(declined the chat offer)";
+}
+
 /** "in_transit" → "in transit" */
 export function words(code) {
   return String(code === null || code === undefined ? "" : code).replace(/_/g, " ");

@@ -1,6 +1,6 @@
 // The left column: the queues per team (own team first) and the agent's own chats.
 
-import { clear, h, waited, words } from "./dom.js";
+import { clear, h, shopperText, waited, words } from "./dom.js";
 
 function waitingTime(since) {
   return h("span", { className: "wait", text: waited(since), dataset: { since }, attrs: { title: "waiting" } });
@@ -14,7 +14,7 @@ function entryFacts(summary) {
 }
 
 function preview(summary) {
-  return h("span", { className: "preview", text: summary.preview || "—" });
+  return h("span", { className: "preview", text: shopperText(summary.preview) || "—" });
 }
 
 function queueEntry(summary, handlers, isOpen) {
@@ -22,7 +22,7 @@ function queueEntry(summary, handlers, isOpen) {
   return h("li", { className: `entry${isOpen ? " is-open" : ""}`, dataset: { conversationId: summary.id } },
     h("button", {
       className: "entry-open",
-      attrs: { type: "button", "aria-label": `Open ${summary.channel} conversation: ${summary.preview || ""}` },
+      attrs: { type: "button", "aria-label": `Open ${summary.channel} conversation: ${shopperText(summary.preview) || ""}` },
       on: { click: () => handlers.open(summary.id) },
     },
     h("span", { className: "entry-top" }, entryFacts(summary), waitingTime(since)),

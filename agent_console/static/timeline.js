@@ -1,6 +1,6 @@
 // One conversation event → one timeline entry. Event shape: agent_console/README.md.
 
-import { clock, h, richText, words } from "./dom.js";
+import { clock, h, money, richText, shopperText, words } from "./dom.js";
 
 const AUTHOR_LABEL = { shopper: "Shopper", bot: "Bot", system: "System" };
 
@@ -49,7 +49,8 @@ function message(event, context) {
     }
   }
   if (author === "shopper" && data.quick_reply_title && event.text && event.text !== data.quick_reply_title) {
-    item.appendChild(h("p", { className: "ev-understood", text: `tapped ${event.text}` }));
+    const payload = shopperText(event.text);
+    item.appendChild(h("p", { className: "ev-understood", text: payload === event.text ? `tapped ${event.text}` : payload }));
   }
   return item;
 }
@@ -126,6 +127,29 @@ function delivery(event) {
     event.text ? h("p", { className: "ev-request-text", text: event.text }) : null);
 }
 
+/** "2 items · €79.80" */
+export function cartSummary(cart) {
+  const items = Array.isArray(cart.items) ? cart.items : [];
+  const count = items.reduce((sum, item) => sum + (Number(item.quantity) || 1), 0);
+  return `${count} ${count === 1 ? "item" : "items"} · ${money(cart.value, cart.currency)}`;
+}
+
+/** A proactive offer the shopper took: which rule, and the cart when they accepted. */
+function offerAccepted(event) {
+  const data = event.data || {};
+  const parts = [`Proactive offer accepted (${data.rule || "?"})`];
+  const items = data.cart && Array.isArray(data.cart.items) ? data.cart.items : [];
+  if (items.length) {
+    const count = items.reduce((sum, item) => sum + (Number(item.quantity) || 1), 0);
+    parts.push(`cart ${count} ${count === 1 ? "item" : "items"} ${data.cart.value} ${data.cart.currency || ""}`.trim());
+  }
+  const trail = Array.isArray(data.trail) ? data.trail : [];
+  const last = trail[trail.length - 1];
+  return h("li", { className: "ev ev--context", dataset: { eventId: event.id } },
+    h("div", { className: "ev-head" }, h("span", { className: "ev-author", text: parts.join(" · ") }), timeOf(event)),
+    last ? h("p", { className: "ev-request-text", text: `on ${words(last.page_type)}${last.title ? `: ${last.title}` : ""}` }) : null);
+}
+
 /**
  * The entry for `event`. context: {channel, agentName(email) → name|null}.
  */
@@ -143,6 +167,8 @@ export function renderEvent(event, context) {
       return csat(event);
     case "delivery":
       return delivery(event);
+    case "context":
+      return offerAccepted(event);
     default:
       return h("li", { className: "ev ev--state", dataset: { eventId: event.id } },
         h("span", { className: "ev-state-text", text: `${event.kind}${event.text ? `: ${event.text}` : ""}` }));

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from channels.base import (ChannelAdapter, DeliveryState, DeliveryStatus, Inbound, InvalidSignature, MalformedPayload,
-                           Media, OutsideWindow, ProviderRequest, SubscriptionHandshake, WebhookRequest)
+                           Media, OutsideWindow, ProviderRequest, SubscriptionHandshake, TemplateSender,
+                           WebhookRequest)
 from channels.whatsapp import WhatsApp, WhatsAppSettings
 from gateway.types import Channel, OutgoingMessage, QuickReply
 
@@ -309,6 +310,17 @@ def test_the_image_goes_first(whatsapp: WhatsApp) -> None:
 def test_nothing_free_form_is_sent_outside_the_24_hour_window(whatsapp: WhatsApp) -> None:
     with pytest.raises(OutsideWindow):
         whatsapp.outgoing(ANNA, OutgoingMessage("Hallo?"), window_open=False)
+
+
+def test_a_template_fills_its_parameters_as_meta_takes_them(whatsapp: WhatsApp) -> None:
+    request = whatsapp.template(ANNA, "order_delayed", "de", ["104233", "Montag,\n30.  November", ""])
+    assert isinstance(whatsapp, TemplateSender)
+    # No newlines or runs of spaces, nothing empty: Meta refuses those parameters.
+    assert sent(request) == {"type": "template", "template": {
+        "name": "order_delayed", "language": {"code": "de"}, "components": [{"type": "body", "parameters": [
+            {"type": "text", "text": "104233"}, {"type": "text", "text": "Montag, 30. November"},
+            {"type": "text", "text": "-"}]}]}}
+    assert "components" not in sent(whatsapp.template(ANNA, "order_delivered", "en", []))["template"]
 
 
 def test_sent_ids_reads_the_send_answer_and_never_raises(whatsapp: WhatsApp) -> None:

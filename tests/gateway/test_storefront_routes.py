@@ -74,3 +74,36 @@ async def test_widget_strings_fall_back_to_german(aiohttp_client: AiohttpClient)
     assert unknown.headers["Access-Control-Allow-Origin"] == "*"
     german = await (await client.get("/widget/locales/de.json")).json()
     assert await unknown.json() == {"lang": "de", "widget": german["widget"]}
+
+
+async def test_every_page_type_of_the_shop_says_its_type(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(storefront_app(REPO))
+
+    for path, page_type, text in [
+        ("/", "category", "Beliebt diese Woche"),
+        ("/p/dune-vase", "product", "Matte Keramik in Sandtönen"),
+        ("/cart", "cart", "Ihr Warenkorb"),
+        ("/checkout?lang=en", "checkout", "Place order"),
+        ("/help", "help", "Rücksendung"),
+        ("/help/returns?lang=en", "help", "30 days"),
+    ]:
+        response = await client.get(path)
+        html = await response.text()
+        assert response.status == 200, path
+        assert f'data-page-type="{page_type}"' in html, path
+        assert text in html, path
+    for path in ["/p/no-such-product", "/help/no-such-topic"]:
+        assert (await client.get(path)).status == 404, path
+
+
+async def test_widget_modules_are_served_to_other_origins(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(storefront_app(REPO))
+
+    module = await client.get("/static/widget/chat.js")
+    missing = await client.get("/static/widget/missing.js")
+    outside = await client.get("/static/widget/..%2Fwidget.js")
+
+    assert module.status == 200 and module.content_type == "text/javascript"
+    # Imported from the shop's origin: ES modules load in CORS mode.
+    assert module.headers["Access-Control-Allow-Origin"] == "*"
+    assert missing.status == 404 and outside.status == 404

@@ -308,3 +308,14 @@ async def test_an_agent_typing_shows_in_messenger(
         assert typing == {"recipient": {"id": psid}, "sender_action": "typing_on"}
     finally:
         await console.close()
+
+
+async def test_an_intake_only_process_accepts_and_leaves_the_answer_to_the_others(
+    make_gateway: Callable[..., Awaitable[TestClient]], standin: ProviderStandIn, redis: Redis,  # type: ignore[type-arg]
+) -> None:
+    intake = await make_gateway(inbox_worker=False)
+    assert await _post(intake, "sms", SMS.inbound(PUBLIC_URL, SHOPPER_PHONE, "hallo")) == 200
+    await _nothing_sent(standin)
+    assert await redis.xlen(keys.inbox("sms")) == 1
+    await make_gateway()  # a process that answers takes it
+    assert SMS.text_of(await _next(standin)) == "Sie haben 30 Tage Zeit."

@@ -1,0 +1,171 @@
+"""Order-status notifications: a shipment event the shop posts becomes a message to the
+customer on the channel their order names (`notify`), in their language.
+
+Every notification goes through one sorted set (keys.NOTIFICATIONS_DUE), due now or at
+the end of the quiet hours, and a ticker in every gateway process sends what is due: a
+Lua script removes the entry and takes its status in one step, so exactly one process
+wins it. A process that posted an event due now wakes its own ticker, so the message goes
+at once. A newer event of the same order replaces the one still waiting: after a night the
+customer reads the latest news once, not the whole night's.
+
+The message goes on the conversation at that channel address like any bot message (the
+agent's case shows it, the web widget's history replays it), the order counts as proven
+there (a reply goes on with it, no proof asked), and the channel's rules hold: nothing to
+an opted-out number, and on WhatsApp outside the 24-hour window the approved template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+
+from redis.asyncio import Redis
+
+from channels.base import Template
+from gateway import keys
+from gateway.channel_delivery import ChannelDelivery
+from gateway.conversations import Clock, ConversationStore
+from gateway.notifications.compose import notification_text, template_parameters
+from gateway.notifications.config import NotificationConfig
+from gateway.orders import Order, OrderEvent, OrderStatus, OrderStore
+from gateway.outbox import Outbox
+from gateway.texts import Texts
+from gateway.types import Channel, OutgoingMessage
+from gateway.verification import Verifier
+
+log = logging.getLogger(__name__)
+
+# How often each process looks for notifications due (one ZRANGEBYSCORE a second is cheap).
+TICK_SECONDS = 1.0
+BATCH = 50
+# A repeated event is recognised this long after the first.
+TAKEN_SECONDS = 30 * 24 * 3600
+
+# The atomic claim: only the process whose ZREM removes a due entry sends it.
+# KEYS: due set, pending hash; ARGV: order id, now. The status, or false.
+_CLAIM = """
+local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not due or tonumber(due) > tonumber(ARGV[2]) then return false end
+redis.call('ZREM', KEYS[1], ARGV[1])
+local status = redis.call('HGET', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return status
+"""
+
+
+class Notifier:
+    def __init__(self, config: NotificationConfig, *, orders: OrderStore, store: ConversationStore,
+                 verifier: Verifier, outbox: Outbox, deliveries: Mapping[Channel, ChannelDelivery], texts: Texts,
+                 clock: Clock = time.time) -> None:
+        """`deliveries`: the messaging channels configured; the web chat goes through the outbox."""
+        known = texts.section(texts.default, "gateway")
+        missing = [status.value for status in config.statuses if f"notification_{status.value}" not in known]
+        if missing:
+            raise ValueError(f"no text for a notification of status {missing[0]!r} (gateway/locales, "
+                             f"notification_{missing[0]})")
+        self.config = config
+        self.orders = orders
+        self.store = store
+        self.verifier = verifier
+        self.outbox = outbox
+        self.deliveries = deliveries
+        self.texts = texts
+        self.clock = clock
+        self._claim = self.redis.register_script(_CLAIM)
+        self._wake = asyncio.Event()
+
+    @property
+    def redis(self) -> Redis:
+        return self.store.redis
+
+    async def order_event(self, order: Order, event: OrderEvent) -> None:
+        """A shipment event was stored (`order` is the order after it): schedule its notification.
+
+        An event tells once: the same order, status and event time posted again is skipped.
+        """
+        if order.notify is None or event.status not in self.config.statuses:
+            return
+        event_ms = str(round(event.at.timestamp() * 1000))
+        taken = keys.notification_taken(order.order_id, event.status.value, event_ms)
+        if not await self.redis.set(taken, "1", nx=True, ex=TAKEN_SECONDS):
+            log.info("order %s: %s event of %s notified already", order.order_id, event.status, event.at)
+            return
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        quiet_end = self.config.quiet_hours.end_after(now) if self.config.quiet_hours else None
+        due = quiet_end or now
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.NOTIFICATIONS_PENDING, order.order_id, event.status.value)
+            pipe.zadd(keys.NOTIFICATIONS_DUE, {order.order_id: due.timestamp()})
+            await pipe.execute()
+        if quiet_end is None:
+            self._wake.set()
+        else:
+            log.info("order %s: %s notification waits for the end of the quiet hours (%s)",
+                     order.order_id, event.status, quiet_end.isoformat())
+
+    async def run(self) -> None:
+        """The ticker: what is due, every TICK_SECONDS, and at once when an event is due now."""
+        while True:
+            try:
+                await self.send_due()
+            except Exception:  # Redis away for a moment, say: the next tick tries again
+                log.exception("sending the notifications due failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            self._wake.clear()
+
+    async def send_due(self) -> int:
+        """Claim and send every notification due now; how many this process sent."""
+        sent = 0
+        while True:
+            now = self.clock()
+            due = await self.redis.zrangebyscore(keys.NOTIFICATIONS_DUE, "-inf", now, start=0, num=BATCH)
+            for order_id in map(str, due):
+                status = await self._claim(keys=[keys.NOTIFICATIONS_DUE, keys.NOTIFICATIONS_PENDING],
+                                           args=[order_id, now])
+                if status is None:
+                    continue  # another process won it
+                try:
+                    await self._send(order_id, OrderStatus(status))
+                    sent += 1
+                except Exception:
+                    # Claimed and lost: once at most, never twice. The others still go.
+                    log.exception("notification of order %s (%s) failed", order_id, status)
+            if len(due) < BATCH:
+                return sent
+
+    async def _send(self, order_id: str, status: OrderStatus) -> None:
+        # Read now, not at the event: the shop may have changed the address, or the date, since.
+        order = await self.orders.get(order_id)
+        if order is None or order.notify is None or status not in self.config.statuses:
+            log.info("notification of order %s (%s) dropped: nobody to tell any more", order_id, status)
+            return
+        notify = order.notify
+        delivery = self.deliveries.get(notify.channel)
+        if delivery is None and notify.channel is not Channel.WEB:
+            log.warning("notification of order %s (%s) not sent: the %s channel is not configured",
+                        order_id, status, notify.channel)
+            return
+        locale = self.texts.locale(notify.locale)
+        today = datetime.fromtimestamp(self.clock(), self.config.timezone).date()
+        message = OutgoingMessage(notification_text(order, status, self.texts, locale, today))
+        conversation = await self.store.open(notify.channel, notify.address, locale)
+        await self.verifier.vouch(conversation.id, order)
+        await self.outbox.record(conversation, message,
+                                 notification={"order_id": order.order_id, "status": status.value})
+        if delivery is None:
+            await self.outbox.deliver(conversation, message)  # the web chat: the session's room
+        else:
+            await delivery(conversation, message, template=self._template(order, status, locale, today))
+        log.info("order %s: %s notification sent to conversation %s", order_id, status, conversation.id)
+
+    def _template(self, order: Order, status: OrderStatus, locale: str, today: date) -> Template | None:
+        whatsapp = self.config.statuses[status].whatsapp
+        if whatsapp is None or locale not in whatsapp.names:
+            return None
+        return Template(whatsapp.names[locale], locale,
+                        template_parameters(order, whatsapp, self.texts, locale, today))

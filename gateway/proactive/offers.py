@@ -1,0 +1,196 @@
+"""The offer to the shopper, and what their answer starts.
+
+The offer is a bot message on the case (history replay shows it) and two emits to the
+visitor's session room: `proactive_offer` for the storechat widget, and a `bot_uttered`
+carrying `offer_id` for a plain Rasa widget (the storechat widget ignores that one).
+Its quick replies are `/offer_accept{"offer_id": …}` and `/offer_decline{…}`; the
+conversation loop hands every web message here before the bot sees it. Anything else
+written while the offer is open accepts it too: the shopper took up the chat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+
+from channels import webchat
+from gateway import keys
+from gateway.conversations import Clock, ConversationStore
+from gateway.desk import Desk
+from gateway.outbox import Outbox
+from gateway.proactive.metrics import Metrics, Outcome
+from gateway.proactive.rules import Rules, Target
+from gateway.proactive.visitors import CONTEXT_PAGES, VisitorStore
+from gateway.socket_server import session_room
+from gateway.types import Author, Channel, Conversation, ConversationState, EventKind, OutgoingMessage, QuickReply, Team
+
+log = logging.getLogger(__name__)
+
+ACCEPT = "offer_accept"
+DECLINE = "offer_decline"
+_PAYLOAD = re.compile(r"^/(offer_accept|offer_decline)(\{.*\})$", re.DOTALL)
+_OFFER_ID = re.compile(r"[0-9a-f]{32}")
+
+# KEYS: the offer, the visitor. ARGV: the answer, now, the offer id.
+# Only the first answer counts (a double tap, two tabs, two processes).
+_ANSWER = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'shown' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'answered_at', ARGV[2])
+if redis.call('HGET', KEYS[2], 'open_offer') == ARGV[3] then redis.call('HDEL', KEYS[2], 'open_offer') end
+return 1
+"""
+
+
+class Emit(Protocol):
+    async def __call__(self, event: str, data: dict[str, Any], room: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    offer_id: str
+    rule: str
+    target: Target
+    team: Team | None
+    session_id: str
+    conversation_id: str
+    shown_at: float
+    state: str = "shown"
+
+    def to_hash(self) -> dict[str, str]:
+        return {"rule": self.rule, "target": self.target.value, "team": self.team.value if self.team else "",
+                "session_id": self.session_id, "conversation_id": self.conversation_id,
+                "shown_at": repr(self.shown_at), "state": self.state}
+
+    @classmethod
+    def from_hash(cls, offer_id: str, raw: Mapping[Any, Any]) -> Offer:
+        return cls(offer_id=offer_id, rule=raw["rule"], target=Target(raw["target"]),
+                   team=Team(raw["team"]) if raw.get("team") else None, session_id=raw["session_id"],
+                   conversation_id=raw["conversation_id"], shown_at=float(raw["shown_at"]), state=raw["state"])
+
+
+def payload(action: str, offer_id: str) -> str:
+    return f"/{action}" + json.dumps({"offer_id": offer_id}, separators=(",", ":"))
+
+
+def parse_payload(text: str) -> tuple[str, str | None] | None:
+    """(action, offer id) of an offer's quick reply; None for anything else the shopper wrote."""
+    match = _PAYLOAD.match(text.strip())
+    if match is None:
+        return None
+    try:
+        entities = json.loads(match.group(2))
+    except ValueError:
+        entities = None
+    offer_id = entities.get("offer_id") if isinstance(entities, dict) else None
+    valid = isinstance(offer_id, str) and _OFFER_ID.fullmatch(offer_id)
+    return match.group(1), offer_id if valid else None
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    rules: Rules
+    store: ConversationStore
+    outbox: Outbox
+    desk: Desk
+    visitors: VisitorStore
+    metrics: Metrics
+    emit: Emit
+    clock: Clock
+
+    @property
+    def redis(self) -> Redis:
+        return self.store.redis
+
+    async def show(self, conversation: Conversation, offer: Offer) -> None:
+        rule = self.rules.get(offer.rule)
+        if rule is None:
+            return
+        texts = rule.texts_in(conversation.locale, self.rules.default_locale)
+        text = texts.human_text if offer.target is Target.HUMAN and texts.human_text else texts.text
+        message = OutgoingMessage(text, author=Author.BOT, quick_replies=(
+            QuickReply(texts.accept, payload(ACCEPT, offer.offer_id)),
+            QuickReply(texts.decline, payload(DECLINE, offer.offer_id)),
+        ))
+        await self.outbox.record(conversation, message, offer_id=offer.offer_id, rule=offer.rule)
+        offered: dict[str, Any] = {
+            "offer_id": offer.offer_id, "rule": offer.rule, "text": text,
+            "quick_replies": [{"title": reply.title, "payload": reply.payload} for reply in message.quick_replies],
+            "target": offer.target.value,
+        }
+        if offer.team is not None:
+            offered["team"] = offer.team.value
+        room = session_room(offer.session_id)
+        await self.emit("proactive_offer", offered, room)
+        await self.emit("bot_uttered", {**webchat.render(message), "offer_id": offer.offer_id}, room)
+        log.info("proactive offer %s (%s, %s) shown to conversation %s", offer.offer_id, offer.rule,
+                 offer.target.value, conversation.id)
+
+    async def find(self, offer_id: str) -> Offer | None:
+        raw = await self.redis.hgetall(keys.proactive_offer(offer_id))
+        return Offer.from_hash(offer_id, raw) if raw else None
+
+    async def answer(self, conversation: Conversation, text: str) -> bool:
+        """Take the shopper's message as the answer to an offer; False: the bot answers it."""
+        if conversation.channel is not Channel.WEB or conversation.state is not ConversationState.BOT:
+            return False
+        quick_reply = parse_payload(text)
+        if quick_reply is not None:
+            action, offer_id = quick_reply
+            offer = await self.find(offer_id) if offer_id else None
+            # The payload means nothing to the bot: an unknown or already answered offer ends here.
+            if offer is None or offer.conversation_id != conversation.id:
+                log.info("answer to an unknown offer in conversation %s ignored", conversation.id)
+                return True
+            if not await self._answered(offer, ACCEPT if action == ACCEPT else DECLINE):
+                return True
+            if action == DECLINE:
+                await self._decline(conversation, offer)
+                return True
+            return await self._accept(conversation, offer, tapped=True)
+        visitor = await self.visitors.get(conversation.address)
+        if visitor is None or visitor.open_offer is None or visitor.open_until <= self.clock():
+            return False
+        offer = await self.find(visitor.open_offer)
+        if offer is None or offer.conversation_id != conversation.id or not await self._answered(offer, ACCEPT):
+            return False
+        return await self._accept(conversation, offer, tapped=False)
+
+    async def _answered(self, offer: Offer, action: str) -> bool:
+        state = "accepted" if action == ACCEPT else "declined"
+        won = await self.redis.eval(_ANSWER, 2, keys.proactive_offer(offer.offer_id), keys.visitor(offer.session_id),
+                                    state, repr(self.clock()), offer.offer_id)
+        return bool(won)
+
+    async def _decline(self, conversation: Conversation, offer: Offer) -> None:
+        await self.metrics.count(offer.rule, Outcome.DECLINED)
+        await self.outbox.send(conversation, OutgoingMessage(self.rules.declined_text(conversation.locale)))
+
+    async def _accept(self, conversation: Conversation, offer: Offer, *, tapped: bool) -> bool:
+        """The case learns what the shopper was doing; a person or the bot takes the chat.
+
+        True when the message is answered here; False when it was the shopper's own
+        question to the bot (written instead of tapping), which the bot then answers.
+        """
+        await self.metrics.count(offer.rule, Outcome.ACCEPTED)
+        visitor = await self.visitors.for_agent(offer.session_id, CONTEXT_PAGES)
+        await self.store.append(conversation.id, EventKind.CONTEXT, data={
+            "rule": offer.rule, "offer_id": offer.offer_id, "target": offer.target.value, **visitor,
+        })
+        if offer.target is Target.HUMAN and offer.team is not None:
+            queued = await self.desk.queue(conversation, offer.team, f"proactive_{offer.rule}")
+            if queued is not None:
+                await self.desk.place(queued)
+            return True
+        if not tapped:
+            return False
+        rule = self.rules.get(offer.rule)
+        if rule is not None:
+            texts = rule.texts_in(conversation.locale, self.rules.default_locale)
+            await self.outbox.send(conversation, OutgoingMessage(texts.accepted))
+        return True

@@ -1,0 +1,70 @@
+"""Proactive offers wired together for the app: built once, one ticker per process."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from gateway.conversations import ConversationStore
+from gateway.desk import Desk
+from gateway.outbox import Outbox
+from gateway.proactive.engine import TICK_SECONDS, Engine, FreeAgents
+from gateway.proactive.events import StorefrontEvent
+from gateway.proactive.intake import StorefrontSocket
+from gateway.proactive.metrics import Metrics
+from gateway.proactive.offers import Emit, Offers
+from gateway.proactive.rules import Rules
+from gateway.proactive.visitors import VisitorStore
+from gateway.types import Conversation
+
+
+def socketio_emit(sio: socketio.AsyncServer) -> Emit:
+    async def emit(event: str, data: dict[str, Any], room: str) -> None:
+        # Through the Redis manager: the room's socket may be on another gateway process.
+        await sio.emit(event, data, room=room)
+
+    return emit
+
+
+@dataclass(frozen=True, slots=True)
+class Proactive:
+    rules: Rules
+    visitors: VisitorStore
+    metrics: Metrics
+    offers: Offers
+    engine: Engine
+
+    @classmethod
+    def build(cls, *, rules: Rules, store: ConversationStore, agents: FreeAgents, outbox: Outbox, desk: Desk,
+              emit: Emit) -> Proactive:
+        """Everything on the conversations' clock, so "the shopper wrote 10 minutes ago" and
+        "idle for 60 seconds" are measured alike (and a test's clock drives both)."""
+        visitors = VisitorStore(store.redis)
+        metrics = Metrics(store.redis)
+        offers = Offers(rules, store, outbox, desk, visitors, metrics, emit, store.clock)
+        engine = Engine(rules, visitors, store, agents, offers, metrics, store.clock)
+        return cls(rules, visitors, metrics, offers, engine)
+
+    async def observe(self, session_id: str, event: StorefrontEvent) -> None:
+        await self.engine.on_event(session_id, event)
+
+    async def answer(self, conversation: Conversation, text: str) -> bool:
+        """The conversation loop's hook: True when the message answered an offer."""
+        return await self.offers.answer(conversation, text)
+
+    async def report(self) -> dict[str, Any]:
+        return await self.metrics.report(self.rules.rules)
+
+    def attach(self, sio: socketio.AsyncServer) -> StorefrontSocket:
+        return StorefrontSocket(sio, self.observe)
+
+    def start_ticker(self, interval: float = TICK_SECONDS) -> asyncio.Task[None]:
+        """This process's ticker; stop it with gateway.background.stop."""
+        return asyncio.create_task(self.engine.run(interval), name="proactive-ticker")
+
+
+PROACTIVE = web.AppKey("proactive", Proactive)

@@ -1,0 +1,286 @@
+// The widget's conversation: the Rasa Socket.IO protocol (session_request / session_confirm /
+// user_uttered / bot_uttered) and storechat's extensions (history, storechat_error,
+// agent_typing, typing, storefront_event, proactive_offer). Started by ../widget.js.
+
+import { storageGet, storageSet } from "./dom.js";
+import { createTracker } from "./storefront_events.js";
+import { createTeaser } from "./teaser.js";
+import { createView } from "./view.js";
+
+const SESSION_KEY = "storechat.session";
+const OPEN_KEY = "storechat.open";
+// While the shopper types, the agent is told at most this often; no key for
+// TYPING_IDLE_MS means they stopped.
+const TYPING_REPEAT_MS = 2500;
+const TYPING_IDLE_MS = 3000;
+
+/**
+ * config: {origin, locale, shopName, pageType, customerToken() → token|null};
+ * t: the "widget" strings of gateway/locales/<locale>.json. Answers the public API's
+ * implementation: {open, close, send, track, sessionId}.
+ */
+export function start(config, t) {
+  const locale = config.locale;
+  const title = config.shopName || t.default_title || "";
+  const state = {
+    open: false,
+    sessionId: storageGet(SESSION_KEY),
+    confirmed: false,
+    outbox: [], // {payload, node} of messages waiting for session_confirm
+    inFlight: [], // sent from the outbox just before history_request: keep them visible
+    lastAuthor: null, // who wrote the newest message the shopper got: the bot is silent after an agent
+    typingSentAt: 0, // when the shopper's "typing" last went out (0: not typing)
+    typingIdleTimer: null,
+    offers: new Set(), // offer ids shown on this page
+    socket: null,
+  };
+  const connected = () => Boolean(state.confirmed && state.socket && state.socket.connected);
+
+  const view = createView({ t, origin: config.origin, locale, title, onReply: (payload, shown) => send(payload, shown) });
+  const teaser = createTeaser(view.shell, t, title, {
+    reply: (payload, shown) => {
+      open();
+      send(payload, shown);
+    },
+    open: () => open(),
+  });
+  const tracker = createTracker({
+    ready: connected,
+    sessionId: () => state.sessionId,
+    emit: (event) => state.socket.emit("storefront_event", event),
+  });
+
+  // ------------------------------------------------------------------ open / close
+
+  function open() {
+    if (state.open) return;
+    state.open = true;
+    teaser.hide(); // its offer is in the chat
+    view.setOpen(true);
+    storageSet(OPEN_KEY, "1", window.sessionStorage);
+  }
+
+  function close() {
+    if (!state.open) return;
+    state.open = false;
+    view.setOpen(false);
+    storageSet(OPEN_KEY, "0", window.sessionStorage);
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  function emitUtterance(payload, node) {
+    if (connected()) state.socket.emit("user_uttered", payload);
+    else state.outbox.push({ payload, node }); // sent after the next session_confirm
+  }
+
+  // `message` goes to the bot; `shown` is what the shopper sees (a quick reply's title).
+  function send(message, shown) {
+    const text = String(message == null ? "" : message).trim();
+    if (!text) return;
+    const node = view.renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
+    view.clearQuickReplies();
+    stopShopperTyping();
+    // While a person has (or is about to take) the conversation the bot stays silent:
+    // no dots promising an answer then.
+    if (state.lastAuthor !== "agent" && state.lastAuthor !== "system") view.setTyping(true);
+    const metadata = { locale };
+    const token = config.customerToken();
+    if (token) metadata.customer_token = token;
+    emitUtterance({ message: text, session_id: state.sessionId, metadata }, node);
+  }
+
+  // The shopper's own typing goes to the agent's console (throttled; a stop after idling).
+  function emitShopperTyping(on) {
+    if (connected()) state.socket.emit("typing", { typing: on });
+  }
+
+  function shopperTyped() {
+    if (!view.input.value.trim()) return stopShopperTyping();
+    const now = Date.now();
+    if (now - state.typingSentAt > TYPING_REPEAT_MS) {
+      state.typingSentAt = now;
+      emitShopperTyping(true);
+    }
+    clearTimeout(state.typingIdleTimer);
+    state.typingIdleTimer = setTimeout(stopShopperTyping, TYPING_IDLE_MS);
+  }
+
+  function stopShopperTyping() {
+    clearTimeout(state.typingIdleTimer);
+    if (!state.typingSentAt) return;
+    state.typingSentAt = 0;
+    emitShopperTyping(false);
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  function onSessionConfirm(data) {
+    // Rasa sends the id as a plain string; accept {session_id} too.
+    const id = typeof data === "string" ? data : data && data.session_id;
+    if (!id) return;
+    const first = !state.sessionId;
+    state.sessionId = String(id);
+    state.confirmed = true;
+    storageSet(SESSION_KEY, state.sessionId);
+    state.socket.emit("history_request", { session_id: state.sessionId });
+    state.inFlight = state.outbox.splice(0);
+    state.inFlight.forEach((entry) => {
+      entry.payload.session_id = state.sessionId;
+      state.socket.emit("user_uttered", entry.payload);
+    });
+    tracker.pump();
+    if (first) window.dispatchEvent(new CustomEvent("storechat:session", { detail: { sessionId: state.sessionId } }));
+  }
+
+  function onHistory(data) {
+    const list = (data && Array.isArray(data.messages) && data.messages) || [];
+    view.messages.textContent = "";
+    list.forEach(view.renderMessage);
+    // Messages written while offline went out after history_request; the history may
+    // not hold them yet, and they must not vanish from the shopper's screen.
+    const recent = list.slice(-20).map((m) => (m.author === "shopper" ? m.text : null));
+    state.inFlight.forEach((entry) => {
+      if (recent.indexOf(entry.payload.message) === -1) view.messages.appendChild(entry.node);
+    });
+    state.inFlight = [];
+    const last = list[list.length - 1];
+    const answers = list.filter((m) => m.author !== "shopper");
+    state.lastAuthor = answers.length ? answers[answers.length - 1].author : null;
+    if (!list.length) view.showQuickReplies(Array.isArray(t.starter_replies) ? t.starter_replies : []);
+    else if (last && last.author !== "shopper" && last.quick_replies) view.showQuickReplies(last.quick_replies);
+    else view.clearQuickReplies();
+    view.scrollToEnd();
+  }
+
+  function onBotUttered(data) {
+    // The same offer as `proactive_offer`, for plain Rasa widgets: already shown.
+    if (!data || data.offer_id) return;
+    view.setTyping(false);
+    const known = { agent: 1, system: 1 };
+    const author = known[data.author] ? data.author : "bot";
+    state.lastAuthor = author;
+    view.renderMessage({
+      author,
+      agent_name: data.agent_name,
+      quick_replies: data.quick_replies,
+      text: data.text,
+      attachment: data.attachment,
+      at: data.at || Date.now(),
+    });
+    view.showQuickReplies(data.quick_replies);
+    view.scrollToEnd();
+  }
+
+  // {offer_id, rule, text, quick_replies, target, team?}: into the chat, and a teaser
+  // above the launcher while the chat is closed.
+  function onProactiveOffer(offer) {
+    if (!offer || typeof offer.text !== "string" || !offer.text || state.offers.has(offer.offer_id)) return;
+    state.offers.add(offer.offer_id);
+    state.lastAuthor = "bot";
+    view.renderMessage({ author: "bot", text: offer.text, quick_replies: offer.quick_replies, at: Date.now() });
+    view.showQuickReplies(offer.quick_replies);
+    view.scrollToEnd();
+    if (!state.open) teaser.show(offer);
+  }
+
+  function onAgentTyping(data) {
+    if (!data) return;
+    if (data.typing) view.setTyping(true, data.agent_name ? String(data.agent_name) : "");
+    else if (!view.typingLabel.hidden) view.setTyping(false); // never hide the bot's dots on a person's behalf
+  }
+
+  function onError(data) {
+    // A storefront event the gateway refused is the shop's bug, not the shopper's business.
+    if (data && data.code === "invalid_event") {
+      if (window.console) console.warn("storechat: storefront event refused:", data.message);
+      return;
+    }
+    view.setTyping(false);
+    if (data && data.message) {
+      view.renderMessage({ author: "system", text: data.message });
+      view.scrollToEnd();
+    }
+  }
+
+  function connect() {
+    const socket = window.io(config.origin, {
+      path: "/socket.io",
+      transports: ["websocket", "polling"],
+      tryAllTransports: true, // fall back to long-polling where websockets are blocked
+      reconnectionDelayMax: 10000,
+    });
+    state.socket = socket;
+    // Fires on the first connect and on every reconnect: (re)join the same session.
+    socket.on("connect", () => {
+      state.confirmed = false;
+      view.setStatus("online");
+      socket.emit("session_request", { session_id: state.sessionId || null, locale });
+    });
+    socket.on("disconnect", () => {
+      state.confirmed = false;
+      state.typingSentAt = 0;
+      view.setStatus("reconnecting");
+    });
+    socket.on("connect_error", () => view.setStatus("reconnecting"));
+    socket.on("session_confirm", onSessionConfirm);
+    socket.on("history", onHistory);
+    socket.on("bot_uttered", onBotUttered);
+    socket.on("proactive_offer", onProactiveOffer);
+    socket.on("storechat_error", onError);
+    socket.on("agent_typing", onAgentTyping);
+  }
+
+  // ------------------------------------------------------------------ the shopper's input
+
+  function autoGrow() {
+    const input = view.input;
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 120) + "px";
+    view.sendButton.disabled = !input.value.trim();
+  }
+
+  function submit(e) {
+    e.preventDefault();
+    const text = view.input.value;
+    if (!text.trim()) return;
+    view.input.value = "";
+    autoGrow();
+    send(text);
+    view.input.focus({ preventScroll: true });
+  }
+
+  view.launcher.addEventListener("click", () => (state.open ? close() : open()));
+  view.closeButton.addEventListener("click", close);
+  view.panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      close();
+    }
+  });
+  view.input.addEventListener("input", autoGrow);
+  view.input.addEventListener("input", shopperTyped);
+  view.input.addEventListener("blur", stopShopperTyping);
+  view.input.addEventListener("keydown", (e) => {
+    // Enter sends; Shift+Enter makes a new line; never while an IME is composing.
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      view.form.requestSubmit ? view.form.requestSubmit() : submit(e);
+    }
+  });
+  view.form.addEventListener("submit", submit);
+
+  view.setStatus("connecting");
+  if (storageGet(OPEN_KEY, window.sessionStorage) === "1") open();
+  connect();
+  const pageType = config.pageType || document.body.dataset.pageType;
+  if (pageType) tracker.track({ type: "page_view", page_type: pageType });
+
+  return {
+    open,
+    close,
+    send: (text) => send(text),
+    track: (event) => tracker.track(event),
+    sessionId: () => state.sessionId,
+  };
+}
