@@ -21,10 +21,9 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from redis.asyncio import Redis
 
 from gateway.agents import AgentRole, AgentStore
-from gateway.conversations import ConversationStore
 from gateway.settings import Settings
-from gateway.types import Channel, Team
-from tests.browser.test_console import run
+from gateway.types import Team
+from tests.browser.test_console import conversation_id, run
 from tests.browser.test_widget import SESSION_KEY
 from tests.support import free_port, gateway_process
 
@@ -97,22 +96,6 @@ def fill_cart_and_wait_on_the_cart_page(page: Page, url: str, lang: str) -> None
     expect(page.locator("[data-cart-count]")).to_have_text("1")
     page.goto(f"{url}/cart?lang={lang}")
     expect(page.locator(".cart-page-line")).to_have_count(1)
-
-
-def conversation_id(settings: Settings, shopper: Page) -> str:
-    session_id = shopper.evaluate("() => window.StorechatWidget.sessionId()")
-    assert session_id == shopper.evaluate("key => localStorage.getItem(key)", SESSION_KEY)
-
-    async def find() -> str:
-        redis = Redis.from_url(settings.effective_redis_url, decode_responses=True)
-        try:
-            conversation = await ConversationStore(redis).find_latest(Channel.WEB, session_id)
-        finally:
-            await redis.aclose()
-        assert conversation is not None
-        return conversation.id
-
-    return run(find)
 
 
 def log_in_supervisor(agent: Page, url: str) -> None:
@@ -196,6 +179,9 @@ def test_an_idle_cart_gets_an_offer_and_the_agent_sees_the_cart(
     expect(shadow(shopper).locator(".sc-msg--shopper .sc-bubble").last).to_have_text(texts["accept"])
 
     # The agent's case: the cart and the pages, and why the chat began.
+    # The shop's own scripts read the same session id through the widget's API.
+    assert shopper.evaluate("() => window.StorechatWidget.sessionId()") == shopper.evaluate(
+        "key => localStorage.getItem(key)", SESSION_KEY)
     cid = conversation_id(proactive_gateway.settings, shopper)
     entry = agent.locator(f'.sidebar [data-conversation-id="{cid}"]')
     expect(entry).to_be_visible()
