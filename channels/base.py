@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from gateway.types import Channel, OutgoingMessage
+from gateway.types import Channel, OutgoingMessage, Template
 
 
 class InvalidSignature(Exception):
@@ -153,15 +153,6 @@ class TypingIndicator(Protocol):
     """A channel that can show the shopper that someone is typing (Messenger)."""
 
     def typing(self, address: str, on: bool) -> ProviderRequest: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """A message template the provider approved: `parameters` fill its body's {{1}}, {{2}}, …"""
-
-    name: str
-    language: str
-    parameters: tuple[str, ...] = ()
 
 
 @runtime_checkable

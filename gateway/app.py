@@ -106,7 +106,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
         outbox.register_channel(channel, delivery)
     notifier = Notifier(await asyncio.to_thread(NotificationConfig.load, settings.notifications_file),
                         orders=shop.orders, store=store, verifier=shop.verifier, outbox=outbox,
-                        deliveries=deliveries, texts=texts, clock=store.clock)
+                        texts=texts, clock=store.clock)
     shop = dataclasses.replace(shop, order_events=notifier.order_event)
     sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases, deliveries)
     app[REDIS], app[RASA], app[STORE], app[LOOP], app[SHOP_API] = redis, rasa, store, loop, shop

@@ -17,7 +17,7 @@ from enum import StrEnum
 import aiohttp
 from redis.asyncio import Redis
 
-from channels.base import ChannelAdapter, OutsideWindow, ProviderRequest, Template, TemplateSender, TypingIndicator
+from channels.base import ChannelAdapter, OutsideWindow, ProviderRequest, TemplateSender, TypingIndicator
 from gateway import background, keys
 from gateway.conversations import ConversationStore
 from gateway.types import Author, Conversation, EventKind, OutgoingMessage
@@ -109,8 +109,7 @@ class ChannelDelivery:
         last = await self.redis.get(keys.channel_window(self.adapter.channel.value, address))
         return last is not None and self.store.clock() - float(last) < WINDOW_SECONDS
 
-    async def __call__(self, conversation: Conversation, message: OutgoingMessage, *,
-                       template: Template | None = None) -> None:
+    async def __call__(self, conversation: Conversation, message: OutgoingMessage) -> None:
         """Send `message`; outside the channel's window its approved `template` instead, if
         it has one and the channel sends templates (else it is held, as without one)."""
         channel = self.adapter.channel.value
@@ -121,6 +120,7 @@ class ChannelDelivery:
             requests = self.adapter.outgoing(conversation.address, message,
                                              window_open=await self.window_open(conversation.address))
         except OutsideWindow:
+            template = message.template
             if template is None or not isinstance(self.adapter, TemplateSender):
                 await self._not_sent(conversation, message, NotSent.OUTSIDE_WINDOW)
                 return

@@ -35,6 +35,10 @@ class Outbox:
     def register_channel(self, channel: Channel, deliver: Deliver) -> None:
         self._deliverers[channel] = deliver
 
+    def delivers_to(self, channel: Channel) -> bool:
+        """Whether messages can go out on `channel` here (a messaging channel may be unconfigured)."""
+        return channel in self._deliverers
+
     async def record(self, conversation: Conversation, message: OutgoingMessage, **data: Any) -> Event:
         """Put a message to the shopper on the case (what an agent reads), not yet sent."""
         extra = {key: value for key, value in data.items() if value is not None}

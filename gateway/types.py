@@ -53,6 +53,15 @@ class QuickReply:
 
 
 @dataclass(frozen=True, slots=True)
+class Template:
+    """A message template the provider approved: `parameters` fill its body's {{1}}, {{2}}, …"""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """One message to the shopper, before a channel renders it."""
 
@@ -61,6 +70,9 @@ class OutgoingMessage:
     quick_replies: tuple[QuickReply, ...] = ()
     image_url: str | None = None
     agent_name: str | None = None
+    # What goes instead where the channel allows only approved templates now (WhatsApp
+    # after its 24-hour window); without one such a message is held.
+    template: Template | None = None
 
 
 @dataclass(frozen=True, slots=True)

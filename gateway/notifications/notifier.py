@@ -20,21 +20,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
 
-from channels.base import Template
 from gateway import keys
-from gateway.channel_delivery import ChannelDelivery
 from gateway.conversations import Clock, ConversationStore
 from gateway.notifications.compose import notification_text, template_parameters
 from gateway.notifications.config import NotificationConfig
 from gateway.orders import Order, OrderEvent, OrderStatus, OrderStore
 from gateway.outbox import Outbox
 from gateway.texts import Texts
-from gateway.types import Channel, OutgoingMessage
+from gateway.types import OutgoingMessage, Template
 from gateway.verification import Verifier
 
 log = logging.getLogger(__name__)
@@ -59,9 +56,8 @@ return status
 
 class Notifier:
     def __init__(self, config: NotificationConfig, *, orders: OrderStore, store: ConversationStore,
-                 verifier: Verifier, outbox: Outbox, deliveries: Mapping[Channel, ChannelDelivery], texts: Texts,
+                 verifier: Verifier, outbox: Outbox, texts: Texts,
                  clock: Clock = time.time) -> None:
-        """`deliveries`: the messaging channels configured; the web chat goes through the outbox."""
         known = texts.section(texts.default, "gateway")
         missing = [status.value for status in config.statuses if f"notification_{status.value}" not in known]
         if missing:
@@ -72,7 +68,6 @@ class Notifier:
         self.store = store
         self.verifier = verifier
         self.outbox = outbox
-        self.deliveries = deliveries
         self.texts = texts
         self.clock = clock
         self._claim = self.redis.register_script(_CLAIM)
@@ -145,22 +140,18 @@ class Notifier:
             log.info("notification of order %s (%s) dropped: nobody to tell any more", order_id, status)
             return
         notify = order.notify
-        delivery = self.deliveries.get(notify.channel)
-        if delivery is None and notify.channel is not Channel.WEB:
+        if not self.outbox.delivers_to(notify.channel):
             log.warning("notification of order %s (%s) not sent: the %s channel is not configured",
                         order_id, status, notify.channel)
             return
         locale = self.texts.locale(notify.locale)
         today = datetime.fromtimestamp(self.clock(), self.config.timezone).date()
-        message = OutgoingMessage(notification_text(order, status, self.texts, locale, today))
+        message = OutgoingMessage(notification_text(order, status, self.texts, locale, today),
+                                  template=self._template(order, status, locale, today))
         conversation = await self.store.open(notify.channel, notify.address, locale)
         await self.verifier.vouch(conversation.id, order)
-        await self.outbox.record(conversation, message,
-                                 notification={"order_id": order.order_id, "status": status.value})
-        if delivery is None:
-            await self.outbox.deliver(conversation, message)  # the web chat: the session's room
-        else:
-            await delivery(conversation, message, template=self._template(order, status, locale, today))
+        await self.outbox.send(conversation, message,
+                               notification={"order_id": order.order_id, "status": status.value})
         log.info("order %s: %s notification sent to conversation %s", order_id, status, conversation.id)
 
     def _template(self, order: Order, status: OrderStatus, locale: str, today: date) -> Template | None:
