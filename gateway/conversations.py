@@ -170,9 +170,10 @@ class ConversationStore:
         one person.
         """
         contact_id = await self.contact_for_identity(channel.value, address)
-        conversation = await self.latest_for(contact_id, channel, address)
-        if conversation is None:
-            conversation = await self.create(contact_id, channel, address, locale)
+        existing = await self.latest_for(contact_id, channel, address)
+        if existing is not None:
+            return existing  # its phone was linked when it was created; merges keep the link
+        conversation = await self.create(contact_id, channel, address, locale)
         if (phone := proven_phone(channel, address)) is not None:
             link = await self.contacts.link(conversation.contact_id, PHONE_IDENTITY, phone)
             if link.contact_id != conversation.contact_id:
