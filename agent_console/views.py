@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from gateway.types import Team
+from core.types import Team
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 STATIC_DIR = PACKAGE_DIR / "static"

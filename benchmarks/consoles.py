@@ -20,9 +20,9 @@ import aiohttp
 import socketio
 from redis.asyncio import Redis
 
-from gateway.agent_api import COOKIE
-from gateway.agents import AgentStore
-from gateway.types import ConversationState, Team
+from core.types import ConversationState, Team
+from gateway.api.agent import COOKIE
+from gateway.desk.agents import AgentStore
 
 NAMESPACE = "/agent"
 # A conversation has appeared in a console once it is waiting for a person or has one.

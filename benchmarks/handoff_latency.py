@@ -32,7 +32,7 @@ from benchmarks.bot_turns import QUIET_CORES, CpuMeter  # noqa: E402
 from benchmarks.cli import add_run_options, parse, progress, stop_on_sigterm  # noqa: E402
 from benchmarks.report import percentile  # noqa: E402
 from benchmarks.stack import LOG_DIR, Storechat, storechat_gateways  # noqa: E402
-from gateway.conversations import ConversationStore  # noqa: E402
+from gateway.conversations.store import ConversationStore  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
 
 GOAL_P99_MS = 100.0

@@ -20,8 +20,8 @@ from typing import Any
 import socketio
 
 from benchmarks.consoles import APPEARED, Arrivals
-from gateway.conversations import ConversationStore
-from gateway.types import Channel, EventKind, Team
+from core.types import Channel, EventKind, Team
+from gateway.conversations.store import ConversationStore
 
 # From emitting the message: a console that has not shown the conversation by then has lost it.
 DELIVERY_TIMEOUT = 10.0

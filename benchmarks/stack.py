@@ -1,6 +1,6 @@
 """The processes under test, started on free ports under var/bench/ and always stopped.
 
-storechat is started through gateway/services.py, the same definitions `storechat run`
+storechat is started through gateway/processes.py, the same definitions `storechat run`
 and the tests use: an embedded Redis, the action server, Rasa with bot/models/storechat.tar.gz
 and one `storechat serve` gateway (or several, sharing the Redis, for `storechat_gateways`).
 The anchor is a stock `rasa init` assistant, created once under var/bench/anchor/ and run as
@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway import services
+from gateway.run import processes
 from gateway.settings import REPO_ROOT, RedisAddress, Settings
 
 BENCH_DIR = REPO_ROOT / "var" / "bench"
@@ -43,11 +43,11 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _pending: list[tuple[str, subprocess.Popen[bytes], Callable[[], bool]]] = field(default_factory=list)
 
-    def start(self, service: services.Service, ready: Callable[[], bool], *, wait: bool = True) -> None:
+    def start(self, service: processes.ProcessSpec, ready: Callable[[], bool], *, wait: bool = True) -> None:
         log = LOG_DIR / f"{service.name}.log"
         log.unlink(missing_ok=True)
-        process = services.start(service, log)
-        self.exits.callback(services.stop, process)
+        process = processes.start(service, log)
+        self.exits.callback(processes.stop, process)
         self.processes[service.name] = process
         self._pending.append((service.name, process, ready))
         if wait:
@@ -57,16 +57,16 @@ class Stack:
         """An embedded Redis on `url`'s port, its data in `data_dir`, emptied first: every run
         starts from an empty Redis. Like `storechat run`: append-only persistence, as in production."""
         shutil.rmtree(data_dir, ignore_errors=True)
-        self.start(services.embedded_redis(RedisAddress.from_url(url).port, data_dir), services.redis_ok(url))
+        self.start(processes.embedded_redis(RedisAddress.from_url(url).port, data_dir), processes.redis_ok(url))
 
     def wait(self) -> None:
         """Wait until every process started so far is ready (they start in parallel)."""
         for name, process, ready in self._pending:
             try:
-                services.wait_until(ready, timeout=START_TIMEOUT, process=process, what=name)
-            except services.ServiceError as exc:
-                raise services.ServiceError(f"{exc}\n--- {LOG_DIR / name}.log ---\n"
-                                            f"{services.tail(LOG_DIR / f'{name}.log', 40)}") from None
+                processes.wait_until(ready, timeout=START_TIMEOUT, process=process, what=name)
+            except processes.ProcessError as exc:
+                raise processes.ProcessError(f"{exc}\n--- {LOG_DIR / name}.log ---\n"
+                                            f"{processes.tail(LOG_DIR / f'{name}.log', 40)}") from None
         self._pending.clear()
 
 
@@ -83,7 +83,7 @@ def ensure_anchor() -> None:
         return
     print(f"Creating the stock `rasa init` assistant in {ANCHOR_DIR} (trains once, a few minutes)…", flush=True)
     ANCHOR_DIR.mkdir(parents=True, exist_ok=True)
-    rasa = REPO_ROOT / services.BOT_VENV / "bin" / "rasa"
+    rasa = REPO_ROOT / processes.BOT_VENV / "bin" / "rasa"
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with (LOG_DIR / "anchor-init.log").open("wb") as log:
         subprocess.run(
@@ -93,9 +93,9 @@ def ensure_anchor() -> None:
         )
 
 
-def anchor_service(port: int) -> services.Service:
-    rasa = REPO_ROOT / services.BOT_VENV / "bin" / "rasa"
-    return services.Service(
+def anchor_service(port: int) -> processes.ProcessSpec:
+    rasa = REPO_ROOT / processes.BOT_VENV / "bin" / "rasa"
+    return processes.ProcessSpec(
         "anchor",
         (str(rasa), "run", "--port", str(port), "--interface", "127.0.0.1", "--credentials", "credentials.yml"),
         ANCHOR_DIR, _QUIET_BOT_ENV,
@@ -119,17 +119,17 @@ def _start_bot(stack: Stack, settings: Settings) -> None:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     stack.start_empty_redis(settings.effective_redis_url, BENCH_DIR / "redis")
     # The Rasa processes load their models in parallel.
-    stack.start(services.action_server(settings),
-                services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health"), wait=False)
-    stack.start(services.rasa_server(settings),
-                services.http_ok(f"{settings.rasa_url}/webhooks/storechat/"), wait=False)
+    stack.start(processes.action_server(settings),
+                processes.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health"), wait=False)
+    stack.start(processes.rasa_server(settings),
+                processes.http_ok(f"{settings.rasa_url}/webhooks/storechat/"), wait=False)
 
 
 def _start_gateway(stack: Stack, settings: Settings, name: str) -> str:
     """A `storechat serve` process named `name` (its log: var/bench/log/<name>.log); its URL."""
-    service = dataclasses.replace(services.gateway(settings), name=name)
+    service = dataclasses.replace(processes.gateway(settings), name=name)
     url = f"http://127.0.0.1:{settings.port}"
-    stack.start(service, services.http_ok(f"{url}/healthz"), wait=False)
+    stack.start(service, processes.http_ok(f"{url}/healthz"), wait=False)
     return url
 
 
@@ -143,7 +143,7 @@ def both_systems() -> Iterator[tuple[Stack, Urls]]:
         stack = Stack(exits)
         _start_bot(stack, settings)
         stack.start(anchor_service(anchor_port),
-                    services.http_ok(f"http://127.0.0.1:{anchor_port}/webhooks/rest/"), wait=False)
+                    processes.http_ok(f"http://127.0.0.1:{anchor_port}/webhooks/rest/"), wait=False)
         stack.wait()
         gateway_url = _start_gateway(stack, settings, "gateway")
         stack.wait()

@@ -37,13 +37,29 @@ from benchmarks.cli import add_run_options, parse, progress, stop_on_sigterm  # 
 from benchmarks.handoff_latency import redis_calls  # noqa: E402
 from benchmarks.stack import LOG_DIR  # noqa: E402
 from benchmarks.webhook_load import (  # noqa: E402
-    REQUEST_TIMEOUT, Figures, Hook, LoadResult, Plan, Webhook, drive, figures, message_sid, nothing, webhook,
+    REQUEST_TIMEOUT,
+    Figures,
+    Hook,
+    LoadResult,
+    Plan,
+    Webhook,
+    drive,
+    figures,
+    message_sid,
+    nothing,
+    webhook,
 )
 from benchmarks.webhook_system import (  # noqa: E402
-    INBOX, InboxState, System, backlog, inbox_state, system, wait_drained,
+    INBOX,
+    InboxState,
+    System,
+    backlog,
+    inbox_state,
+    system,
+    wait_drained,
 )
 from gateway import keys  # noqa: E402
-from gateway.inbox import STREAM_MAX_ENTRIES  # noqa: E402
+from gateway.messaging.inbox import STREAM_MAX_ENTRIES  # noqa: E402
 
 DRAIN_TIMEOUT = 300.0
 RESEND_SAMPLE = 100

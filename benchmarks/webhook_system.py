@@ -28,9 +28,10 @@ from redis.asyncio import Redis  # noqa: E402
 
 from benchmarks.stack import BENCH_DIR, Stack, free_port  # noqa: E402
 from benchmarks.webhook_load import ACCOUNT_SID, SHOP_NUMBER  # noqa: E402
-from gateway import keys, services  # noqa: E402
+from core.types import Channel  # noqa: E402
+from gateway import keys  # noqa: E402
+from gateway.run import processes  # noqa: E402
 from gateway.settings import REPO_ROOT, Settings  # noqa: E402
-from gateway.types import Channel  # noqa: E402
 
 KINDS = ("bare", "twilio")
 INBOX = keys.inbox(Channel.SMS.value)
@@ -74,8 +75,8 @@ def serve(kind: str, port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def _stand_in(kind: str, port: int) -> services.Service:
-    return services.Service(kind, (sys.executable, str(Path(__file__).resolve()), kind, str(port)), REPO_ROOT)
+def _stand_in(kind: str, port: int) -> processes.ProcessSpec:
+    return processes.ProcessSpec(kind, (sys.executable, str(Path(__file__).resolve()), kind, str(port)), REPO_ROOT)
 
 
 # --- the processes under test -----------------------------------------------------------
@@ -121,10 +122,10 @@ def system() -> Iterator[System]:
     with ExitStack() as exits:
         stack = Stack(exits)
         stack.start_empty_redis(redis_url, BENCH_DIR / "webhooks" / "redis")
-        stack.start(_stand_in("twilio", twilio_port), services.http_ok(f"{twilio}/"), wait=False)
-        stack.start(_stand_in("bare", bare_port), services.http_ok(f"http://127.0.0.1:{bare_port}/"), wait=False)
+        stack.start(_stand_in("twilio", twilio_port), processes.http_ok(f"{twilio}/"), wait=False)
+        stack.start(_stand_in("bare", bare_port), processes.http_ok(f"http://127.0.0.1:{bare_port}/"), wait=False)
         # /healthz is 503 without Rasa; GET /webhooks/sms answers 405 once the route and the SMS channel are up.
-        stack.start(services.gateway(settings, env=channel), _answers(f"{gateway}/webhooks/sms", 405), wait=False)
+        stack.start(processes.gateway(settings, env=channel), _answers(f"{gateway}/webhooks/sms", 405), wait=False)
         stack.wait()
         yield System(stack, redis_url, gateway, f"http://127.0.0.1:{bare_port}", twilio, token)
 

@@ -4,7 +4,7 @@ Rasa keeps a conversation's every event in its tracker and, on every turn, loads
 replays, merges and re-serialises all of them: a turn costs more the longer the
 shopper has chatted (measured: 50 ms on the first turn, 170 ms by the 40th).
 storechat does not need that history in Rasa — the gateway keeps the whole case
-(gateway/conversations.py) — so this store keeps only the current session's last
+(gateway/conversations/store.py) — so this store keeps only the current session's last
 `max_turns` shopper turns, preceded by the state they started from (slot values and
 an active form), exactly as Rasa starts a new session with carried-over slots (six turns are
 plenty for rules and forms, which look back a turn or two):

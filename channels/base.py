@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from gateway.types import Channel, OutgoingMessage, Template
+from core.types import Channel, OutgoingMessage, Template
 
 
 class InvalidSignature(Exception):

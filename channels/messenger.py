@@ -31,7 +31,7 @@ from channels.base import (
     Received,
     WebhookRequest,
 )
-from gateway.types import Author, Channel, OutgoingMessage, QuickReply
+from core.types import Author, Channel, OutgoingMessage, QuickReply
 
 MAX_TEXT = 2000
 MAX_QUICK_REPLIES = 13

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from gateway.types import QuickReply
+from core.types import QuickReply
 
 # From the coarsest break to the finest, with what joins two pieces again.
 _BREAKS = (

@@ -23,11 +23,19 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from channels.base import (
-    Acknowledgement, DeliveryState, DeliveryStatus, Inbound, InvalidSignature, MalformedPayload, Media,
-    ProviderRequest, Received, WebhookRequest,
+    Acknowledgement,
+    DeliveryState,
+    DeliveryStatus,
+    Inbound,
+    InvalidSignature,
+    MalformedPayload,
+    Media,
+    ProviderRequest,
+    Received,
+    WebhookRequest,
 )
 from channels.rich import numbered_options, split_text
-from gateway.types import Channel, OutgoingMessage
+from core.types import Channel, OutgoingMessage
 
 SIGNATURE_HEADER = "x-twilio-signature"
 # Present when a Webhook Rule signs with a SharedKey instead of the Auth Token.

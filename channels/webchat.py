@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.types import Author, Event, EventKind, OutgoingMessage
+from core.types import Author, Event, EventKind, OutgoingMessage
 
 # A web session id is the shopper's bearer secret for their conversation, so it
 # must be unguessable: ids that do not look random are replaced by new ones.

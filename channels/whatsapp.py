@@ -23,9 +23,19 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from channels import meta, rich
-from channels.base import (Acknowledgement, DeliveryState, DeliveryStatus, Inbound, MalformedPayload, Media,
-                           OutsideWindow, ProviderRequest, Received, WebhookRequest)
-from gateway.types import Channel, OutgoingMessage, QuickReply
+from channels.base import (
+    Acknowledgement,
+    DeliveryState,
+    DeliveryStatus,
+    Inbound,
+    MalformedPayload,
+    Media,
+    OutsideWindow,
+    ProviderRequest,
+    Received,
+    WebhookRequest,
+)
+from core.types import Channel, OutgoingMessage, QuickReply
 
 TEXT_LIMIT: Final = 4096
 INTERACTIVE_BODY_LIMIT: Final = 1024  # reply buttons and lists alike

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import socketio
@@ -22,33 +23,37 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent_console.views import add_console_routes
-from gateway import agent_socket, background, health, keys
-from gateway.agent_api import AGENT_API, AgentApi, add_agent_routes
-from gateway.agent_socket import AgentSockets
-from gateway.agents import AgentStore, LoginLimiter, SessionStore
-from gateway.business_hours import BusinessHours
-from gateway.canned import CannedAnswers
-from gateway.case import Cases
-from gateway.channel_delivery import ChannelDelivery, ProviderClient
-from gateway.channel_inbound import ChannelInbound
-from gateway.conversation_loop import ConversationLoop
-from gateway.conversations import Clock, ConversationStore
-from gateway.csat import Survey
-from gateway.desk import Desk
-from gateway.inbox import InboxWorker
+from core.types import Clock
+from demo_shop.storefront import HelpTopic, add_storefront_routes
+from gateway import background, keys
+from gateway.api import agent_socket, health
+from gateway.api.agent import AGENT_API, AgentApi, add_agent_routes
+from gateway.api.agent_socket import AgentSockets
+from gateway.api.return_label import add_return_label_route
+from gateway.api.shop import SHOP_API, ShopApi, api_app
+from gateway.bot.faq import load_languages, load_topics
+from gateway.bot.rasa_client import RasaClient
+from gateway.conversations.csat import Survey
+from gateway.conversations.loop import ConversationLoop
+from gateway.conversations.outbox import Outbox
+from gateway.conversations.store import ConversationStore
+from gateway.desk.agents import AgentStore, LoginLimiter, SessionStore
+from gateway.desk.assignment import Roster, Router
+from gateway.desk.business_hours import BusinessHours
+from gateway.desk.canned import CannedAnswers
+from gateway.desk.case import Cases
+from gateway.desk.desk import Desk
+from gateway.messaging.delivery import ChannelDelivery, ProviderClient
+from gateway.messaging.inbound import ChannelInbound
+from gateway.messaging.inbox import InboxWorker
+from gateway.messaging.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
 from gateway.notifications import NotificationConfig, Notifier
-from gateway.outbox import Outbox
 from gateway.proactive.rules import Rules
 from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
-from gateway.routing import Roster, Router
-from gateway.rasa_client import RasaClient
-from gateway.return_label import add_return_label_route
 from gateway.settings import Settings
-from gateway.shop_api import SHOP_API, ShopApi, api_app
-from gateway.socket_server import WebChatServer
-from gateway.storefront import add_storefront_routes
 from gateway.texts import Texts
-from gateway.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
+from gateway.webchat.socket_server import WebChatServer
+from gateway.webchat.widget_routes import add_widget_routes
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +169,12 @@ async def _healthz(request: web.Request) -> web.Response:
     return await health.check(request.app[REDIS], request.app[RASA])
 
 
+def help_topics(faq_dir: Path) -> tuple[HelpTopic, ...]:
+    """faq_data's topics, the one source of FAQ truth, as the demo shop's help pages show them."""
+    return tuple(HelpTopic(id=entry.id, title=entry.title, answer=entry.answers)
+                 for entry in load_topics(faq_dir, load_languages(faq_dir)))
+
+
 def create_app(settings: Settings, *, clock: Clock = time.time) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
@@ -182,12 +193,14 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> web.Applicati
     app[SIO] = sio
     app.cleanup_ctx.append(_clients)
     app.router.add_get("/healthz", _healthz)
-    add_storefront_routes(app, root=settings.root)
+    texts = Texts.load(settings.default_locale)
+    add_storefront_routes(app, help_topics=help_topics(settings.root / "faq_data"))
+    add_widget_routes(app, root=settings.root, texts=texts)
     add_console_routes(app)
     add_webhook_routes(app)
     # The shop and agent APIs read bodies themselves, capped at 64 KiB (413 in their JSON error shape).
     api = api_app()
     add_agent_routes(api)
     app.add_subapp("/api/v1", api)
-    add_return_label_route(app, Texts.load(settings.default_locale))
+    add_return_label_route(app, texts)
     return app

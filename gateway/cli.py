@@ -14,7 +14,7 @@ from aiohttp import web
 from gateway.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from gateway.agents import AgentStore
+    from gateway.desk.agents import AgentStore
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -26,23 +26,25 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway import training
-    from gateway.supervisor import Supervisor
+    from gateway.bot import training
+    from gateway.bot.faq import FaqDataError
+    from gateway.run.launcher import Launcher
 
     try:
         training.train(settings.root, log_path=settings.data_dir / "log" / "train.log")
-    except training.TrainingError as exc:
+    except (training.TrainingError, FaqDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return Supervisor(settings).run()
+    return Launcher(settings).run()
 
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway import training
+    from gateway.bot import training
+    from gateway.bot.faq import FaqDataError
 
     try:
         trained = training.train(settings.root, force=args.force, log_path=settings.data_dir / "log" / "train.log")
-    except training.TrainingError as exc:
+    except (training.TrainingError, FaqDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print("model trained" if trained else "model is up to date (training data unchanged)")
@@ -52,10 +54,11 @@ def _train(settings: Settings, args: argparse.Namespace) -> int:
 def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     from redis.exceptions import RedisError
 
-    from gateway import demo_orders
+    from demo_shop import ORDERS_FILE
+    from gateway.run import demo_data
 
     try:
-        loaded = asyncio.run(demo_orders.load_into(settings.effective_redis_url))
+        loaded = asyncio.run(demo_data.load_into(settings.effective_redis_url))
     except RedisError as exc:
         print(f"error: cannot write to Redis at {settings.effective_redis_url} ({exc}); "
               "start `storechat run` first or set REDIS_URL", file=sys.stderr)
@@ -63,7 +66,7 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
     for order in loaded:
         eta = order.estimated_delivery.isoformat() if order.estimated_delivery else "-"
         print(f"  {order.order_id}  {order.status.value:17} eta {eta:10}  {order.email}")
-    print(f"loaded {len(loaded)} demo orders from {demo_orders.DEMO_ORDERS_FILE}")
+    print(f"loaded {len(loaded)} demo orders from {ORDERS_FILE}")
     return 0
 
 
@@ -75,8 +78,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 async def _with_agents(settings: Settings, use: Callable[[AgentStore], Awaitable[int]]) -> int:
-    from gateway.agents import AgentStore
     from gateway.app import connect_redis
+    from gateway.desk.agents import AgentStore
 
     redis = connect_redis(settings.effective_redis_url)
     try:
@@ -88,8 +91,8 @@ async def _with_agents(settings: Settings, use: Callable[[AgentStore], Awaitable
 def _agents_add(settings: Settings, args: argparse.Namespace) -> int:
     from redis.exceptions import RedisError
 
-    from gateway.agents import AgentRole, InvalidAgent
-    from gateway.types import Team
+    from core.types import Team
+    from gateway.desk.agents import AgentRole, InvalidAgent
 
     password = _read_password(args)
 
@@ -127,8 +130,8 @@ def _agents_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _add_agents_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from gateway.agents import AgentRole
-    from gateway.types import Team
+    from core.types import Team
+    from gateway.desk.agents import AgentRole
 
     agents = commands.add_parser("agents", help="manage the agent console's accounts").add_subparsers(
         dest="agents_command", required=True)

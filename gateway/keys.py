@@ -193,7 +193,7 @@ def sent_message(channel: str, provider_id: str) -> str:
 def contact_identities(contact_id: str) -> str:
     """Set of the identity keys (`identity(kind, value)`) a contact holds: what a merge repoints.
 
-    Identities claimed before this index existed are not in it (see gateway/contacts.py).
+    Identities claimed before this index existed are not in it (see gateway/conversations/contacts.py).
     """
     return f"{PREFIX}:contact:{contact_id}:identities"
 

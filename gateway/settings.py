@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gateway.channel_settings import ChannelConfigError, ChannelSettings
+from gateway.messaging.channel_settings import ChannelConfigError, ChannelSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,12 +116,12 @@ class Settings:
     # Concurrent chats auto-assignment gives one agent (a manual claim may go beyond).
     agent_max_chats: int = 3
     # When the teams answer (a YAML file; the demo shop's hours by default).
-    business_hours_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "business_hours.yml")
+    business_hours_file: Path = field(default_factory=lambda: REPO_ROOT / "config" / "business_hours.yml")
     # When a chat is offered by itself (a YAML file; gateway/proactive/rules.py).
-    proactive_rules_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "proactive_rules.yml")
+    proactive_rules_file: Path = field(default_factory=lambda: REPO_ROOT / "config" / "proactive_rules.yml")
     # Which shipment events the customer is told of, quiet hours, WhatsApp templates (a YAML file).
-    notifications_file: Path = field(default_factory=lambda: REPO_ROOT / "gateway" / "notifications.yml")
-    # SMS, Messenger and WhatsApp: on when their secrets are set (gateway/channel_settings.py).
+    notifications_file: Path = field(default_factory=lambda: REPO_ROOT / "config" / "notifications.yml")
+    # SMS, Messenger and WhatsApp: on when their secrets are set (gateway/messaging/channel_settings.py).
     channels: ChannelSettings = field(default_factory=ChannelSettings)
     # A webhook delivery a gateway process read but did not finish (it died) is taken
     # over by another process after this long.
@@ -155,11 +155,11 @@ class Settings:
             agent_session_hours=_float(env, "STORECHAT_AGENT_SESSION_HOURS", 8.0),
             agent_max_chats=_int(env, "STORECHAT_AGENT_MAX_CHATS", 3),
             business_hours_file=Path(env.get("STORECHAT_BUSINESS_HOURS")
-                                     or str(REPO_ROOT / "gateway" / "business_hours.yml")),
+                                     or str(REPO_ROOT / "config" / "business_hours.yml")),
             proactive_rules_file=Path(env.get("STORECHAT_PROACTIVE_RULES")
-                                      or str(REPO_ROOT / "gateway" / "proactive_rules.yml")),
+                                      or str(REPO_ROOT / "config" / "proactive_rules.yml")),
             notifications_file=Path(env.get("STORECHAT_NOTIFICATIONS")
-                                    or str(REPO_ROOT / "gateway" / "notifications.yml")),
+                                    or str(REPO_ROOT / "config" / "notifications.yml")),
             inbox_claim_idle_ms=_int(env, "STORECHAT_INBOX_CLAIM_IDLE_MS", 60_000),
             inbox_worker=_flag(env, "STORECHAT_INBOX_WORKER", True),
         )

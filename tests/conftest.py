@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from gateway import services
+from gateway.run import processes
 from gateway.settings import REPO_ROOT, Settings
 from tests.gateway.shop_support import BOT_TOKEN, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP_TOKEN
 from tests.hours_support import hours_file
@@ -26,8 +26,8 @@ class LiveGateway:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    service = services.embedded_redis(port, tmp_path_factory.mktemp("redis"), persist=False)
-    with running(service, tmp_path_factory.mktemp("logs") / "redis.log", services.redis_ok(url), timeout=20):
+    service = processes.embedded_redis(port, tmp_path_factory.mktemp("redis"), persist=False)
+    with running(service, tmp_path_factory.mktemp("logs") / "redis.log", processes.redis_ok(url), timeout=20):
         yield url
 
 
@@ -58,9 +58,9 @@ def rasa_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFact
     settings = dataclasses.replace(base_settings, rasa_url=f"http://127.0.0.1:{base_settings.rasa_port}")
     logs = tmp_path_factory.mktemp("rasa-logs")
     actions_url = f"http://127.0.0.1:{settings.action_server_port}/health"
-    with running(services.action_server(settings), logs / "actions.log", services.http_ok(actions_url), timeout=120):
-        with running(services.rasa_server(settings), logs / "rasa.log",
-                     services.http_ok(settings.rasa_url + "/"), timeout=240):
+    with running(processes.action_server(settings), logs / "actions.log", processes.http_ok(actions_url), timeout=120):
+        with running(processes.rasa_server(settings), logs / "rasa.log",
+                     processes.http_ok(settings.rasa_url + "/"), timeout=240):
             yield settings
 
 
@@ -87,11 +87,11 @@ def bot_stack(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
         customer_token_secret=CUSTOMER_TOKEN_SECRET, public_url=PUBLIC_URL,
     )  # fmt: skip
     logs = tmp_path_factory.mktemp("bot-stack-logs")
-    actions_ready = services.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health")
+    actions_ready = processes.http_ok(f"http://127.0.0.1:{settings.action_server_port}/health")
     with gateway_process(settings, logs / "gateway.log"):
-        with running(services.action_server(settings), logs / "actions.log", actions_ready, timeout=120):
-            with running(services.rasa_server(settings), logs / "rasa.log",
-                          services.http_ok(settings.rasa_url + "/"), timeout=240):
+        with running(processes.action_server(settings), logs / "actions.log", actions_ready, timeout=120):
+            with running(processes.rasa_server(settings), logs / "rasa.log",
+                          processes.http_ok(settings.rasa_url + "/"), timeout=240):
                 yield settings
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import socketio
 
-from gateway import services
+from gateway.run import processes
 from gateway.settings import Settings
 
 
@@ -24,16 +24,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(service: services.Service, log_path: Path, ready: Any, *, timeout: float) -> Iterator[subprocess.Popen[bytes]]:
-    process = services.start(service, log_path)
+def running(service: processes.ProcessSpec, log_path: Path, ready: Any, *, timeout: float) -> Iterator[subprocess.Popen[bytes]]:
+    process = processes.start(service, log_path)
     try:
         try:
-            services.wait_until(ready, timeout=timeout, process=process, what=service.name)
-        except services.ServiceError as exc:
-            raise services.ServiceError(f"{exc}\n--- {log_path} ---\n{services.tail(log_path, 60)}") from None
+            processes.wait_until(ready, timeout=timeout, process=process, what=service.name)
+        except processes.ProcessError as exc:
+            raise processes.ProcessError(f"{exc}\n--- {log_path} ---\n{processes.tail(log_path, 60)}") from None
         yield process
     finally:
-        services.stop(process)
+        processes.stop(process)
 
 
 @contextmanager
@@ -41,8 +41,8 @@ def gateway_process(settings: Settings, log_path: Path,
                     env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
     """A real `storechat serve` process, ready when its port answers; `env` adds to its environment."""
     with running(
-        services.gateway(settings, env), log_path,
-        services.http_ok(f"http://{settings.host}:{settings.port}/static/widget.css"), timeout=30,
+        processes.gateway(settings, env), log_path,
+        processes.http_ok(f"http://{settings.host}:{settings.port}/static/widget.css"), timeout=30,
     ) as process:
         yield process
 

@@ -10,7 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from gateway import services
+from gateway.run import processes
 from gateway.settings import REPO_ROOT
 from tests.support import Shopper, free_port
 
@@ -32,7 +32,7 @@ async def test_storechat_run_serves_chat_and_stops_on_ctrl_c(tmp_path: Path) -> 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        services.wait_until(services.http_ok(base + "/healthz"), timeout=300, process=run, what="storechat run")
+        processes.wait_until(processes.http_ok(base + "/healthz"), timeout=300, process=run, what="storechat run")
         with urllib.request.urlopen(base + "/healthz") as response:
             assert json.load(response) == {"status": "ok", "redis": "up", "rasa": "up"}
 
@@ -49,5 +49,5 @@ async def test_storechat_run_serves_chat_and_stops_on_ctrl_c(tmp_path: Path) -> 
     assert code == 0, printed
     assert base + "/" in printed  # it told the newcomer where the storefront is
     assert "stopped gateway" in printed and "stopped redis" in printed
-    assert services.port_free("127.0.0.1", port)
+    assert processes.port_free("127.0.0.1", port)
     assert (tmp_path / "var" / "redis").is_dir()  # the embedded Redis persists under var/

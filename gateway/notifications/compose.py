@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from gateway.notifications.config import WhatsAppTemplate
-from gateway.orders import Order, OrderStatus
+from gateway.shop.orders import Order, OrderStatus
 from gateway.texts import Texts
 
 # These say when the parcel comes in their own words (today, the new date) or it is there.

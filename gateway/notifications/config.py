@@ -1,7 +1,7 @@
-"""gateway/notifications.yml, read and checked once at start-up: which statuses notify, the
+"""config/notifications.yml, read and checked once at start-up: which statuses notify, the
 quiet hours, and the WhatsApp template of each status per language.
 
-Quiet hours are wall-clock times in the shop's timezone (as in gateway/business_hours.py),
+Quiet hours are wall-clock times in the shop's timezone (as in gateway/desk/business_hours.py),
 so "08:00" is 8 o'clock on both sides of a daylight-saving change.
 """
 
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from gateway import config_file
-from gateway.orders import NOTIFY_LOCALES, STATUSES, OrderStatus
+from gateway.shop.orders import NOTIFY_LOCALES, STATUSES, OrderStatus
 
 # What a template's parameters may be filled with (gateway/notifications/compose.py).
 TEMPLATE_VALUES = ("order_id", "customer_name", "carrier", "tracking_number", "tracking_url", "delivery_date")

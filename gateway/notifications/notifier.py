@@ -24,15 +24,15 @@ from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
 
+from core.types import Clock, OutgoingMessage, Template
 from gateway import keys
-from gateway.conversations import Clock, ConversationStore
+from gateway.conversations.outbox import Outbox
+from gateway.conversations.store import ConversationStore
 from gateway.notifications.compose import notification_text, template_parameters
 from gateway.notifications.config import NotificationConfig
-from gateway.orders import Order, OrderEvent, OrderStatus, OrderStore
-from gateway.outbox import Outbox
+from gateway.shop.orders import Order, OrderEvent, OrderStatus, OrderStore
+from gateway.shop.verification import Verifier
 from gateway.texts import Texts
-from gateway.types import OutgoingMessage, Template
-from gateway.verification import Verifier
 
 log = logging.getLogger(__name__)
 

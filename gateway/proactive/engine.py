@@ -19,14 +19,14 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from core.types import Author, Channel, Clock, ConversationState, EventKind, Team
 from gateway import keys
-from gateway.conversations import Clock, ConversationStore, event_from_entry
+from gateway.conversations.store import ConversationStore, event_from_entry
 from gateway.proactive.events import OrderPlaced, PageType, StorefrontEvent
 from gateway.proactive.metrics import Metrics, Outcome
 from gateway.proactive.offers import Offer, Offers
 from gateway.proactive.rules import Rule, Rules, Target, VisitorKind
 from gateway.proactive.visitors import Visitor, VisitorStore
-from gateway.types import Author, Channel, ConversationState, EventKind, Team
 
 log = logging.getLogger(__name__)
 

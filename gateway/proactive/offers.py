@@ -20,15 +20,25 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from channels import webchat
+from core.types import (
+    Author,
+    Channel,
+    Clock,
+    Conversation,
+    ConversationState,
+    EventKind,
+    OutgoingMessage,
+    QuickReply,
+    Team,
+)
 from gateway import keys
-from gateway.conversations import Clock, ConversationStore
-from gateway.desk import Desk
-from gateway.outbox import Outbox
+from gateway.conversations.outbox import Outbox
+from gateway.conversations.store import ConversationStore
+from gateway.desk.desk import Desk
 from gateway.proactive.metrics import Metrics, Outcome
 from gateway.proactive.rules import Rules, Target
 from gateway.proactive.visitors import CONTEXT_PAGES, VisitorStore
-from gateway.socket_server import session_room
-from gateway.types import Author, Channel, Conversation, ConversationState, EventKind, OutgoingMessage, QuickReply, Team
+from gateway.webchat.socket_server import session_room
 
 log = logging.getLogger(__name__)
 

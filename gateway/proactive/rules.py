@@ -1,4 +1,4 @@
-"""The proactive rules (gateway/proactive_rules.yml), parsed once and checked on start.
+"""The proactive rules (config/proactive_rules.yml), parsed once and checked on start.
 
 A rule fires when all of its conditions hold; rules are tried in the file's order, so
 the first one listed wins when two could fire at once. A mistake in the file stops the
@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
+from core.types import Team
 from gateway.proactive.events import MONEY, PageType
-from gateway.types import Team
 
-DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "proactive_rules.yml"
+DEFAULT_RULES_FILE = Path(__file__).resolve().parents[2] / "config" / "proactive_rules.yml"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _CONDITIONS = frozenset({"page_types", "idle_seconds", "browsing_seconds", "help_pages", "min_cart_value",
                          "visitor"})

@@ -9,9 +9,10 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from gateway.conversations import ConversationStore
-from gateway.desk import Desk
-from gateway.outbox import Outbox
+from core.types import Conversation
+from gateway.conversations.outbox import Outbox
+from gateway.conversations.store import ConversationStore
+from gateway.desk.desk import Desk
 from gateway.proactive.engine import TICK_SECONDS, Engine, FreeAgents
 from gateway.proactive.events import StorefrontEvent
 from gateway.proactive.intake import StorefrontSocket
@@ -19,7 +20,6 @@ from gateway.proactive.metrics import Metrics
 from gateway.proactive.offers import Emit, Offers
 from gateway.proactive.rules import Rules
 from gateway.proactive.visitors import VisitorStore
-from gateway.types import Conversation
 
 
 def socketio_emit(sio: socketio.AsyncServer) -> Emit:

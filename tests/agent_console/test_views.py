@@ -42,7 +42,7 @@ async def test_the_page_loads_its_scripts_and_has_no_inline_script(aiohttp_clien
     assert '<script type="module" src="/console/static/console.js"></script>' in html
     assert '<script src="/static/socket.io.min.js" defer></script>' in html
     assert "<script>" not in html and " on" + "click=" not in html
-    assert 'value="team:logistics"' in html  # the transfer targets come from gateway.types.Team
+    assert 'value="team:logistics"' in html  # the transfer targets come from core.types.Team
 
 
 async def test_a_trailing_slash_leads_to_the_console(aiohttp_client: AiohttpClient) -> None:

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 
 from bot.actions.texts import texts
-from gateway import services
+from gateway.run import processes
 from gateway.settings import Settings
 from tests.gateway.shop_support import BOT_TOKEN
 from tests.support import free_port, running
@@ -32,11 +32,11 @@ def action_server(base_settings: Settings, tmp_path_factory: pytest.TempPathFact
     settings = dataclasses.replace(
         base_settings, port=free_port(), action_server_port=free_port(), bot_token=BOT_TOKEN
     )
-    service = services.action_server(settings)
+    service = processes.action_server(settings)
     service = dataclasses.replace(service, env={**service.env, "STORECHAT_API_TIMEOUT": "1"})
     url = f"http://127.0.0.1:{settings.action_server_port}"
     with running(service, tmp_path_factory.mktemp("actions-logs") / "actions.log",
-                 services.http_ok(f"{url}/health"), timeout=120):
+                 processes.http_ok(f"{url}/health"), timeout=120):
         yield ActionServer(url, settings.port)
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from bot.actions.order_answers import shop_today
 from bot.actions.texts import texts
-from gateway import customer_token
 from gateway.settings import Settings
+from gateway.shop import customer_token
 from tests.gateway.shop_support import CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
 
 pytestmark = pytest.mark.rasa

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.training import (
+from gateway.bot.faq import (
     MAX_TITLE_LENGTH,
     load_chitchat,
     load_intents,

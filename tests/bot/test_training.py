@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway import training
-from gateway.training import FaqDataError, TrainingError, generate, train
+from gateway.bot import faq, training, training_data
+from gateway.bot.faq import FaqDataError
+from gateway.bot.training import TrainingError, train
+from gateway.bot.training_data import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +60,8 @@ def test_generated_nlu_has_every_topic_in_every_language(tmp_path: Path) -> None
     examples = {
         item["intent"]: [line[2:] for line in item["examples"].splitlines()] for item in nlu
     }
-    languages = training.load_languages(root / "faq_data")
-    for topic in training.load_topics(root / "faq_data", languages):
+    languages = faq.load_languages(root / "faq_data")
+    for topic in faq.load_topics(root / "faq_data", languages):
         generated = examples[f"faq/{topic.id}"]
         for lang in languages.supported:
             assert set(topic.questions[lang]) <= set(generated), (topic.id, lang)
@@ -73,7 +75,7 @@ def test_every_response_has_a_variant_per_language_and_a_default(tmp_path: Path)
         **_load(domain / "generated_faq.yml")["responses"],
         **_load(domain / "generated_chitchat.yml")["responses"],
     }
-    topics = training.load_topics(root / "faq_data", training.load_languages(root / "faq_data"))
+    topics = faq.load_topics(root / "faq_data", faq.load_languages(root / "faq_data"))
     assert {f"utter_faq/{t.id}" for t in topics} <= set(responses)
     assert {"utter_greet", "utter_goodbye", "utter_thanks", "utter_iamabot"} <= set(
         responses
@@ -117,8 +119,8 @@ def test_a_new_language_is_a_data_change(tmp_path: Path) -> None:
 def test_intents_become_plain_nlu_intents_in_the_domain(tmp_path: Path) -> None:
     root, _ = _fake_project(tmp_path)
     generate(root)
-    languages = training.load_languages(root / "faq_data")
-    intents = training.load_intents(root / "faq_data", languages)
+    languages = faq.load_languages(root / "faq_data")
+    intents = faq.load_intents(root / "faq_data", languages)
     assert {"order_status", "start_return", "affirm", "deny"} <= {i.id for i in intents}
     nlu = _load(root / "bot" / "data" / "generated" / "nlu_intents.yml")["nlu"]
     examples = {item["intent"]: [line[2:] for line in item["examples"].splitlines()] for item in nlu}
@@ -164,10 +166,10 @@ def test_an_intent_without_a_title_is_an_error(tmp_path: Path) -> None:
 
 def test_generation_is_deterministic(tmp_path: Path) -> None:
     root, _ = _fake_project(tmp_path)
-    first = training.render(root)
+    first = training_data.render(root)
     generate(root)
     before = training.fingerprint(root)
-    assert training.render(root) == first
+    assert training_data.render(root) == first
     generate(root)
     assert training.fingerprint(root) == before
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.training import (
+from gateway.bot.faq import (
     load_chitchat,
     load_intents,
     load_languages,

@@ -19,11 +19,11 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 from redis.asyncio import Redis
 
-from gateway.agent_api import COOKIE
-from gateway.agents import AgentStore
-from gateway.conversations import ConversationStore
+from core.types import Channel, Team
+from gateway.api.agent import COOKIE
+from gateway.conversations.store import ConversationStore
+from gateway.desk.agents import AgentStore
 from gateway.settings import Settings
-from gateway.types import Channel, Team
 from tests.browser.test_widget import SESSION_KEY, open_chat, open_shop, say
 from tests.gateway.shop_support import SHOP, order_body
 

@@ -20,9 +20,9 @@ import yaml
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from redis.asyncio import Redis
 
-from gateway.agents import AgentRole, AgentStore
+from core.types import Team
+from gateway.desk.agents import AgentRole, AgentStore
 from gateway.settings import Settings
-from gateway.types import Team
 from tests.browser.test_console import conversation_id, run
 from tests.browser.test_widget import SESSION_KEY
 from tests.support import free_port, gateway_process
@@ -30,7 +30,7 @@ from tests.support import free_port, gateway_process
 pytestmark = pytest.mark.browser
 
 RULES_ENV = "STORECHAT_PROACTIVE_RULES"
-DEFAULT_RULES = Path(__file__).resolve().parents[2] / "gateway" / "proactive_rules.yml"
+DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "proactive_rules.yml"
 IDLE_SECONDS = 2
 SUPERVISOR_EMAIL = "lena.vogt@nordlicht-home.example"
 SUPERVISOR_PASSWORD = "proactive-test-password"

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from gateway.types import Channel
+from core.types import Channel
 from tests.channels.provider_standin import Recorded
 
 TWILIO_SID = "AC" + "5e" * 16

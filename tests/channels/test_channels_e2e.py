@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from gateway.conversations import ConversationStore
+from core.types import ConversationState, Team
+from gateway.conversations.store import ConversationStore
 from gateway.settings import Settings
-from gateway.types import ConversationState, Team
 from tests.channels.drivers import DRIVERS, Driver, channel_env
 from tests.channels.provider_standin import ProviderStandIn, Recorded, provider_standin
 from tests.gateway.agent_support import Console, add_agent

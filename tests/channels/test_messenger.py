@@ -23,7 +23,7 @@ from channels.base import (
     WebhookRequest,
 )
 from channels.messenger import Messenger, MessengerSettings
-from gateway.types import Author, Channel, OutgoingMessage, QuickReply
+from core.types import Author, Channel, OutgoingMessage, QuickReply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "messenger"
 APP_SECRET = "5f4dcc3b5aa765d61d8327deb882cf99"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels import rich
-from gateway.types import QuickReply
+from core.types import QuickReply
 
 TRACKING = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161094042557"
 

@@ -14,11 +14,18 @@ from twilio.request_validator import RequestValidator
 
 from channels import sms
 from channels.base import (
-    ChannelAdapter, DeliveryState, DeliveryStatus, Inbound, InvalidSignature, MalformedPayload, Media, Received,
+    ChannelAdapter,
+    DeliveryState,
+    DeliveryStatus,
+    Inbound,
+    InvalidSignature,
+    MalformedPayload,
+    Media,
+    Received,
     WebhookRequest,
 )
 from channels.rich import chosen_option
-from gateway.types import Channel, OutgoingMessage, QuickReply
+from core.types import Channel, OutgoingMessage, QuickReply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "twilio"
 ACCOUNT = "AC39837eda22191311ba5db236deed660c"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels import webchat
-from gateway.types import Author, Event, EventKind, OutgoingMessage, QuickReply
+from core.types import Author, Event, EventKind, OutgoingMessage, QuickReply
 
 
 def test_a_session_request_without_id_gets_a_new_unguessable_one() -> None:

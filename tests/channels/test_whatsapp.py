@@ -13,11 +13,22 @@ from typing import Any
 
 import pytest
 
-from channels.base import (ChannelAdapter, DeliveryState, DeliveryStatus, Inbound, InvalidSignature, MalformedPayload,
-                           Media, OutsideWindow, ProviderRequest, SubscriptionHandshake, TemplateSender,
-                           WebhookRequest)
+from channels.base import (
+    ChannelAdapter,
+    DeliveryState,
+    DeliveryStatus,
+    Inbound,
+    InvalidSignature,
+    MalformedPayload,
+    Media,
+    OutsideWindow,
+    ProviderRequest,
+    SubscriptionHandshake,
+    TemplateSender,
+    WebhookRequest,
+)
 from channels.whatsapp import WhatsApp, WhatsAppSettings
-from gateway.types import Channel, OutgoingMessage, QuickReply
+from core.types import Channel, OutgoingMessage, QuickReply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 SECRET = "9f3c1a7e52b04d6f8e21c0b7a4d95e13"

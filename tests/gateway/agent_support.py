@@ -12,9 +12,9 @@ import aiohttp
 import socketio
 from redis.asyncio import Redis
 
-from gateway.agent_api import COOKIE, CSRF_HEADER
-from gateway.agents import AgentRole, AgentStore
-from gateway.types import Team
+from core.types import Team
+from gateway.api.agent import COOKIE, CSRF_HEADER
+from gateway.desk.agents import AgentRole, AgentStore
 
 PASSWORD = "correct horse battery"
 

@@ -13,19 +13,19 @@ import yaml
 from redis.asyncio import Redis
 
 from channels import webchat
-from gateway.agents import AgentStore
-from gateway.business_hours import BusinessHours
-from gateway.conversation_loop import ConversationLoop
-from gateway.conversations import ConversationStore
-from gateway.csat import Survey
-from gateway.desk import Desk
-from gateway.outbox import Outbox
+from core.types import BotTurn, Channel, Conversation, OutgoingMessage, Team, Understanding
+from gateway.conversations.csat import Survey
+from gateway.conversations.loop import ConversationLoop
+from gateway.conversations.outbox import Outbox
+from gateway.conversations.store import ConversationStore
+from gateway.desk.agents import AgentStore
+from gateway.desk.assignment import Roster, Router
+from gateway.desk.business_hours import BusinessHours
+from gateway.desk.desk import Desk
 from gateway.proactive.events import parse_event
 from gateway.proactive.rules import Rules, parse_rules
 from gateway.proactive.service import Proactive
-from gateway.routing import Roster, Router
 from gateway.texts import Texts
-from gateway.types import BotTurn, Channel, Conversation, OutgoingMessage, Team, Understanding
 from tests.gateway.agent_support import add_agent
 from tests.hours_support import hours_file
 

@@ -17,13 +17,13 @@ from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
+from core.types import Team
 from gateway import keys
-from gateway.agent_api import COOKIE, CSRF_HEADER, ROUTES
-from gateway.agents import AgentRole, AgentStore, InvalidAgent, hash_password, verify_password
+from gateway.api.agent import COOKIE, CSRF_HEADER, ROUTES
+from gateway.api.openapi import document
 from gateway.app import create_app
-from gateway.openapi import document
+from gateway.desk.agents import AgentRole, AgentStore, InvalidAgent, hash_password, verify_password
 from gateway.settings import REPO_ROOT, ConfigError, Settings
-from gateway.types import Team
 
 EMAIL = "mara@nordlicht-home.example"
 PASSWORD = "korrekt-pferd-batterie"

@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from gateway import customer_token
-from gateway.conversations import ConversationStore
+from core.types import Author, Channel, Conversation, ConversationState, EventKind
+from gateway.conversations.store import ConversationStore
 from gateway.settings import Settings
-from gateway.types import Author, Channel, Conversation, ConversationState, EventKind
+from gateway.shop import customer_token
 from tests.gateway.shop_support import CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
 from tests.support import Shopper
 

@@ -1,6 +1,6 @@
 """Business hours: when a person answers, and what an out-of-hours shopper is told.
 
-Fixed datetimes only: the demo shop's file (gateway/business_hours.yml, MISSION.md's
+Fixed datetimes only: the demo shop's file (config/business_hours.yml, MISSION.md's
 hours and the German public holidays), the daylight-saving weekends of 2026/27, and
 invalid files that an operator must hear about at start-up rather than at Christmas.
 """
@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.business_hours import SEARCH_DAYS, BusinessHours, describe_opening
+from gateway.desk.business_hours import SEARCH_DAYS, BusinessHours, describe_opening
 from gateway.settings import REPO_ROOT
 
 BERLIN = ZoneInfo("Europe/Berlin")
-DEMO_FILE = REPO_ROOT / "gateway" / "business_hours.yml"
+DEMO_FILE = REPO_ROOT / "config" / "business_hours.yml"
 
 
 def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:

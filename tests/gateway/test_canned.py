@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.canned import CannedAnswers
-from gateway.training import load_languages, load_topics
+from gateway.bot.faq import load_languages, load_topics
+from gateway.desk.canned import CannedAnswers
 
 ROOT = Path(__file__).resolve().parents[2]
 FAQ = ROOT / "faq_data"

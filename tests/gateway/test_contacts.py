@@ -12,11 +12,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from core.types import Channel, Conversation, Team
 from gateway import keys
-from gateway.agent_api import COOKIE
-from gateway.contacts import PHONE_CHANNELS, Contacts, LinkOutcome
-from gateway.conversations import ConversationStore
-from gateway.types import Channel, Conversation, Team
+from gateway.api.agent import COOKIE
+from gateway.conversations.contacts import PHONE_CHANNELS, Contacts, LinkOutcome
+from gateway.conversations.store import ConversationStore
 from tests.gateway.agent_support import PASSWORD, add_agent
 from tests.gateway.shop_support import put_order, verify
 
@@ -53,7 +53,7 @@ async def agent_case(api: TestClient, redis: Redis, conversation_id: str) -> Any
 async def test_an_order_proven_on_the_web_brings_the_shoppers_texts_into_the_same_case(
     api: TestClient, redis: Redis, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.contacts")
+    caplog.set_level(logging.INFO, logger="gateway.conversations.contacts")
     store = ticking_store(redis)
     await put_order(api)
     web = await store.open(Channel.WEB, "w" * 32, "de")

@@ -6,9 +6,9 @@ import asyncio
 
 from redis.asyncio import Redis
 
+from core.types import Author, Channel, ConversationState, EventKind
 from gateway import keys
-from gateway.conversations import ConversationStore
-from gateway.types import Author, Channel, ConversationState, EventKind
+from gateway.conversations.store import ConversationStore
 
 
 async def test_a_new_web_session_opens_a_conversation_in_the_bot_state(redis: Redis) -> None:

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from gateway import customer_token
-from gateway.customer_token import InvalidToken
+from gateway.shop import customer_token
+from gateway.shop.customer_token import InvalidToken
 
 SECRET = "storefront-secret"
 NOW = 1_800_000_000.0

@@ -17,12 +17,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from core.types import Author, Channel, Conversation, ConversationState, EventKind, Team
 from gateway import keys
-from gateway.agents import AgentRole
 from gateway.app import create_app
-from gateway.conversations import ConversationStore
+from gateway.conversations.store import ConversationStore
+from gateway.desk.agents import AgentRole
 from gateway.settings import Settings
-from gateway.types import Author, Channel, Conversation, ConversationState, EventKind, Team
 from tests.gateway.agent_support import Console, add_agent
 from tests.gateway.rasa_standin import AiohttpClient, ScriptedRasa
 from tests.gateway.shop_support import BOT, BOT_TOKEN, SHOP, SHOP_TOKEN, order_body

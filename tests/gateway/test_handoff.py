@@ -16,12 +16,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from gateway import state_machine
+from core.types import Author, Channel, ConversationState, EventKind, Handoff, Team
 from gateway.app import create_app
-from gateway.conversations import ConversationStore
-from gateway.rasa_client import parse_turn
+from gateway.bot.rasa_client import parse_turn
+from gateway.conversations import state_machine
+from gateway.conversations.store import ConversationStore
 from gateway.settings import Settings
-from gateway.types import Author, Channel, ConversationState, EventKind, Handoff, Team
 from tests.gateway.rasa_standin import ScriptedRasa
 from tests.support import Shopper, free_port
 

@@ -20,14 +20,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from core.types import Author, Channel, EventKind
 from gateway import keys
 from gateway.app import create_app
-from gateway.channel_settings import ChannelSettings
-from gateway.conversations import ConversationStore
+from gateway.conversations.store import ConversationStore
+from gateway.messaging.channel_settings import ChannelSettings
 from gateway.notifications import NotificationConfig
-from gateway.orders import OrderStatus
 from gateway.settings import REPO_ROOT, Settings
-from gateway.types import Author, Channel, EventKind
+from gateway.shop.orders import OrderStatus
 from tests.channels.drivers import DRIVERS, PHONE_NUMBER_ID, WHATSAPP_TOKEN, Webhook, channel_env
 from tests.channels.provider_standin import ProviderStandIn, Recorded, provider_standin
 from tests.gateway.rasa_standin import ScriptedRasa
@@ -379,7 +379,7 @@ async def test_the_shop_reads_notify_back(gateway: TestClient) -> None:  # type:
 
 
 def test_the_shipped_configuration_notifies_four_statuses_with_night_quiet_hours() -> None:
-    config = NotificationConfig.load(REPO_ROOT / "gateway" / "notifications.yml")
+    config = NotificationConfig.load(REPO_ROOT / "config" / "notifications.yml")
     assert set(config.statuses) == {OrderStatus.SHIPPED, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELAYED,
                                     OrderStatus.DELIVERED}
     quiet = config.quiet_hours

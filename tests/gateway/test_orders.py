@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from gateway import demo_orders, keys
+from gateway import keys
 from gateway.json_input import InvalidInput
-from gateway.orders import OrderEvent, OrderStatus, OrderStore, normalise_email, parse_order
+from gateway.run import demo_data
+from gateway.shop.orders import OrderEvent, OrderStatus, OrderStore, normalise_email, parse_order
 from tests.gateway.shop_support import order_body
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -109,7 +110,7 @@ async def test_orders_of_an_email_are_newest_first(store: OrderStore) -> None:
 
 
 async def test_demo_orders_cover_every_status_and_a_late_parcel(store: OrderStore) -> None:
-    loaded = await demo_orders.load(store)
+    loaded = await demo_data.load(store)
 
     assert {order.status for order in loaded} == set(OrderStatus)
     today = NOW.date()
@@ -124,10 +125,10 @@ async def test_demo_orders_cover_every_status_and_a_late_parcel(store: OrderStor
 
 
 async def test_loading_the_demo_twice_changes_nothing(store: OrderStore, redis: Redis) -> None:
-    first = await demo_orders.load(store)
+    first = await demo_data.load(store)
     keys_before = sorted(await redis.keys("*"))
 
-    second = await demo_orders.load(store)
+    second = await demo_data.load(store)
 
     assert second == first
     assert sorted(await redis.keys("*")) == keys_before

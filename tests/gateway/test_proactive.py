@@ -15,17 +15,17 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from core.types import Author, Channel, ConversationState, EventKind, Team
 from gateway import keys
-from gateway.agents import AgentRole
 from gateway.app import create_app
-from gateway.conversations import ConversationStore
+from gateway.conversations.store import ConversationStore
+from gateway.desk.agents import AgentRole
+from gateway.desk.assignment import Presence
 from gateway.proactive.metrics import Outcome
 from gateway.proactive.offers import payload
 from gateway.proactive.rules import DEFAULT_RULES_FILE, Rules, RulesError, parse_rules
 from gateway.proactive.visitors import VisitorStore
-from gateway.routing import Presence
 from gateway.settings import Settings
-from gateway.types import Author, Channel, ConversationState, EventKind, Team
 from tests.gateway.agent_support import Console, add_agent
 from tests.gateway.proactive_support import (
     DECLINED_DE,

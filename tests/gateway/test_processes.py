@@ -7,10 +7,10 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from core.types import Channel
 from gateway import keys
-from gateway.conversations import ConversationStore
+from gateway.conversations.store import ConversationStore
 from gateway.settings import Settings
-from gateway.types import Channel
 from tests.support import Shopper, free_port, gateway_process
 
 

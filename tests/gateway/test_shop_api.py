@@ -13,13 +13,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from gateway import dev_secrets, keys, services
-from gateway.agent_api import ROUTES as AGENT_ROUTES
-from gateway.conversations import ConversationStore
-from gateway.openapi import document
+from core.types import EventKind
+from gateway import keys
+from gateway.api.agent import ROUTES as AGENT_ROUTES
+from gateway.api.openapi import document
+from gateway.api.shop import ROUTES
+from gateway.conversations.store import ConversationStore
+from gateway.run import dev_secrets, processes
 from gateway.settings import REPO_ROOT, Settings
-from gateway.shop_api import ROUTES
-from gateway.types import EventKind
 from tests.gateway.shop_support import BOT, CID, PUBLIC_URL, SHOP, order_body, put_order, verify
 
 
@@ -408,8 +409,8 @@ def test_storechat_run_generates_tokens_once_and_hands_them_to_gateway_and_actio
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert first == again and first.bot_token == "from-the-environment"
     assert first.shop_token and first.customer_token_secret and first.shop_token != first.customer_token_secret
-    gateway_env = services.gateway(first).env
-    actions_env = services.action_server(first).env
+    gateway_env = processes.gateway(first).env
+    actions_env = processes.action_server(first).env
     assert gateway_env["STORECHAT_SHOP_TOKEN"] == first.shop_token
     assert gateway_env["STORECHAT_BOT_TOKEN"] == actions_env["STORECHAT_BOT_TOKEN"] == "from-the-environment"
     assert actions_env["STORECHAT_API_URL"] == "http://127.0.0.1:8080"

@@ -8,10 +8,11 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from gateway import keys, state_machine
-from gateway.conversations import ConversationStore, UnknownConversation
-from gateway.state_machine import ALLOWED, InvalidTransition, StateChanged, transition
-from gateway.types import Channel, Conversation, ConversationState, EventKind
+from core.types import Channel, Conversation, ConversationState, EventKind
+from gateway import keys
+from gateway.conversations import state_machine
+from gateway.conversations.state_machine import ALLOWED, InvalidTransition, StateChanged, transition
+from gateway.conversations.store import ConversationStore, UnknownConversation
 
 S = ConversationState
 

@@ -7,7 +7,8 @@ import asyncio
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from gateway import customer_token, keys
+from gateway import keys
+from gateway.shop import customer_token
 from tests.gateway.shop_support import BOT, CID, CUSTOMER_TOKEN_SECRET, put_order, verify
 
 

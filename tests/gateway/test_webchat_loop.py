@@ -12,10 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from core.types import Author, Channel, EventKind
 from gateway.app import create_app
-from gateway.conversations import ConversationStore
+from gateway.conversations.store import ConversationStore
 from gateway.settings import Settings
-from gateway.types import Author, Channel, EventKind
 from tests.support import Shopper, free_port
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]  # type: ignore[type-arg]

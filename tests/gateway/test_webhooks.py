@@ -8,8 +8,8 @@ Rasa is a scripted stand-in here (tests/channels/test_channels_e2e.py drives the
 from __future__ import annotations
 
 import asyncio
-import io
 import dataclasses
+import io
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,12 +21,14 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
 from channels.base import Inbound
-from gateway import inbox, keys, state_machine
+from core.types import Author, Channel, ConversationState, EventKind, Team
+from gateway import keys
 from gateway.app import create_app
-from gateway.channel_settings import ChannelSettings
-from gateway.conversations import ConversationStore
+from gateway.conversations import state_machine
+from gateway.conversations.store import ConversationStore
+from gateway.messaging import inbox
+from gateway.messaging.channel_settings import ChannelSettings
 from gateway.settings import Settings
-from gateway.types import Author, Channel, ConversationState, EventKind, Team
 from tests.channels.drivers import DRIVERS, META_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN, Webhook, channel_env
 from tests.channels.provider_standin import ProviderStandIn, provider_standin
 from tests.gateway.agent_support import Console, add_agent

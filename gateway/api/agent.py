@@ -1,0 +1,311 @@
+"""The Agent API's /api/v1/agent routes: sessions, queues, the whole case, and what agents do.
+
+An agent is authenticated by an HttpOnly session cookie. Every state-changing
+request must also carry the session's CSRF token in `X-CSRF-Token`: a cookie is
+sent by the browser on its own, the header only by the console's own script.
+The console (agent_console/) uses nothing but these routes and the /agent
+Socket.IO namespace, so a shop can integrate the same calls.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from core.types import Conversation, Team
+from gateway.api.http import ApiError, Handler, invalid_input_as, read_json
+from gateway.conversations.store import UnknownConversation, event_to_json
+from gateway.desk.agents import (
+    MAX_PASSWORD_CHARS,
+    Agent,
+    AgentRole,
+    AgentSession,
+    AgentStore,
+    LoginLimiter,
+    LoginLocked,
+    SessionStore,
+    agent_to_json,
+)
+from gateway.desk.assignment import AgentLoad, Presence, Roster, load_to_json
+from gateway.desk.canned import CannedAnswer, CannedAnswers
+from gateway.desk.case import Cases
+from gateway.desk.desk import Conflict, Desk, NotPermitted
+from gateway.json_input import Reader
+from gateway.messaging.delivery import MessageHeld
+from gateway.proactive.service import PROACTIVE
+
+COOKIE = "storechat_agent"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentApi:
+    agents: AgentStore
+    sessions: SessionStore
+    limiter: LoginLimiter
+    # The cookie is Secure when shoppers and agents reach the gateway over https.
+    secure_cookie: bool
+    roster: Roster
+    desk: Desk
+    cases: Cases
+    canned: CannedAnswers
+    max_message_chars: int
+    # Tells every console that an agent's presence or load changed (the /agent namespace).
+    announce_presence: Callable[[AgentLoad], Awaitable[None]]
+
+
+AGENT_API = web.AppKey("agent_api", AgentApi)
+
+
+def _api(request: web.Request) -> AgentApi:
+    return request.config_dict[AGENT_API]
+
+
+async def require_agent(request: web.Request, *, csrf: bool) -> AgentSession:
+    """The caller's live session (its idle timer restarted), or the 401/403 ApiError.
+
+    `csrf=True` for every request that changes something: the X-CSRF-Token header
+    must then equal the session's token.
+    """
+    session_id = request.cookies.get(COOKIE)
+    session = await _api(request).sessions.touch(session_id) if session_id else None
+    if session is None:
+        raise ApiError(401, "unauthorized", "log in first (the session is missing or has expired)")
+    if csrf:
+        presented = request.headers.get(CSRF_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(presented, session.csrf_token.encode("ascii")):
+            raise ApiError(403, "csrf_failed", f"send the session's csrf_token in the {CSRF_HEADER} header")
+    return session
+
+
+def _session_json(session: AgentSession) -> dict[str, object]:
+    return {"agent": agent_to_json(session.agent), "csrf_token": session.csrf_token}
+
+
+async def login(request: web.Request) -> web.Response:
+    api = _api(request)
+    # A cross-site form cannot send JSON without a preflight: no logging a victim into another account.
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the credentials as application/json")
+    body = await read_json(request)
+    with invalid_input_as("invalid_credentials"):
+        reader = Reader.of(body)
+        email = reader.text("email", max_length=254)
+        password = reader.text("password", max_length=MAX_PASSWORD_CHARS)
+    try:
+        await api.limiter.attempt(email)
+    except LoginLocked as exc:
+        raise ApiError(429, "locked", str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+    agent = await api.agents.authenticate(email, password)
+    if agent is None:
+        raise ApiError(401, "invalid_credentials", "wrong email or password")
+    await api.limiter.succeeded(email)
+    if previous := request.cookies.get(COOKIE):
+        await api.sessions.close(previous)
+    session = await api.sessions.open(agent)
+    response = web.json_response(_session_json(session))
+    response.set_cookie(COOKIE, session.session_id, path="/", httponly=True, samesite="Strict",
+                        secure=api.secure_cookie)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    session = await require_agent(request, csrf=True)
+    await _api(request).sessions.close(session.session_id)
+    response = web.Response(status=204)
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    return web.json_response(_session_json(await require_agent(request, csrf=False)))
+
+
+# --- queues, cases, and what agents do ------------------------------------------------
+
+
+async def _conversation(request: web.Request) -> Conversation:
+    try:
+        return await _api(request).desk.store.get(request.match_info["cid"])
+    except UnknownConversation:
+        raise ApiError(404, "unknown_conversation", "no such conversation") from None
+
+
+async def _acting(request: web.Request) -> tuple[AgentApi, Agent, str]:
+    """The API, the agent and the conversation id of a state-changing conversation request."""
+    session = await require_agent(request, csrf=True)
+    conversation = await _conversation(request)
+    return _api(request), session.agent, conversation.id
+
+
+async def _summary_response(api: AgentApi, conversation: Conversation) -> web.Response:
+    return web.json_response(await api.cases.summary(conversation))
+
+
+def _desk_errors(exc: Exception) -> ApiError:
+    if isinstance(exc, Conflict):
+        extra = {"conversation": {"state": exc.conversation.state.value, "agent": exc.conversation.agent}
+                 } if exc.conversation else None
+        return ApiError(409, "conflict", str(exc), extra=extra)
+    if isinstance(exc, NotPermitted):
+        return ApiError(403, "not_permitted", str(exc))
+    return ApiError(422, "invalid_transfer", str(exc))
+
+
+async def _text_body(request: web.Request, max_length: int) -> str:
+    body = await read_json(request)
+    with invalid_input_as("invalid_text"):
+        return Reader.of(body).text("text", max_length=max_length)
+
+
+async def queues(request: web.Request) -> web.Response:
+    session = await require_agent(request, csrf=False)
+    api = _api(request)
+    # The agent's own team first, then the others in their usual order.
+    teams = sorted(Team, key=lambda team: team is not session.agent.team)
+    return web.json_response({
+        "queues": {team.value: await api.cases.queue(team.value) for team in teams},
+        "mine": await api.cases.assigned_to(session.agent.email),
+        "agents": [load_to_json(load) for load in await api.roster.everyone()],
+    })
+
+
+async def agents_list(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    return web.json_response({"agents": [load_to_json(load) for load in await _api(request).roster.everyone()]})
+
+
+async def set_presence(request: web.Request) -> web.Response:
+    session = await require_agent(request, csrf=True)
+    api = _api(request)
+    body = await read_json(request)
+    with invalid_input_as("invalid_presence"):
+        wanted = Presence(Reader.of(body).choice("status", (Presence.ONLINE.value, Presence.AWAY.value)))
+    await api.roster.choose(session.agent.email, wanted)
+    load = await api.roster.load(session.agent)
+    await api.announce_presence(load)
+    if load.presence is Presence.ONLINE:
+        await api.desk.agent_available(session.agent)
+    return web.json_response(load_to_json(load))
+
+
+async def whole_case(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    return web.json_response(await _api(request).cases.whole(await _conversation(request)))
+
+
+async def claim(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    try:
+        conversation = await api.desk.claim(cid, agent)
+    except Conflict as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
+async def reply(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    text = await _text_body(request, api.max_message_chars)
+    try:
+        event = await api.desk.reply(cid, agent, text)
+    except Conflict as exc:
+        raise _desk_errors(exc) from None
+    except MessageHeld as exc:
+        # On the case (colleagues see what was tried), not with the shopper.
+        raise ApiError(422, "not_sent", str(exc), extra={"reason": exc.reason.value}) from None
+    return web.json_response(event_to_json(event), status=201)
+
+
+async def note(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    event = await api.desk.note(cid, agent, await _text_body(request, api.max_message_chars))
+    return web.json_response(event_to_json(event), status=201)
+
+
+async def transfer(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    body = await read_json(request)
+    with invalid_input_as("invalid_transfer"):
+        reader = Reader.of(body)
+        team = reader.optional_choice("team", tuple(team.value for team in Team))
+        to_agent = reader.optional_text("agent", max_length=254)
+    try:
+        conversation = await api.desk.transfer(cid, agent, team=Team(team) if team else None, to_agent=to_agent)
+    except (Conflict, NotPermitted, ValueError) as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
+async def resolve(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    try:
+        conversation = await api.desk.resolve(cid, agent)
+    except (Conflict, NotPermitted) as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
+def _canned_json(answer: CannedAnswer) -> dict[str, object]:
+    return {"topic": answer.topic, "title": answer.title, "text": answer.text, "score": answer.score}
+
+
+async def canned(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    locale = request.query.get("locale", "")
+    query = request.query.get("q", "")[:500]
+    answers = _api(request).canned.search(locale, query)
+    return web.json_response({"answers": [_canned_json(answer) for answer in answers]})
+
+
+async def suggestion(request: web.Request) -> web.Response:
+    await require_agent(request, csrf=False)
+    api = _api(request)
+    conversation = await _conversation(request)
+    last = conversation.preview or ""
+    answer = api.canned.best_match(conversation.locale, last) if last else None
+    return web.json_response({"answer": _canned_json(answer) if answer else None})
+
+
+async def proactive_report(request: web.Request) -> web.Response:
+    """How the proactive chat offers do, per rule: for supervisors only."""
+    session = await require_agent(request, csrf=False)
+    if session.agent.role is not AgentRole.SUPERVISOR:
+        raise ApiError(403, "not_permitted", "only a supervisor sees the proactive offers' results")
+    return web.json_response(await request.config_dict[PROACTIVE].report())
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRoute:
+    method: str
+    path: str
+    handler: Handler
+    # None: open to anyone (logging in); otherwise the session cookie, plus the CSRF header if True.
+    csrf: bool | None
+
+
+ROUTES = (
+    AgentRoute("POST", "/agent/login", login, None),
+    AgentRoute("POST", "/agent/logout", logout, True),
+    AgentRoute("GET", "/agent/me", me, False),
+    AgentRoute("GET", "/agent/queues", queues, False),
+    AgentRoute("GET", "/agent/agents", agents_list, False),
+    AgentRoute("PUT", "/agent/presence", set_presence, True),
+    AgentRoute("GET", "/agent/canned", canned, False),
+    AgentRoute("GET", "/agent/proactive", proactive_report, False),
+    AgentRoute("GET", "/agent/conversations/{cid}", whole_case, False),
+    AgentRoute("GET", "/agent/conversations/{cid}/suggestion", suggestion, False),
+    AgentRoute("POST", "/agent/conversations/{cid}/claim", claim, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/messages", reply, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/notes", note, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/transfer", transfer, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/resolve", resolve, True),
+)
+
+
+def add_agent_routes(api: web.Application) -> None:
+    """Add the agent routes to the /api/v1 sub-application; the parent app must provide AGENT_API."""
+    for route in ROUTES:
+        api.router.add_route(route.method, route.path, route.handler)

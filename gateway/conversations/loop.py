@@ -1,0 +1,165 @@
+"""The one conversation loop every channel feeds: record, ask the bot, deliver.
+
+The shopper's message is written to the case before anything else happens, so a
+bot that is down or slow never loses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from core.types import (
+    MAX_CUSTOMER_TOKEN_LENGTH,
+    Author,
+    BotTurn,
+    Channel,
+    Conversation,
+    ConversationState,
+    OutgoingMessage,
+    Team,
+)
+from gateway.bot.rasa_client import BotUnavailable
+from gateway.conversations import state_machine
+from gateway.conversations.contacts import PHONE_CHANNELS
+from gateway.conversations.csat import Survey
+from gateway.conversations.outbox import Outbox
+from gateway.conversations.store import ConversationStore
+from gateway.texts import Texts
+
+log = logging.getLogger(__name__)
+
+
+class Bot(Protocol):
+    async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> BotTurn: ...
+
+
+class Handoff(Protocol):
+    """The desk (gateway/desk/desk.py): a team's queue, and the shopper told their place in it."""
+
+    async def queue(self, conversation: Conversation, team: Team, reason: str) -> Conversation | None: ...
+
+    async def place(self, queued: Conversation) -> None: ...
+
+
+class OfferAnswers(Protocol):
+    """Proactive chat offers (gateway/proactive/): True when the message answered one."""
+
+    async def answer(self, conversation: Conversation, text: str) -> bool: ...
+
+
+def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """What the bot learns with a message: only what the gateway knows or can check.
+
+    Anything else a client puts into its metadata stays out of Rasa. The customer token
+    passes as it came: it proves nothing until the gateway's API checks its signature.
+    """
+    metadata: dict[str, Any] = {"channel": conversation.channel.value}
+    if conversation.channel is Channel.WEB:
+        # Only the widget knows the shopper's language; elsewhere the bot reads it from
+        # their words (a default "de" here would make an English texter read German).
+        metadata["locale"] = conversation.locale
+    token = client_metadata.get("customer_token")
+    if isinstance(token, str) and 0 < len(token) <= MAX_CUSTOMER_TOKEN_LENGTH:
+        metadata["customer_token"] = token
+    if conversation.channel in PHONE_CHANNELS:
+        metadata["phone"] = conversation.address
+    return metadata
+
+
+class ConversationLoop:
+    def __init__(self, store: ConversationStore, bot: Bot, texts: Texts, outbox: Outbox, desk: Handoff,
+                 survey: Survey, offers: OfferAnswers | None = None) -> None:
+        self.store = store
+        self.bot = bot
+        self.texts = texts
+        self.outbox = outbox
+        self.desk = desk
+        self.survey = survey
+        self.offers = offers
+
+    async def shopper_message(
+        self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
+        attachments: Sequence[Mapping[str, Any]] = (), provider_id: str | None = None,
+    ) -> None:
+        """`attachments` (photos, files, a location) and the provider's message id come
+        from messaging channels; both go on the case for the agent."""
+        # The case keeps only what a colleague can rely on: not the credential, and no
+        # claims (a "phone" a web client made up) that would look proven on the case.
+        data: dict[str, Any] = {}
+        if isinstance(locale := metadata.get("locale"), str):
+            data["metadata"] = {"locale": locale[:35]}
+        if attachments:
+            data["attachments"] = [dict(item) for item in attachments]
+        if provider_id:
+            data["provider_id"] = provider_id
+        # A tapped quick reply arrives as its payload; keep the title the shopper saw.
+        for reply in await self.store.offered_quick_replies(conversation.id):
+            if reply.get("payload") == text:
+                data["quick_reply_title"] = reply.get("title")
+                break
+        await self.store.append_message(conversation.id, Author.SHOPPER, text, data)
+        # After a resolve the first message may answer the satisfaction question (also when
+        # it raced the resolve and already started a fresh bot turn).
+        if conversation.state in (ConversationState.RESOLVED, ConversationState.BOT):
+            if await self.survey.answer(conversation, text):
+                return
+        if conversation.state is ConversationState.RESOLVED:
+            conversation = await state_machine.transition(
+                self.store.redis, conversation.id, ConversationState.BOT,
+                clock=self.store.clock, reason="shopper_returned", expect=ConversationState.RESOLVED,
+            )
+        # A tapped (or a written) answer to a proactive chat offer starts the chat it offered.
+        if self.offers is not None and await self.offers.answer(conversation, text):
+            return
+        if conversation.state is not ConversationState.BOT:
+            return  # a human owns the conversation: the bot stays silent
+        if not text.strip():
+            # Only a photo or a file: the bot cannot look at it, so it says so and how to go on.
+            notice = OutgoingMessage(self.texts.get(conversation.locale, "attachment_only"), author=Author.SYSTEM)
+            await self.outbox.send(conversation, notice)
+            return
+        await self._bot_turn(conversation, text, metadata)
+
+    async def _bot_turn(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> None:
+        try:
+            turn = await self.bot.turn(conversation.id, text, bot_metadata(conversation, metadata))
+        except BotUnavailable as exc:
+            # The notice promises a reply: the case goes to the queue, so a person gives it.
+            log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
+            notice = OutgoingMessage(self.texts.get(conversation.locale, "bot_unavailable"), author=Author.SYSTEM)
+            await self.outbox.record(conversation, notice, reason="bot_unavailable")
+            queued = await self.desk.queue(conversation, Team.GENERAL, "bot_unavailable")
+            await self.outbox.deliver(conversation, notice)
+            if queued is not None:
+                await self.desk.place(queued)
+            return
+        if (await self.store.get(conversation.id)).state is not ConversationState.BOT:
+            # A person took the conversation while the bot was thinking: they answer now.
+            log.info("bot turn for %s dropped: the conversation left the bot meanwhile", conversation.id)
+            return
+        if (conversation.channel is not Channel.WEB and turn.language in self.texts.languages
+                and turn.language != conversation.locale):
+            # No locale comes with SMS or Meta messages: the gateway's own texts (queue,
+            # agent joined, satisfaction) follow the language the bot found the shopper writes.
+            await self.store.set_locale(conversation.id, turn.language)
+            conversation = dataclasses.replace(conversation, locale=turn.language)
+        understood = turn.understanding
+        for message in turn.messages:
+            await self.outbox.record(
+                conversation, message,
+                intent=understood.intent, confidence=understood.confidence,
+                retrieval_intent=understood.retrieval_intent,
+                retrieval_confidence=understood.retrieval_confidence,
+            )
+        # Queued before the shopper reads "passing you on", so their answer to it already
+        # finds the bot silent; placed (given to an agent, or told their place) after it.
+        queued = None
+        if turn.handoff is not None:
+            queued = await self.desk.queue(conversation, turn.handoff.team, turn.handoff.reason)
+        for message in turn.messages:
+            await self.outbox.deliver(conversation, message)
+        if queued is not None:
+            await self.desk.place(queued)

@@ -1,0 +1,242 @@
+"""Agent accounts, their passwords and their console sessions, in Redis.
+
+Passwords are hashed with scrypt and stored with their parameters, so the cost
+can be raised later without breaking stored hashes. A session's cookie value is
+never stored: Redis holds its SHA-256, so a copy of the database opens no session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+
+from core.types import Team
+from gateway import keys
+from gateway.shop.orders import normalise_email
+
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 1024
+MAX_NAME_CHARS = 100
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+_SALT_BYTES, _HASH_BYTES = 16, 32
+# Failed logins per email before the email is locked for the rest of the window.
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW_SECONDS = 15 * 60
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class InvalidAgent(ValueError):
+    """An email, name or password an agent account cannot have."""
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    email: str
+    name: str
+    team: Team
+    role: AgentRole
+
+
+def agent_to_json(agent: Agent) -> dict[str, Any]:
+    return {"email": agent.email, "name": agent.name, "team": agent.team.value, "role": agent.role.value}
+
+
+def valid_email(email: str) -> str:
+    normalised = normalise_email(email)
+    if len(normalised) > 254 or not _EMAIL.fullmatch(normalised):
+        raise InvalidAgent(f"not an email address: {email!r}")
+    return normalised
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidAgent(f"the password must be at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidAgent(f"the password must be at most {MAX_PASSWORD_CHARS} characters")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p,
+                          maxmem=256 * n * r + 1024 * 1024, dklen=length)
+
+
+def hash_password(password: str) -> str:
+    """`scrypt$n$r$p$salt$hash`, salt and hash in base64."""
+    salt = secrets.token_bytes(_SALT_BYTES)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, _HASH_BYTES)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest, validate=True)
+        actual = _scrypt(password, base64.b64decode(salt, validate=True), int(n), int(r), int(p), len(expected))
+    except ValueError:
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+# Checked when the email is unknown, so that answer costs one scrypt like a wrong password.
+_DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(bytes(_SALT_BYTES))}${_b64(bytes(_HASH_BYTES))}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStore:
+    redis: Redis
+
+    async def put(self, email: str, password: str, *, team: Team, name: str | None = None,
+                  role: AgentRole | None = None) -> tuple[Agent, bool]:
+        """Create the account or update it (a new password always); the agent, and True if new.
+
+        A name or role not given keeps the stored one (a new account: the email's
+        local part, and `agent`), so changing a password cannot demote a supervisor.
+        """
+        email = valid_email(email)
+        check_password(password)
+        existing = await self.get(email)
+        name = (name or "").strip() or (existing.name if existing else email.partition("@")[0])
+        if len(name) > MAX_NAME_CHARS:
+            raise InvalidAgent(f"the name must be at most {MAX_NAME_CHARS} characters")
+        role = role or (existing.role if existing else AgentRole.AGENT)
+        agent = Agent(email=email, name=name, team=team, role=role)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.agent(email), mapping={
+                "name": agent.name, "team": agent.team.value, "role": agent.role.value, "password": password_hash,
+            })
+            pipe.sadd(keys.agent_emails(), email)
+            if existing is not None and existing.team is not team:
+                pipe.srem(keys.team_agents(existing.team.value), email)
+            pipe.sadd(keys.team_agents(team.value), email)
+            await pipe.execute()
+        return agent, existing is None
+
+    async def get(self, email: str) -> Agent | None:
+        fields = await self.redis.hgetall(keys.agent(normalise_email(email)))
+        return _agent(normalise_email(email), fields) if fields else None
+
+    async def all(self) -> list[Agent]:
+        return await self._members(keys.agent_emails())
+
+    async def of_team(self, team: Team) -> list[Agent]:
+        return await self._members(keys.team_agents(team.value))
+
+    async def _members(self, emails_key: str) -> list[Agent]:
+        """The accounts whose emails a set holds, by email, read in one round trip."""
+        emails = sorted(str(email) for email in await self.redis.smembers(emails_key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for email in emails:
+                pipe.hgetall(keys.agent(email))
+            records = await pipe.execute()
+        return [_agent(email, fields) for email, fields in zip(emails, records, strict=True) if fields]
+
+    async def authenticate(self, email: str, password: str) -> Agent | None:
+        """The agent if the password is theirs; an unknown email costs the same scrypt."""
+        email = normalise_email(email)
+        fields = await self.redis.hgetall(keys.agent(email))
+        stored = str(fields["password"]) if fields else None
+        matches = await asyncio.to_thread(verify_password, password, stored or _DUMMY_HASH)
+        return _agent(email, fields) if matches and stored else None
+
+
+def _agent(email: str, fields: Mapping[Any, Any]) -> Agent:
+    return Agent(email=email, name=str(fields["name"]), team=Team(fields["team"]), role=AgentRole(fields["role"]))
+
+
+class LoginLocked(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins: try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimiter:
+    """At most LOGIN_ATTEMPTS failures per email per window, counted for unknown emails too.
+
+    Each attempt is counted before the password is checked and a success clears the
+    count, so parallel guesses cannot slip past the limit between check and count.
+    """
+
+    redis: Redis
+
+    async def attempt(self, email: str) -> None:
+        key = keys.agent_login_failures(normalise_email(email))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            # The window starts at the first attempt; INCR keeps the TTL SET gave the key.
+            pipe.set(key, 0, ex=LOGIN_WINDOW_SECONDS, nx=True)
+            pipe.incr(key)
+            pipe.ttl(key)
+            _, attempts, ttl = await pipe.execute()
+        if int(attempts) > LOGIN_ATTEMPTS:
+            raise LoginLocked(max(1, int(ttl)))
+
+    async def succeeded(self, email: str) -> None:
+        await self.redis.delete(keys.agent_login_failures(normalise_email(email)))
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSession:
+    session_id: str
+    agent: Agent
+    csrf_token: str
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStore:
+    """Console sessions that end after `idle_ms` without a request (sliding expiry)."""
+
+    redis: Redis
+    agents: AgentStore
+    idle_ms: int
+
+    async def open(self, agent: Agent) -> AgentSession:
+        session = AgentSession(secrets.token_urlsafe(32), agent, secrets.token_urlsafe(32))
+        key = keys.agent_session(_digest(session.session_id))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"email": agent.email, "csrf": session.csrf_token})
+            pipe.pexpire(key, self.idle_ms)
+            await pipe.execute()
+        return session
+
+    async def touch(self, session_id: str) -> AgentSession | None:
+        """The live session, its idle timer restarted; None if expired, unknown or its agent is gone."""
+        key = keys.agent_session(_digest(session_id))
+        fields = await self.redis.hgetall(key)
+        if not fields:
+            return None
+        agent = await self.agents.get(str(fields["email"]))
+        if agent is None:
+            await self.redis.delete(key)
+            return None
+        # PEXPIRE on a key that expired since HGETALL is a no-op: no session is revived.
+        await self.redis.pexpire(key, self.idle_ms)
+        return AgentSession(session_id, agent, str(fields["csrf"]))
+
+    async def close(self, session_id: str) -> None:
+        await self.redis.delete(keys.agent_session(_digest(session_id)))

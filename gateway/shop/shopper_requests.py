@@ -1,0 +1,320 @@
+"""What a verified shopper asks the shop to do: return, cancel, change the address, send an invoice.
+
+The bot opens a request; the team that handles it finds it in Redis (one hash per
+request, a list per conversation, a sorted set per team) and the consoles learn of
+it at once from the request event on its case (``gateway.conversations.store.append_event``). The
+policy sheet's deadlines are enforced here, so the bot can never promise what
+the shop would refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from core.types import Clock, EventKind
+from gateway import keys
+from gateway.conversations.store import Fields, append_event, event_fields
+from gateway.json_input import LONE_SURROGATE, InvalidInput, Reader, has_lone_surrogate
+from gateway.shop.orders import Address, Order, OrderStatus, parse_address
+
+RETURN_WINDOW = timedelta(days=30)
+S = OrderStatus
+# Cancellation is possible until the order is packed; an address change until it is shipped.
+CANCELLABLE = frozenset({S.PLACED, S.CONFIRMED})
+ADDRESS_CHANGEABLE = frozenset({S.PLACED, S.CONFIRMED, S.PACKED})
+
+
+class RequestKind(StrEnum):
+    RETURN = "return"
+    CANCELLATION = "cancellation"
+    ADDRESS_CHANGE = "address_change"
+    INVOICE_COPY = "invoice_copy"
+
+
+class RequestStatus(StrEnum):
+    OPEN = "open"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+
+
+REQUEST_KINDS = tuple(kind.value for kind in RequestKind)
+TEAMS = {
+    RequestKind.RETURN: "logistics",
+    RequestKind.CANCELLATION: "logistics",
+    RequestKind.ADDRESS_CHANGE: "logistics",
+    RequestKind.INVOICE_COPY: "billing",
+}
+R = RequestStatus
+# A return is open until the parcel arrives; a refused one may be rejected at either step.
+RETURN_TRANSITIONS = {
+    R.OPEN: frozenset({R.RECEIVED, R.REJECTED}),
+    R.RECEIVED: frozenset({R.REFUNDED, R.REJECTED}),
+    R.REFUNDED: frozenset[RequestStatus](),
+    R.REJECTED: frozenset[RequestStatus](),
+}
+RETURN_EVENT_STATUSES = (R.RECEIVED.value, R.REFUNDED.value, R.REJECTED.value)
+
+
+class RequestRefused(Exception):
+    """The policy does not allow the request for the order as it stands (409)."""
+
+    def __init__(self, code: str, message: str, status: OrderStatus) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class UnknownRequest(LookupError):
+    pass
+
+
+class InvalidTransition(Exception):
+    def __init__(self, current: RequestStatus, wanted: RequestStatus) -> None:
+        super().__init__(f"a return that is {current.value} cannot become {wanted.value}")
+        self.current = current
+
+
+@dataclass(frozen=True, slots=True)
+class ShopperRequest:
+    id: str
+    kind: RequestKind
+    order_id: str
+    conversation_id: str
+    status: RequestStatus
+    team: str
+    created_at: datetime
+    updated_at: datetime
+    items: tuple[str, ...] = ()
+    reason: str | None = None
+    address: Address | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInput:
+    kind: RequestKind
+    order_id: str
+    items: tuple[str, ...] | None
+    reason: str | None
+    address: Address | None
+
+
+def parse_request_input(body: object, order_pattern: re.Pattern[str]) -> RequestInput:
+    reader = Reader.of(body)
+    kind = RequestKind(reader.choice("kind", REQUEST_KINDS))
+    items = None
+    if reader.data.get("items") is not None:
+        items = tuple(_sku(element, path) for element, path in reader.array("items"))
+    address = reader.optional_nested("address")
+    if kind is RequestKind.ADDRESS_CHANGE and address is None:
+        raise InvalidInput("address", "is required for an address change")
+    return RequestInput(
+        kind=kind,
+        order_id=reader.text("order_id", max_length=64, pattern=order_pattern),
+        items=items,
+        reason=reader.optional_text("reason", max_length=2000),
+        address=parse_address(address) if address else None,
+    )
+
+
+def _sku(element: object, path: str) -> str:
+    if not isinstance(element, str) or not element:
+        raise InvalidInput(path, "must be a SKU (a non-empty string)")
+    if has_lone_surrogate(element):
+        raise InvalidInput(path, LONE_SURROGATE)
+    return element
+
+
+def check_policy(wanted: RequestInput, order: Order, now: datetime) -> tuple[str, ...]:
+    """Raise RequestRefused if the policy forbids it; the SKUs a return covers otherwise."""
+    status = order.status
+    if wanted.kind is RequestKind.CANCELLATION and status not in CANCELLABLE:
+        raise RequestRefused("too_late", f"an order that is {status.value} can no longer be cancelled", status)
+    if wanted.kind is RequestKind.ADDRESS_CHANGE and status not in ADDRESS_CHANGEABLE:
+        raise RequestRefused("too_late", f"the address of an order that is {status.value} can no longer change", status)
+    if wanted.kind is not RequestKind.RETURN:
+        return ()
+    delivered_at = order.delivered_at()
+    if status is not S.DELIVERED or delivered_at is None:
+        raise RequestRefused("not_delivered", f"an order that is {status.value} cannot be returned yet", status)
+    if now - delivered_at > RETURN_WINDOW:
+        raise RequestRefused("return_window_over", "the 30-day return window has ended", status)
+    skus = [item.sku for item in order.items]
+    for index, sku in enumerate(wanted.items or ()):
+        if sku not in skus:
+            raise InvalidInput(f"items[{index}]", f"{sku} is not an item of order {order.order_id}")
+    return wanted.items or tuple(skus)
+
+
+# --- JSON and Redis forms ----------------------------------------------------
+
+
+def request_to_json(request: ShopperRequest, public_url: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": request.id,
+        "kind": request.kind.value,
+        "order_id": request.order_id,
+        "conversation_id": request.conversation_id,
+        "status": request.status.value,
+        "team": request.team,
+        "created_at": request.created_at.isoformat(),
+        "updated_at": request.updated_at.isoformat(),
+        "items": list(request.items),
+        "reason": request.reason,
+        "note": request.note,
+    }
+    if request.address is not None:
+        data["address"] = _address_json(request.address)
+    if request.kind is RequestKind.RETURN:
+        data["label_url"] = f"{public_url}/returns/{request.id}/label"
+    return data
+
+
+def _address_json(address: Address) -> dict[str, str]:
+    return {"name": address.name, "street": address.street, "postal_code": address.postal_code,
+            "city": address.city, "country": address.country}
+
+
+def _to_hash(request: ShopperRequest) -> Fields:
+    return {
+        "id": request.id,
+        "kind": request.kind.value,
+        "order_id": request.order_id,
+        "conversation_id": request.conversation_id,
+        "status": request.status.value,
+        "team": request.team,
+        "created_at": request.created_at.isoformat(),
+        "updated_at": request.updated_at.isoformat(),
+        "items": json.dumps(list(request.items)),
+        "reason": request.reason or "",
+        "address": json.dumps(_address_json(request.address)) if request.address else "",
+        "note": request.note or "",
+    }
+
+
+def _from_hash(raw: Mapping[Any, Any]) -> ShopperRequest:
+    return ShopperRequest(
+        id=raw["id"],
+        kind=RequestKind(raw["kind"]),
+        order_id=raw["order_id"],
+        conversation_id=raw["conversation_id"],
+        status=RequestStatus(raw["status"]),
+        team=raw["team"],
+        created_at=datetime.fromisoformat(raw["created_at"]),
+        updated_at=datetime.fromisoformat(raw["updated_at"]),
+        items=tuple(json.loads(raw["items"])),
+        reason=raw["reason"] or None,
+        address=parse_address(Reader.of(json.loads(raw["address"]))) if raw["address"] else None,
+        note=raw["note"] or None,
+    )
+
+
+class RequestStore:
+    def __init__(self, redis: Redis, public_url: str, clock: Clock = time.time) -> None:
+        self.redis = redis
+        self.public_url = public_url
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def _record(self, pipe: Pipeline, request: ShopperRequest) -> None:
+        """Queue, on `pipe`, the request's step as an event on its case (for whoever
+        takes the case) and its announcement to the consoles."""
+        data = request_to_json(request, self.public_url)
+        append_event(pipe, request.conversation_id,
+                     event_fields(EventKind.REQUEST, request.updated_at.timestamp(), data=data))
+
+    async def open(self, conversation_id: str, wanted: RequestInput, order: Order) -> tuple[ShopperRequest, bool]:
+        """Open the request (True) or give back the open one of its kind for the order (False).
+
+        A double tap or a retried call must not print a second return label nor put the
+        case twice on the team's list. The conversation's list of requests is WATCHed
+        from the look for an open twin until the new request is on it, so two parallel
+        calls cannot both find none: the loser retries and finds the winner's. (A key
+        per order and kind would cover other conversations too, but would have to be
+        cleared on every way a request closes; a shopper opening the same request from
+        two chats is rare, and the team sees both.) Raises RequestRefused or InvalidInput.
+        """
+        listed = keys.conversation_requests(conversation_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(listed)
+                    twin = await self._open_twin(conversation_id, wanted.kind, order.order_id)
+                    if twin is not None:
+                        return twin, False
+                    request = self._new(conversation_id, wanted, order)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(keys.request(request.id), mapping=_to_hash(request))
+                    pipe.rpush(listed, request.id)
+                    pipe.zadd(keys.team_requests(request.team), {request.id: request.created_at.timestamp()})
+                    self._record(pipe, request)
+                    await pipe.execute()
+                    return request, True
+                except WatchError:
+                    continue  # another request joined the conversation: look again
+
+    async def _open_twin(self, conversation_id: str, kind: RequestKind, order_id: str) -> ShopperRequest | None:
+        for request in await self.for_conversation(conversation_id):
+            if request.kind is kind and request.order_id == order_id and request.status is RequestStatus.OPEN:
+                return request
+        return None
+
+    def _new(self, conversation_id: str, wanted: RequestInput, order: Order) -> ShopperRequest:
+        """A request the policy allows (RequestRefused or InvalidInput otherwise), not yet stored."""
+        now = self.now()
+        items = check_policy(wanted, order, now)
+        return ShopperRequest(
+            # The id is the only key to the public return-label page: unguessable.
+            id=secrets.token_urlsafe(18), kind=wanted.kind, order_id=order.order_id,
+            conversation_id=conversation_id, status=RequestStatus.OPEN, team=TEAMS[wanted.kind],
+            created_at=now, updated_at=now, items=items, reason=wanted.reason, address=wanted.address,
+        )
+
+    async def get(self, request_id: str) -> ShopperRequest | None:
+        raw = await self.redis.hgetall(keys.request(request_id))
+        return _from_hash(raw) if raw else None
+
+    async def for_conversation(self, conversation_id: str) -> list[ShopperRequest]:
+        ids = await self.redis.lrange(keys.conversation_requests(conversation_id), 0, -1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for request_id in ids:
+                pipe.hgetall(keys.request(str(request_id)))
+            raws = await pipe.execute()
+        return [_from_hash(raw) for raw in raws if raw]
+
+    async def advance_return(self, return_id: str, status: RequestStatus, note: str | None) -> ShopperRequest:
+        """The warehouse's word on a return: received, then refunded or rejected."""
+        key = keys.request(return_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.hgetall(key)
+                    if not raw or raw["kind"] != RequestKind.RETURN.value:
+                        raise UnknownRequest(return_id)
+                    current = _from_hash(raw)
+                    if status not in RETURN_TRANSITIONS[current.status]:
+                        raise InvalidTransition(current.status, status)
+                    updated = replace(current, status=status, updated_at=self.now(), note=note or current.note)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, mapping=_to_hash(updated))
+                    self._record(pipe, updated)
+                    await pipe.execute()
+                    return updated
+                except WatchError:
+                    continue
