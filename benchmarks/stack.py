@@ -1,6 +1,6 @@
 """The processes under test, started on free ports under var/bench/ and always stopped.
 
-storechat is started through gateway/processes.py, the same definitions `storechat run`
+storechat is started through gateway/run/processes.py, the same definitions `storechat run`
 and the tests use: an embedded Redis, the action server, Rasa with bot/models/storechat.tar.gz
 and one `storechat serve` gateway (or several, sharing the Redis, for `storechat_gateways`).
 The anchor is a stock `rasa init` assistant, created once under var/bench/anchor/ and run as

@@ -1,7 +1,7 @@
 """The case record in Redis: conversations, their contacts and ordered history.
 
 State changes are not made here; they go through `gateway.conversations.state_machine`. Which contact
-(person) a channel identity belongs to, and contacts merging, is gateway/contacts.py.
+(person) a channel identity belongs to, and contacts merging, is gateway/conversations/contacts.py.
 """
 
 from __future__ import annotations

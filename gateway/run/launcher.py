@@ -72,7 +72,7 @@ class Launcher:
             loaded = asyncio.run(demo_data.load_into(self.settings.effective_redis_url))
         except RedisError as exc:
             raise processes.ProcessError(f"could not load the demo orders into Redis: {exc}") from None
-        print(f"  loaded {len(loaded)} demo orders (gateway/demo_data.yml)", flush=True)
+        print(f"  loaded {len(loaded)} demo orders (demo_shop/orders.yml)", flush=True)
 
     def _add_demo_agent(self) -> None:
         """A supervisor account for the demo console, unless agents exist already."""
