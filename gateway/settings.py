@@ -1,61 +1,28 @@
-"""Configuration, parsed once from the environment into a typed, frozen object."""
+"""Configuration, parsed once from the environment into a typed, frozen object.
+
+Each field named after a variable (its validation alias) is one row of the README's
+Configuration table, which tests/gateway/test_settings.py holds to this class; its default
+is written here once. How the variables are read and their errors worded: gateway/environment.py.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Self
 from urllib.parse import urlsplit
 
-from gateway.messaging.channel_settings import ChannelConfigError, ChannelSettings
+from pydantic import AfterValidator, Field
+
+from gateway.environment import AtLeastOne, ConfigError, EnvironmentSettings, HttpAddress, Positive, Regex
+from gateway.messaging.channel_settings import ChannelSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-
-class ConfigError(ValueError):
-    """An environment variable holds a value storechat cannot use."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "yes", "true", "on"):
-        return True
-    if raw in ("0", "no", "false", "off"):
-        return False
-    raise ConfigError(f"{name} must be yes or no, got {raw!r}")
-
-
-def _pattern(env: Mapping[str, str], name: str, default: str) -> re.Pattern[str]:
-    raw = env.get(name) or default
-    try:
-        return re.compile(raw)
-    except re.error as exc:
-        raise ConfigError(f"{name} is not a regular expression ({exc}): {raw!r}") from None
+__all__ = ["REPO_ROOT", "ConfigError", "RedisAddress", "Settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,104 +48,76 @@ class RedisAddress:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
+def _redis_url(url: str) -> str:
+    RedisAddress.from_url(url)  # fail at start, not on first use
+    return url
+
+
+RedisUrl = Annotated[str, AfterValidator(_redis_url)]
+
+
+class Settings(EnvironmentSettings):
+    host: str = Field(default="127.0.0.1", validation_alias="STORECHAT_HOST")
+    port: int = Field(default=8080, validation_alias="STORECHAT_PORT")
     # None: `storechat run` starts an embedded Redis persisting under data_dir.
-    redis_url: str | None = None
-    embedded_redis_port: int = 6390
-    rasa_url: str = "http://127.0.0.1:5005"
-    rasa_port: int = 5005
-    action_server_port: int = 5055
+    redis_url: RedisUrl | None = Field(default=None, validation_alias="REDIS_URL")
+    embedded_redis_port: int = Field(default=6390, validation_alias="STORECHAT_REDIS_PORT")
+    rasa_port: int = Field(default=5005, validation_alias="RASA_PORT")
+    # Unset: the Rasa server `storechat run` starts, on rasa_port.
+    rasa_url: HttpAddress = Field(default_factory=lambda given: f"http://127.0.0.1:{given['rasa_port']}",
+                                  validation_alias="RASA_URL")
+    action_server_port: int = Field(default=5055, validation_alias="ACTION_SERVER_PORT")
     # A turn that takes longer than this is answered with the "bot unavailable" text.
-    rasa_timeout: float = 8.0
+    rasa_timeout: Positive = Field(default=8.0, validation_alias="RASA_TIMEOUT")
     # Rasa server worker processes (Sanic workers sharing the port and the Redis
     # tracker and lock stores); a turn is CPU-bound, so one per core.
-    rasa_workers: int = 2
-    max_message_chars: int = 2000
+    rasa_workers: AtLeastOne = Field(default=2, validation_alias="RASA_WORKERS")
+    max_message_chars: AtLeastOne = Field(default=2000, validation_alias="STORECHAT_MAX_MESSAGE_CHARS")
     # Socket.IO packets above this size are refused by the transport itself.
-    max_socket_payload_bytes: int = 64 * 1024
-    default_locale: str = "de"
-    data_dir: Path = field(default_factory=lambda: REPO_ROOT / "var")
+    max_socket_payload_bytes: AtLeastOne = 64 * 1024
+    default_locale: str = Field(default="de", validation_alias="STORECHAT_DEFAULT_LOCALE")
+    data_dir: Path = Field(default=REPO_ROOT / "var", validation_alias="STORECHAT_DATA_DIR")
     root: Path = REPO_ROOT
     # Bearer tokens of the shop API; unset → those endpoints answer 503 api_disabled.
-    shop_token: str | None = None
-    bot_token: str | None = None
+    # (`storechat run` generates them: gateway/run/dev_secrets.py.) repr=False: settings get
+    # logged, secrets must not be.
+    shop_token: str | None = Field(default=None, validation_alias="STORECHAT_SHOP_TOKEN", repr=False)
+    bot_token: str | None = Field(default=None, validation_alias="STORECHAT_BOT_TOKEN", repr=False)
     # Key the storefront signs customer tokens with; unset → such proofs are refused.
-    customer_token_secret: str | None = None
-    # Where shoppers reach the gateway (return-label links); None → http://{host}:{port}.
-    public_url: str | None = None
+    customer_token_secret: str | None = Field(default=None, validation_alias="STORECHAT_CUSTOMER_TOKEN_SECRET",
+                                              repr=False)
+    # Where shoppers reach the gateway (return-label links); None → effective_public_url.
+    public_url: HttpAddress | None = Field(default=None, validation_alias="STORECHAT_PUBLIC_URL")
     # An order id must match this in full; the shop decides its own numbering.
-    order_number_pattern: re.Pattern[str] = re.compile(r"\d{6}")
+    order_number_pattern: Regex = Field(default=re.compile(r"\d{6}"), validation_alias="STORECHAT_ORDER_NUMBER_PATTERN")
     # An agent's console session ends after this long without a request.
-    agent_session_hours: float = 8.0
+    agent_session_hours: Positive = Field(default=8.0, validation_alias="STORECHAT_AGENT_SESSION_HOURS")
     # Concurrent chats auto-assignment gives one agent (a manual claim may go beyond).
-    agent_max_chats: int = 3
+    agent_max_chats: AtLeastOne = Field(default=3, validation_alias="STORECHAT_AGENT_MAX_CHATS")
     # When the teams answer (a YAML file; the demo shop's hours by default).
-    business_hours_file: Path = field(default_factory=lambda: REPO_ROOT / "config" / "business_hours.yml")
+    business_hours_file: Path = Field(default=REPO_ROOT / "config" / "business_hours.yml",
+                                      validation_alias="STORECHAT_BUSINESS_HOURS")
     # When a chat is offered by itself (a YAML file; gateway/proactive/rules.py).
-    proactive_rules_file: Path = field(default_factory=lambda: REPO_ROOT / "config" / "proactive_rules.yml")
+    proactive_rules_file: Path = Field(default=REPO_ROOT / "config" / "proactive_rules.yml",
+                                       validation_alias="STORECHAT_PROACTIVE_RULES")
     # Which shipment events the customer is told of, quiet hours, WhatsApp templates (a YAML file).
-    notifications_file: Path = field(default_factory=lambda: REPO_ROOT / "config" / "notifications.yml")
-    # SMS, Messenger and WhatsApp: on when their secrets are set (gateway/messaging/channel_settings.py).
-    channels: ChannelSettings = field(default_factory=ChannelSettings)
+    notifications_file: Path = Field(default=REPO_ROOT / "config" / "notifications.yml",
+                                     validation_alias="STORECHAT_NOTIFICATIONS")
+    # SMS, Messenger and WhatsApp: on when their secrets are set (their own variables,
+    # gateway/messaging/channel_settings.py; from_env reads them).
+    channels: ChannelSettings = Field(default_factory=ChannelSettings)
     # A webhook delivery a gateway process read but did not finish (it died) is taken
     # over by another process after this long.
-    inbox_claim_idle_ms: int = 60_000
+    inbox_claim_idle_ms: AtLeastOne = Field(default=60_000, validation_alias="STORECHAT_INBOX_CLAIM_IDLE_MS")
     # Whether this process also processes webhook deliveries (off: it only accepts them,
     # for intake processes scaled apart from the ones that answer).
-    inbox_worker: bool = True
+    inbox_worker: bool = Field(default=True, validation_alias="STORECHAT_INBOX_WORKER")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         env = os.environ if env is None else env
-        rasa_port = _int(env, "RASA_PORT", 5005)
-        settings = cls(
-            host=env.get("STORECHAT_HOST", "127.0.0.1"),
-            port=_int(env, "STORECHAT_PORT", 8080),
-            redis_url=env.get("REDIS_URL") or None,
-            embedded_redis_port=_int(env, "STORECHAT_REDIS_PORT", 6390),
-            rasa_url=env.get("RASA_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
-            rasa_port=rasa_port,
-            action_server_port=_int(env, "ACTION_SERVER_PORT", 5055),
-            rasa_timeout=_float(env, "RASA_TIMEOUT", 8.0),
-            rasa_workers=_int(env, "RASA_WORKERS", 2),
-            max_message_chars=_int(env, "STORECHAT_MAX_MESSAGE_CHARS", 2000),
-            default_locale=env.get("STORECHAT_DEFAULT_LOCALE", "de"),
-            data_dir=Path(env.get("STORECHAT_DATA_DIR", str(REPO_ROOT / "var"))),
-            shop_token=env.get("STORECHAT_SHOP_TOKEN") or None,
-            bot_token=env.get("STORECHAT_BOT_TOKEN") or None,
-            customer_token_secret=env.get("STORECHAT_CUSTOMER_TOKEN_SECRET") or None,
-            public_url=(env.get("STORECHAT_PUBLIC_URL") or "").rstrip("/") or None,
-            order_number_pattern=_pattern(env, "STORECHAT_ORDER_NUMBER_PATTERN", r"\d{6}"),
-            agent_session_hours=_float(env, "STORECHAT_AGENT_SESSION_HOURS", 8.0),
-            agent_max_chats=_int(env, "STORECHAT_AGENT_MAX_CHATS", 3),
-            business_hours_file=Path(env.get("STORECHAT_BUSINESS_HOURS")
-                                     or str(REPO_ROOT / "config" / "business_hours.yml")),
-            proactive_rules_file=Path(env.get("STORECHAT_PROACTIVE_RULES")
-                                      or str(REPO_ROOT / "config" / "proactive_rules.yml")),
-            notifications_file=Path(env.get("STORECHAT_NOTIFICATIONS")
-                                    or str(REPO_ROOT / "config" / "notifications.yml")),
-            inbox_claim_idle_ms=_int(env, "STORECHAT_INBOX_CLAIM_IDLE_MS", 60_000),
-            inbox_worker=_flag(env, "STORECHAT_INBOX_WORKER", True),
-        )
-        try:
-            settings = dataclasses.replace(
-                settings, channels=ChannelSettings.from_env(env, settings.effective_public_url))
-        except ChannelConfigError as exc:
-            raise ConfigError(str(exc)) from None
-        if settings.redis_url is not None:
-            RedisAddress.from_url(settings.redis_url)  # fail at start, not on first use
-        if settings.rasa_workers < 1:
-            raise ConfigError("RASA_WORKERS must be at least 1")
-        if settings.rasa_timeout <= 0:
-            raise ConfigError("RASA_TIMEOUT must be positive")
-        if settings.agent_max_chats < 1:
-            raise ConfigError("STORECHAT_AGENT_MAX_CHATS must be at least 1")
-        if settings.agent_session_hours <= 0:
-            raise ConfigError("STORECHAT_AGENT_SESSION_HOURS must be positive")
-        return settings
+        settings = super().from_env(env)
+        return settings.replace(channels=ChannelSettings.from_env(env, settings.effective_public_url))
 
     @property
     def effective_redis_url(self) -> str:
@@ -191,3 +130,8 @@ class Settings:
     @property
     def effective_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """Where the action server, started beside the gateway, reaches its API."""
+        return f"http://{self.host}:{self.port}"

@@ -12,18 +12,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import replace
 from pathlib import Path
 
 from gateway.settings import Settings
 
 SECRETS_FILE = "secrets.json"
 # Settings field → the environment variable that would set it.
-GENERATED = {
-    "shop_token": "STORECHAT_SHOP_TOKEN",
-    "bot_token": "STORECHAT_BOT_TOKEN",
-    "customer_token_secret": "STORECHAT_CUSTOMER_TOKEN_SECRET",
-}
+GENERATED = {name: Settings.variables()[name] for name in ("shop_token", "bot_token", "customer_token_secret")}
 
 
 def secrets_path(settings: Settings) -> Path:
@@ -64,8 +59,7 @@ def with_dev_secrets(settings: Settings) -> Settings:
     if all(getattr(settings, name) is not None for name in GENERATED):
         return settings
     stored = _read_or_create(secrets_path(settings))
-    return replace(
-        settings,
+    return settings.replace(
         shop_token=settings.shop_token or stored["shop_token"],
         bot_token=settings.bot_token or stored["bot_token"],
         customer_token_secret=settings.customer_token_secret or stored["customer_token_secret"],
