@@ -37,7 +37,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 # One reader of faq_data's location and languages for the whole bot (PYTHONPATH=bot).
-from actions.texts import faq_dir, languages
+from actions.languages import faq_dir, languages
 
 LANGUAGE_ENTITY = "language"
 METADATA_KEY = "metadata"

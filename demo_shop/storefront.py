@@ -80,13 +80,17 @@ class _Storefront:
         lang = request.query.get("lang", DEFAULT_LANG).lower()
         return lang if lang in self._shop.page_text else DEFAULT_LANG
 
+    def _locale(self, lang: str) -> str:
+        """How `lang` writes prices: its page texts' `locale`, else the language itself."""
+        return str(self._shop.page_text[lang].get("locale", lang))
+
     def _product(self, product: Product, lang: str) -> dict[str, object]:
         return {
             "id": product.id,
             "image": product.image,
             "name": product.name[lang],
             "blurb": product.blurb[lang],
-            "price": format_money(product.price, "EUR", lang),
+            "price": format_money(product.price, "EUR", self._locale(lang)),
             # The cart's unit price as the storefront events carry it: "39.90".
             "amount": f"{product.price:.2f}",
             "price_cents": int(product.price * 100),
@@ -96,6 +100,8 @@ class _Storefront:
         lang = self._lang(request)
         html = await self._templates.get_template(template).render_async(
             lang=lang,
+            # The page's script formats the cart's prices with it (Intl wants "en-IE").
+            locale=self._locale(lang).replace("_", "-"),
             languages=sorted(self._shop.page_text),
             t=self._shop.page_text[lang],
             page_type=page_type,

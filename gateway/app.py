@@ -52,6 +52,7 @@ from gateway.proactive.rules import Rules
 from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
 from gateway.settings import Settings
 from gateway.texts import Texts
+from gateway.webchat.redis_manager import RedisManager
 from gateway.webchat.socket_server import WebChatServer
 from gateway.webchat.widget_routes import add_widget_routes
 
@@ -109,7 +110,9 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     deliveries = {channel: ChannelDelivery(adapter, provider, store) for channel, adapter in adapters.items()}
     for channel, delivery in deliveries.items():
         outbox.register_channel(channel, delivery)
-    notifier = Notifier(await asyncio.to_thread(NotificationConfig.load, settings.notifications_file),
+    notifications = await asyncio.to_thread(NotificationConfig.load, settings.notifications_file,
+                                            languages=texts.languages)
+    notifier = Notifier(notifications,
                         orders=shop.orders, store=store, verifier=shop.verifier, outbox=outbox,
                         texts=texts, clock=store.clock)
     shop = dataclasses.replace(shop, order_events=notifier.order_event)
@@ -143,26 +146,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_socketio(sio: socketio.AsyncServer) -> None:
-    """Stop Socket.IO's background work and its Redis manager's connections.
-
-    python-socketio's Redis manager has no close of its own: its listener task
-    and its two Redis clients are ended here. The listener may be blocked in a
-    pub/sub read that swallows the cancel, so its connection is closed under it.
-    """
+    """Stop Socket.IO's background work, then its Redis manager's listener and connections."""
     await sio.shutdown()
     manager = sio.manager
-    pubsub = getattr(manager, "pubsub", None)
-    listener = getattr(manager, "thread", None)
-
-    async def close_pubsub() -> None:
-        if pubsub is not None and pubsub.connection is not None:
-            await pubsub.connection.disconnect(nowait=True)
-
-    if isinstance(listener, asyncio.Future):
-        await background.stop([listener], unblock=close_pubsub)
-    for client in (pubsub, getattr(manager, "redis", None)):
-        if client is not None:
-            await client.aclose()
+    if isinstance(manager, RedisManager):
+        await manager.aclose()
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -181,7 +169,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time) -> web.Applicati
     app[CLOCK] = clock
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
-        client_manager=socketio.AsyncRedisManager(settings.effective_redis_url, channel=keys.SOCKETIO_CHANNEL),
+        client_manager=RedisManager(settings.effective_redis_url, channel=keys.SOCKETIO_CHANNEL),
         # The widget runs on the shop's own domain; sessions are bearer ids, not cookies.
         cors_allowed_origins="*",
         max_http_buffer_size=settings.max_socket_payload_bytes,

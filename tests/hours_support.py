@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.formatting import format_day
+
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DAYS_DE = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
 # Closed hours are open only on the day after tomorrow: whenever a test runs, the team is out.
-NEXT_OPEN_DAY = (datetime.now(ZoneInfo("Europe/Berlin")).weekday() + 2) % 7
-NEXT_OPEN_DAY_DE = DAYS_DE[NEXT_OPEN_DAY]
+NEXT_OPEN_DATE = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=2)
+NEXT_OPEN_DAY = NEXT_OPEN_DATE.weekday()
+NEXT_OPEN_DAY_DE = format_day(NEXT_OPEN_DATE, "de")  # "Montag, 30. November"
 
 
 def hours_file(directory: Path, *, open_now: bool) -> Path:

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from .texts import faq_dir
+from .languages import faq_dir
 
 NOT_UNDERSTOOD_ACTION = "action_not_understood"
 FAQ_INTENT = "faq"

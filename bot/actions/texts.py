@@ -2,44 +2,27 @@
 
 Flat keys holding str.format templates, the same keys in every language; a key
 missing in one language falls back to the default language of faq_data/languages.yml.
-Dates and amounts are formatted from the same files, so a language is a data change.
+Dates and amounts are written by Babel (core/formatting.py, the gateway's too) in the
+CLDR locale a file's `locale` names, else in its language: a language is a data change.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
+from core.formatting import format_date, format_day, format_money
 
-# bot/actions/texts.py → repository root; STORECHAT_FAQ_DATA points elsewhere.
-_DEFAULT_FAQ_DIR = Path(__file__).resolve().parents[2] / "faq_data"
-
-
-def faq_dir() -> Path:
-    return Path(os.environ.get("STORECHAT_FAQ_DATA", _DEFAULT_FAQ_DIR))
-
-
-def _load_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@lru_cache(maxsize=1)
-def languages() -> tuple[str, tuple[str, ...]]:
-    """(default, supported) from faq_data/languages.yml, read once per process."""
-    data = _load_yaml(faq_dir() / "languages.yml")
-    return str(data["default"]), tuple(str(lang) for lang in data["languages"])
+from .languages import faq_dir, languages, load_yaml
 
 
 @lru_cache(maxsize=None)
 def _messages(language: str) -> Mapping[str, str]:
     path = faq_dir() / "messages" / f"{language}.yml"
-    data = _load_yaml(path) if path.is_file() else {}
+    data = load_yaml(path) if path.is_file() else {}
     return {str(key): str(value) for key, value in (data or {}).items()}
 
 
@@ -60,25 +43,29 @@ class Texts:
     def has(self, key: str) -> bool:
         return key in self.templates or key in self.fallback
 
+    @property
+    def locale(self) -> str:
+        """The CLDR locale of this language's dates and amounts: its own file's `locale`
+        (never the default language's), else the language itself."""
+        return self.templates.get("locale", self.language)
+
     def long_date(self, day: date) -> str:
-        """ "Mittwoch, 26. November" / "Wednesday, 26 November"."""
-        return self(
-            "date_long",
-            weekday=self(f"weekday_{day.weekday()}"),
-            day=day.day,
-            month=self(f"month_{day.month}"),
-            year=day.year,
-        )
+        """ "Mittwoch, 26. November" / "Wednesday 26 November"."""
+        return format_day(day, self.locale)
 
     def short_date(self, day: date) -> str:
-        return self("date_short", day=day.day, month=self(f"month_{day.month}"), year=day.year)
+        """ "26. November 2026" / "26 November 2026"."""
+        return format_date(day, self.locale)
 
     def money(self, amount: Any, currency: Any) -> str:
+        """ "39,80 €" / "€39.80"; an amount that is not a number is shown as it came."""
         try:
-            value = f"{Decimal(str(amount)):.2f}"
+            value = Decimal(str(amount))
         except (InvalidOperation, ValueError):
-            value = str(amount)
-        return self("money", amount=value.replace(".", self("decimal_separator")), currency=currency or "")
+            return str(amount)
+        if not currency or not value.is_finite():
+            return str(amount)
+        return format_money(value, str(currency), self.locale)
 
 
 def texts(language: Any) -> Texts:

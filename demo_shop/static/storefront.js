@@ -13,7 +13,9 @@
   var SHIPPING_CENTS = 495;
   var body = document.body;
   var lang = body.dataset.lang || "de";
-  var money = new Intl.NumberFormat(lang === "de" ? "de-DE" : "en-IE", { style: "currency", currency: "EUR" });
+  // The page names how its language writes prices (demo_shop/shop.yml `locale`), as the
+  // server-side prices do (core/formatting.py).
+  var money = new Intl.NumberFormat(body.dataset.locale || lang, { style: "currency", currency: "EUR" });
   var $ = function (selector) {
     return document.querySelector(selector);
   };

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from core.formatting import format_day, format_time
 from core.types import Team
 from gateway import config_file
-from gateway.texts import normalize_locale
+from gateway.texts import Texts
 
 __all__ = ["BusinessHours", "Interval", "Schedule", "describe_opening"]
 
@@ -210,61 +211,24 @@ def _dates(raw: object, where: str) -> frozenset[date]:
 # --- telling the shopper ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Phrases:
-    days: tuple[str, str, str, str, str, str, str]  # Monday first, as date.weekday()
-    months: tuple[str, ...]  # January first
-    today: str
-    tomorrow: str
-    later: str
-
-
-# The words of describe_opening, per language. Shopper texts belong in
-# gateway/locales/*.json, but these are grammar (weekday and month names, date order)
-# that the sentence there embeds as {when}; they stay in this small table, beside the
-# one function that uses them, until they can move into those catalogues. Another
-# language is another entry here.
-_PHRASES: dict[str, _Phrases] = {
-    "de": _Phrases(
-        days=("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-        months=("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-                "September", "Oktober", "November", "Dezember"),
-        today="heute um {time} Uhr",
-        tomorrow="morgen um {time} Uhr",
-        later="am {day}, {date}. {month}, um {time} Uhr",
-    ),
-    "en": _Phrases(
-        days=("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-        months=("January", "February", "March", "April", "May", "June", "July", "August",
-                "September", "October", "November", "December"),
-        today="today at {time}",
-        tomorrow="tomorrow at {time}",
-        later="on {day}, {date} {month}, at {time}",
-    ),
-}
-_FALLBACK_LANGUAGE = "en"
-
-
-def describe_opening(opening: datetime, now: datetime, locale: str) -> str:
+def describe_opening(opening: datetime, now: datetime, locale: str, texts: Texts) -> str:
     """How a shopper reads `opening`, seen from `now`, in the opening's timezone:
-    "heute um 8:00 Uhr", "tomorrow at 9:00", "on Monday, 28 December, at 8:00".
+    "heute um 08:00 Uhr", "tomorrow at 09:00", "on Monday 28 December, at 08:00".
 
-    An unknown locale reads English.
+    The words are the texts' ("opening_today", "opening_tomorrow", "opening_later"), the
+    day and the time Babel's; an unknown locale reads as the default language, like the
+    sentence around it.
     """
     if opening.tzinfo is None or now.tzinfo is None:
         raise ValueError("describe_opening needs aware datetimes")
-    phrases = _PHRASES[normalize_locale(locale, frozenset(_PHRASES), _FALLBACK_LANGUAGE)]
-    clock = f"{opening.hour}:{opening.minute:02d}"
+    locale = texts.locale(locale)
+    cldr = texts.cldr_locale(locale)
+    clock = format_time(opening.time(), cldr)  # the wall clock where the shop is
     # "Today" is the shop's today: at 00:30 in Berlin a 9:00 opening is today, whatever
     # the date is in UTC.
     days = (opening.date() - now.astimezone(opening.tzinfo).date()).days
     if days == 0:
-        return phrases.today.format(time=clock)
+        return texts.get(locale, "opening_today", time=clock)
     if days == 1:
-        return phrases.tomorrow.format(time=clock)
-    return phrases.later.format(
-        day=phrases.days[opening.weekday()],
-        date=opening.day,
-        month=phrases.months[opening.month - 1],
-        time=clock,
-    )
+        return texts.get(locale, "opening_tomorrow", time=clock)
+    return texts.get(locale, "opening_later", day=format_day(opening.date(), cldr), time=clock)

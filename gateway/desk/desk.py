@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.formatting import format_number
 from core.types import Author, Conversation, ConversationState, Event, EventKind, OutgoingMessage, Team
 from gateway.conversations import state_machine
 from gateway.conversations.csat import Survey
@@ -81,13 +82,15 @@ class Desk:
         now = self._now()
         if not self.hours.is_open(now, team.value):
             opening = self.hours.next_opening(now, team.value)
-            await self._say(current, "out_of_hours", when=describe_opening(opening, now, current.locale))
+            when = describe_opening(opening, now, current.locale, self.texts)
+            await self._say(current, "out_of_hours", when=when)
             return
         position = await self.router.position(current)
         if position == 1:
             await self._say(current, "queue_next")
         elif position is not None:
-            await self._say(current, "queue_position", position=position)
+            await self._say(current, "queue_position",
+                            position=format_number(position, self.texts.cldr_locale(current.locale)))
 
     async def _announce_agent(self, conversation: Conversation) -> None:
         agent = await self.agents.get(conversation.agent) if conversation.agent else None

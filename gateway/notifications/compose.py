@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from core.formatting import format_day
 from gateway.notifications.config import WhatsAppTemplate
 from gateway.shop.orders import Order, OrderStatus
 from gateway.texts import Texts
@@ -16,10 +17,8 @@ _NO_ETA_LINE = frozenset({OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELAYED, Ord
 
 
 def long_date(day: date, texts: Texts, locale: str) -> str:
-    """ "Freitag, 27. November" / "Friday, 27 November" (the "dates" section of gateway/locales)."""
-    dates = texts.section(locale, "dates")
-    return str(dates["long"]).format(weekday=dates["weekdays"][day.weekday()], day=day.day,
-                                     month=dates["months"][day.month - 1])
+    """ "Freitag, 27. November" / "Friday 27 November", as the language writes it (Babel)."""
+    return format_day(day, texts.cldr_locale(locale))
 
 
 def _upcoming(order: Order, today: date) -> date | None:

@@ -1,5 +1,6 @@
 """config/notifications.yml, read and checked once at start-up: which statuses notify, the
-quiet hours, and the WhatsApp template of each status per language.
+quiet hours, and the WhatsApp template of each status per language. The languages are those
+of the gateway's texts (gateway/locales/): a new locale file asks for its templates here.
 
 Quiet hours are wall-clock times in the shop's timezone (as in gateway/desk/business_hours.py),
 so "08:00" is 8 o'clock on both sides of a daylight-saving change.
@@ -8,7 +9,7 @@ so "08:00" is 8 o'clock on both sides of a daylight-saving change.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from gateway import config_file
-from gateway.shop.orders import NOTIFY_LOCALES, STATUSES, OrderStatus
+from gateway.shop.orders import STATUSES, OrderStatus
 
 # What a template's parameters may be filled with (gateway/notifications/compose.py).
 TEMPLATE_VALUES = ("order_id", "customer_name", "carrier", "tracking_number", "tracking_url", "delivery_date")
@@ -68,16 +69,17 @@ class NotificationConfig:
     quiet_hours: QuietHours | None = None
 
     @classmethod
-    def load(cls, path: Path) -> NotificationConfig:
-        """Read and check a notifications file; ValueError names the first problem."""
+    def load(cls, path: Path, *, languages: Collection[str]) -> NotificationConfig:
+        """Read and check a notifications file for the texts' `languages`; ValueError names
+        the first problem."""
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise ValueError(f"{path}: cannot read the notifications ({exc})") from None
-        return cls.parse(raw, str(path))
+        return cls.parse(raw, str(path), languages=languages)
 
     @classmethod
-    def parse(cls, raw: object, where: str = "notifications") -> NotificationConfig:
+    def parse(cls, raw: object, where: str = "notifications", *, languages: Collection[str]) -> NotificationConfig:
         if not isinstance(raw, dict):
             raise ValueError(f"{where}: expected a mapping with `timezone`, `quiet_hours` and `statuses`")
         config_file.no_unknown_keys(raw, _FILE_KEYS, where)
@@ -88,7 +90,7 @@ class NotificationConfig:
         for status, rule in statuses_raw.items():
             if status not in STATUSES:
                 raise ValueError(f"{where}: statuses.{status}: unknown status (use {', '.join(STATUSES)})")
-            statuses[OrderStatus(status)] = _rule(rule, f"{where}: statuses.{status}")
+            statuses[OrderStatus(status)] = _rule(rule, f"{where}: statuses.{status}", sorted(languages))
         timezone = config_file.timezone(raw.get("timezone"), where)
         quiet_raw = raw.get("quiet_hours")
         quiet = None if quiet_raw is None else _quiet_hours(quiet_raw, timezone, where)
@@ -105,30 +107,30 @@ def _quiet_hours(raw: object, timezone: ZoneInfo, where: str) -> QuietHours:
     return QuietHours(start, end, timezone)
 
 
-def _rule(raw: object, where: str) -> StatusRule:
+def _rule(raw: object, where: str, languages: list[str]) -> StatusRule:
     if raw is None:
         return StatusRule()
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be a mapping (with `whatsapp`) or empty")
     config_file.no_unknown_keys(raw, _STATUS_KEYS, where)
     whatsapp = raw.get("whatsapp")
-    return StatusRule(None if whatsapp is None else _whatsapp(whatsapp, f"{where}.whatsapp"))
+    return StatusRule(None if whatsapp is None else _whatsapp(whatsapp, f"{where}.whatsapp", languages))
 
 
-def _whatsapp(raw: object, where: str) -> WhatsAppTemplate:
+def _whatsapp(raw: object, where: str, languages: list[str]) -> WhatsAppTemplate:
     if not isinstance(raw, dict):
         raise ValueError(f"{where} must be a mapping with `template` and `parameters`")
     config_file.no_unknown_keys(raw, _WHATSAPP_KEYS, where)
     names = raw.get("template")
     if not isinstance(names, dict):
-        raise ValueError(f"{where}.template must map languages ({', '.join(NOTIFY_LOCALES)}) to template names")
-    missing = [language for language in NOTIFY_LOCALES if language not in names]
+        raise ValueError(f"{where}.template must map languages ({', '.join(languages)}) to template names")
+    missing = [language for language in languages if language not in names]
     if missing:
         # A customer in that language would get nothing outside the window.
         raise ValueError(f"{where}.template: no template for {missing[0]!r}")
     for language, name in names.items():
-        if language not in NOTIFY_LOCALES:
-            raise ValueError(f"{where}.template.{language}: unknown language (use {', '.join(NOTIFY_LOCALES)})")
+        if language not in languages:
+            raise ValueError(f"{where}.template.{language}: unknown language (use {', '.join(languages)})")
         if not isinstance(name, str) or not _TEMPLATE_NAME.fullmatch(name):
             raise ValueError(f"{where}.template.{language}: {name!r} is not a template name like order_shipped")
     parameters = raw.get("parameters") or []

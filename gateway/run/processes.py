@@ -66,7 +66,7 @@ def _bot_env(settings: Settings) -> dict[str, str]:
         "REDIS_DB": str(redis.db),
         "REDIS_PASSWORD": redis.password,
         "ACTION_SERVER_PORT": str(settings.action_server_port),
-        "STORECHAT_API_URL": f"http://{settings.host}:{settings.port}",
+        "STORECHAT_API_URL": settings.api_url,
         "RASA_TELEMETRY_ENABLED": "false",
         # Quiet TensorFlow's start-up noise; errors still show.
         "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -92,8 +92,10 @@ def _api_env(settings: Settings) -> dict[str, str]:
 
 
 def action_server(settings: Settings) -> ProcessSpec:
-    # The actions look orders up through the gateway's API, as the bot.
+    # The actions look orders up through the gateway's API, as the bot, and write dates and
+    # prices with the gateway's own core/formatting.py (the repository root, after bot/).
     env = _bot_env(settings)
+    env["PYTHONPATH"] = os.pathsep.join((env["PYTHONPATH"], str(settings.root)))
     if settings.bot_token is not None:
         env["STORECHAT_BOT_TOKEN"] = settings.bot_token
     return ProcessSpec(

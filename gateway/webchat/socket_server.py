@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import socketio
 
 from channels import webchat
+from core.formatting import format_number
 from core.types import Channel, Conversation, OutgoingMessage
 from gateway.conversations.loop import ConversationLoop
 from gateway.conversations.store import ConversationStore
@@ -62,7 +63,8 @@ class WebChatServer:
         log.info("refused web chat event from %s: %s (%s)", sid, error.code, error)
         await self.sio.emit("storechat_error", {
             "code": error.code,
-            "message": self.texts.get(locale, key, limit=self.max_message_chars),
+            "message": self.texts.get(locale, key,
+                                      limit=format_number(self.max_message_chars, self.texts.cldr_locale(locale))),
         }, to=sid)
 
     async def on_session_request(self, sid: str, data: Any) -> None:

@@ -81,7 +81,9 @@ class _Widget:
         if lang not in self._texts.languages:
             lang = self._texts.default
         return web.json_response(
-            {"lang": lang, "widget": self._texts.section(lang, "widget")},
+            # `locale`: how the widget writes a message's time (Intl wants "en-IE", not "en_IE").
+            {"lang": lang, "locale": self._texts.cldr_locale(lang).replace("_", "-"),
+             "widget": self._texts.section(lang, "widget")},
             # The widget runs on the shop's origin and fetches this from ours.
             headers={**NO_CACHE, **ANY_ORIGIN},
         )

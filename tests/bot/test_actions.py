@@ -19,7 +19,9 @@ import yaml
 
 from bot.actions import handoff, order_answers, suggestions, task_steps, verification
 from bot.actions.gateway_api import GatewayUnavailable, log_failure
-from bot.actions.texts import faq_dir, languages, texts
+from bot.actions.languages import faq_dir, languages
+from bot.actions.texts import texts
+from core.formatting import parse_locale
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 
@@ -66,15 +68,23 @@ def test_every_language_has_the_same_texts_with_the_same_placeholders() -> None:
 
 @pytest.mark.parametrize(
     ("language", "expected"),
-    [("de", "Mittwoch, 25. November"), ("en", "Wednesday, 25 November"), ("fr", "Mittwoch, 25. November")],
+    [("de", "Mittwoch, 25. November"), ("en", "Wednesday 25 November"), ("fr", "Mittwoch, 25. November")],
 )
 def test_dates_read_naturally_in_each_language(language: str, expected: str) -> None:
     assert texts(language).long_date(date(2026, 11, 25)) == expected
 
 
-def test_amounts_use_the_languages_decimal_separator() -> None:
-    assert texts("de").money("39.8", "EUR") == "39,80 EUR"
-    assert texts("en").money("39.80", "EUR") == "39.80 EUR"
+def test_every_language_names_a_locale_babel_knows() -> None:
+    for language in languages()[1]:
+        parse_locale(texts(language).locale)  # ValueError if CLDR has no such locale
+
+
+def test_amounts_are_written_as_each_language_writes_money() -> None:
+    assert texts("de").money("39.8", "EUR") == "39,80\xa0€"
+    assert texts("en").money("39.80", "EUR") == "€39.80"
+    assert texts("en").money("1250", "CHF") == "CHF\xa01,250.00"
+    # What is not an amount is shown as it came rather than hidden.
+    assert texts("de").money("unknown", "EUR") == "unknown"
 
 
 # --- order numbers and proofs ----------------------------------------------------------
@@ -162,7 +172,7 @@ def test_a_delayed_order_gets_an_apology_and_the_new_date() -> None:
     answer = order_answers.status_answer(_order(status="delayed", estimated_delivery="2026-11-28"), texts("en"), TODAY)
     assert answer[0] == "Your order 104233 is delayed."
     assert "We're sorry that your order is late." in answer
-    assert "The new estimated delivery date is Saturday, 28 November." in answer
+    assert "The new estimated delivery date is Saturday 28 November." in answer
 
 
 def test_an_order_past_its_date_is_late_until_delivered() -> None:
@@ -186,8 +196,8 @@ def test_order_history_lists_number_date_status_and_total() -> None:
     (answer,) = order_answers.history_answer(orders, texts("de"))
     assert answer.splitlines() == [
         "Ihre Bestellungen:",
-        "• 104233 vom 20. November 2026: unterwegs, 39,80 EUR",
-        "• 118420 vom 2. Oktober 2026: zugestellt, 12,50 EUR",
+        "• 104233 vom 20. November 2026: unterwegs, 39,80\xa0€",
+        "• 118420 vom 2. Oktober 2026: zugestellt, 12,50\xa0€",
     ]
 
 

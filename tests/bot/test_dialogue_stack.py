@@ -20,8 +20,6 @@ from gateway.settings import Settings
 from gateway.shop import customer_token
 from tests.gateway.shop_support import CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
 
-pytestmark = pytest.mark.rasa
-
 TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
@@ -282,8 +280,8 @@ async def test_order_history_lists_the_proven_customers_orders(chat: Chat) -> No
     await chat.say("/order_history")
     (listing,) = await chat.texts_of("104233")
     assert listing.splitlines()[0] == "Ihre Bestellungen:"
-    assert "• 118420 vom 21. November 2026: eingegangen, 12,50 EUR" in listing
-    assert "• 104233 vom 20. November 2026: zugestellt, 94,30 EUR" in listing
+    assert "• 118420 vom 21. November 2026: eingegangen, 12,50\xa0€" in listing
+    assert "• 104233 vom 20. November 2026: zugestellt, 94,30\xa0€" in listing
 
 
 # --- not understood --------------------------------------------------------------------

@@ -33,6 +33,17 @@ async def test_shop_page_is_german_by_default_and_english_on_request(
     assert 'src="/widget.js" data-locale="en"' in await english.text()
 
 
+async def test_prices_are_written_as_each_language_writes_them(aiohttp_client: AiohttpClient) -> None:
+    client = await aiohttp_client(storefront_app())
+
+    german = await (await client.get("/p/fjord-throw")).text()
+    english = await (await client.get("/p/fjord-throw?lang=en")).text()
+
+    assert "89,00\xa0€" in german and 'data-locale="de"' in german
+    # The cart's script writes its sums in the same locale (demo_shop/shop.yml `locale`).
+    assert "€89.00" in english and 'data-locale="en-IE"' in english
+
+
 async def test_shop_assets_are_served_and_stay_in_their_folder(aiohttp_client: AiohttpClient) -> None:
     client = await aiohttp_client(storefront_app())
 

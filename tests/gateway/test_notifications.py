@@ -8,7 +8,6 @@ with the order proven. The clock is the test's, so quiet hours need no waiting f
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from gateway.messaging.channel_settings import ChannelSettings
 from gateway.notifications import NotificationConfig
 from gateway.settings import REPO_ROOT, Settings
 from gateway.shop.orders import OrderStatus
+from gateway.texts import languages_in
 from tests.channels.drivers import DRIVERS, PHONE_NUMBER_ID, WHATSAPP_TOKEN, Webhook, channel_env
 from tests.channels.provider_standin import ProviderStandIn, Recorded, provider_standin
 from tests.gateway.rasa_standin import ScriptedRasa
@@ -39,6 +39,7 @@ PUBLIC_URL = "http://chat.nordlicht-home.example:8443"
 SMS, WHATSAPP = DRIVERS["sms"], DRIVERS["whatsapp"]
 BERLIN = ZoneInfo("Europe/Berlin")
 ANNA = "+4917012300001"
+LANGUAGES = languages_in()  # the gateway's texts: de, en
 TRACKING_URL = "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=00340434161234567890"
 # A Wednesday morning in the shop, the order due the day after. Years ahead of the real clock:
 # a gateway process another test module left running on this Redis must never find these due.
@@ -80,8 +81,8 @@ def rasa() -> ScriptedRasa:
 def make_gateway(aiohttp_client: AiohttpClient, base_settings: Settings, redis: Redis, rasa: ScriptedRasa,
                  standin: ProviderStandIn, clock: SteppedClock) -> Callable[[], Awaitable[TestClient]]:  # type: ignore[type-arg]
     async def make() -> TestClient:  # type: ignore[type-arg]
-        settings = dataclasses.replace(
-            base_settings, rasa_url=await rasa.start(aiohttp_client), public_url=PUBLIC_URL,
+        settings = base_settings.replace(
+            rasa_url=await rasa.start(aiohttp_client), public_url=PUBLIC_URL,
             channels=ChannelSettings.from_env(channel_env(PUBLIC_URL, standin.url), PUBLIC_URL),
             shop_token=SHOP_TOKEN, bot_token=BOT_TOKEN,
         )
@@ -143,7 +144,7 @@ async def _notifications(redis: Redis, channel: Channel, address: str) -> list[A
     ("en", ["Your order 104233 has been shipped.",
             "Carrier: DHL, tracking number 00340434161234567890.",
             f"Track your parcel: {TRACKING_URL}",
-            "Estimated delivery: Thursday, 26 November.",
+            "Estimated delivery: Thursday 26 November.",
             "Questions? Just reply to this message."]),
 ])
 async def test_a_shipment_event_sends_one_sms_in_the_shoppers_language(
@@ -281,7 +282,7 @@ async def test_whatsapp_outside_the_window_goes_as_the_approved_template(
             "name": "order_shipped", "language": {"code": "en"},
             "components": [{"type": "body", "parameters": [
                 {"type": "text", "text": "104233"}, {"type": "text", "text": "DHL"},
-                {"type": "text", "text": TRACKING_URL}, {"type": "text", "text": "Thursday, 26 November"},
+                {"type": "text", "text": TRACKING_URL}, {"type": "text", "text": "Thursday 26 November"},
             ]}],
         },
     }
@@ -379,7 +380,7 @@ async def test_the_shop_reads_notify_back(gateway: TestClient) -> None:  # type:
 
 
 def test_the_shipped_configuration_notifies_four_statuses_with_night_quiet_hours() -> None:
-    config = NotificationConfig.load(REPO_ROOT / "config" / "notifications.yml")
+    config = NotificationConfig.load(REPO_ROOT / "config" / "notifications.yml", languages=LANGUAGES)
     assert set(config.statuses) == {OrderStatus.SHIPPED, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELAYED,
                                     OrderStatus.DELIVERED}
     quiet = config.quiet_hours
@@ -407,4 +408,4 @@ def test_a_wrong_configuration_names_the_problem(tmp_path: Path, yaml_text: str,
     path = tmp_path / "notifications.yml"
     path.write_text(yaml_text, encoding="utf-8")
     with pytest.raises(ValueError, match=problem):
-        NotificationConfig.load(path)
+        NotificationConfig.load(path, languages=LANGUAGES)

@@ -58,9 +58,10 @@ async def test_widget_strings_fall_back_to_german(aiohttp_client: AiohttpClient)
     unknown = await client.get("/widget/locales/xx.json")
 
     assert english["lang"] == "en" and english["widget"]["send"] == "Send"
+    assert english["locale"] == "en-IE"  # the widget writes message times as English in Europe does
     assert unknown.headers["Access-Control-Allow-Origin"] == "*"
     german = await (await client.get("/widget/locales/de.json")).json()
-    assert await unknown.json() == {"lang": "de", "widget": german["widget"]}
+    assert await unknown.json() == {"lang": "de", "locale": "de", "widget": german["widget"]}
 
 
 async def test_widget_modules_are_served_to_other_origins(aiohttp_client: AiohttpClient) -> None:

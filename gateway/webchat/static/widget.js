@@ -96,7 +96,7 @@
         return r.json();
       })
       .then(function (body) {
-        return body.widget || {};
+        return { strings: body.widget || {}, formatLocale: body.locale || locale };
       });
   }
 
@@ -111,13 +111,14 @@
           {
             origin: origin,
             locale: locale,
+            formatLocale: loaded[0].formatLocale,
             shopName: data.shopName || "",
             pageType: data.pageType || "",
             customerToken: function () {
               return customerToken;
             },
           },
-          loaded[0]
+          loaded[0].strings
         );
         pending.splice(0).forEach(function (call) {
           widget[call[0]].apply(null, call[1]);

@@ -15,7 +15,8 @@ const TYPING_REPEAT_MS = 2500;
 const TYPING_IDLE_MS = 3000;
 
 /**
- * config: {origin, locale, shopName, pageType, customerToken() → token|null};
+ * config: {origin, locale, formatLocale (how times are written, e.g. "en-IE"), shopName,
+ * pageType, customerToken() → token|null};
  * t: the "widget" strings of gateway/locales/<locale>.json. Answers the public API's
  * implementation: {open, close, send, track, sessionId}.
  */
@@ -36,7 +37,8 @@ export function start(config, t) {
   };
   const connected = () => Boolean(state.confirmed && state.socket && state.socket.connected);
 
-  const view = createView({ t, origin: config.origin, locale, title, onReply: (payload, shown) => send(payload, shown) });
+  const view = createView({ t, origin: config.origin, locale: config.formatLocale || locale, title,
+                            onReply: (payload, shown) => send(payload, shown) });
   const teaser = createTeaser(view.shell, t, title, {
     reply: (payload, shown) => {
       open();
