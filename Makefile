@@ -8,7 +8,7 @@ BOT_VENV  := .venv-bot
 PY        := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: run test setup train evaluate bench bench-handoff bench-webhooks typecheck system-deps clean
+.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -41,8 +41,13 @@ system-deps:
 	@command -v chromium >/dev/null 2>&1 || { echo "==> installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: train system-deps
+# Everything: mypy first (its own step), then every test, Rasa and the browser included.
+test: train system-deps typecheck
 	@$(PY) -m pytest
+
+# The edit–test loop, about a minute: no Rasa, no browser, nothing slow (no model, no Chromium needed).
+test-fast: setup
+	@$(PY) -m pytest -m "not rasa and not browser and not slow"
 
 # How well the bot understands shoppers: the held-out set in bot/tests/ (never trained on).
 evaluate: train

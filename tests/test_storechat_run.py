@@ -10,12 +10,17 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from gateway.run import processes
 from gateway.settings import REPO_ROOT
 from tests.support import Shopper, free_port
 
 
-async def test_storechat_run_serves_chat_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+# Its own Rasa server, not the session's: this is what `make run` starts, and how it stops.
+# `rasa_model`: it loads the trained model (and so is marked `rasa`).
+@pytest.mark.timeout(600)
+async def test_storechat_run_serves_chat_and_stops_on_ctrl_c(rasa_model: Path, tmp_path: Path) -> None:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},  # embedded Redis

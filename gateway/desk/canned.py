@@ -20,6 +20,7 @@ their weighted cosine, so a score is in [0, 1].
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -244,7 +245,15 @@ class CannedAnswers:
 
         Raises gateway.bot.training.FaqDataError when faq_data/ is malformed, ValueError when
         `default` is not one of its languages.
+
+        Indexing takes most of a second, so the same files are indexed once per process
+        (every gateway app of a test run shares them; a CannedAnswers never changes once
+        built). An edited file makes another key, so it is read again.
         """
+        return _indexed(faq_dir.resolve(), default, _fingerprint(faq_dir))
+
+    @classmethod
+    def _build(cls, faq_dir: Path, default: str | None) -> CannedAnswers:
         languages = load_languages(faq_dir)
         default = default or languages.default
         if default not in languages.supported:
@@ -300,3 +309,13 @@ class CannedAnswers:
         """One topic's answer by id (what an agent picked from the list)."""
         return next((a for a in self._language(locale).answers if a.topic == topic), None)
 
+
+def _fingerprint(faq_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Each file's path, size and modification time: faq_data/ as `_indexed` tells it apart."""
+    files = sorted(path for path in faq_dir.rglob("*") if path.is_file())
+    return tuple((str(path), (stat := path.stat()).st_size, stat.st_mtime_ns) for path in files)
+
+
+@functools.lru_cache(maxsize=4)
+def _indexed(faq_dir: Path, default: str | None, fingerprint: tuple[tuple[str, int, int], ...]) -> CannedAnswers:
+    return CannedAnswers._build(faq_dir, default)

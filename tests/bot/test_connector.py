@@ -17,8 +17,6 @@ from redis.asyncio import Redis
 
 from gateway.settings import Settings
 
-pytestmark = pytest.mark.rasa
-
 
 @pytest.fixture
 async def webhook(rasa_settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:

@@ -20,6 +20,9 @@ from gateway.settings import Settings
 from tests.gateway.shop_support import BOT_TOKEN
 from tests.support import free_port, running
 
+# The real action server, started here (no fixture of tests/conftest.py marks it).
+pytestmark = pytest.mark.rasa
+
 
 @dataclasses.dataclass(frozen=True)
 class ActionServer:
@@ -29,8 +32,8 @@ class ActionServer:
 
 @pytest.fixture(scope="module")
 def action_server(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
-    settings = dataclasses.replace(
-        base_settings, port=free_port(), action_server_port=free_port(), bot_token=BOT_TOKEN
+    settings = base_settings.replace(
+        port=free_port(), action_server_port=free_port(), bot_token=BOT_TOKEN
     )
     service = processes.action_server(settings)
     service = dataclasses.replace(service, env={**service.env, "STORECHAT_API_TIMEOUT": "1"})

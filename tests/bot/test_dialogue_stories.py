@@ -8,21 +8,14 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from gateway.settings import REPO_ROOT
-
-pytestmark = pytest.mark.rasa
 
 BOT = REPO_ROOT / "bot"
 
 
-def test_every_test_story_is_followed(tmp_path: Path) -> None:
-    model = BOT / "models" / "storechat.tar.gz"
-    if not model.is_file():
-        pytest.fail(f"no trained model at {model}: run `storechat train`")
+def test_every_test_story_is_followed(rasa_model: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(REPO_ROOT / ".venv-bot" / "bin" / "rasa"), "test", "core", "--model", str(model),
+        [str(REPO_ROOT / ".venv-bot" / "bin" / "rasa"), "test", "core", "--model", str(rasa_model),
          "--stories", "tests/test_stories.yml", "--out", str(tmp_path), "--no-plot"],
         cwd=BOT,
         env={**os.environ, "PYTHONPATH": str(BOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},

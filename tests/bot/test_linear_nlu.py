@@ -10,8 +10,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 BOT = ROOT / "bot"
 BOT_PYTHON = ROOT / ".venv-bot" / "bin" / "python"
@@ -34,9 +32,8 @@ def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.rasa
-def test_parse_data_is_what_the_bot_reads() -> None:
-    result = _run("-c", PARSE, str(BOT / "models" / "storechat.tar.gz"), "wie lange habe ich Zeit für eine Rücksendung?", "Hallo!", "/greet")
+def test_parse_data_is_what_the_bot_reads(rasa_model: Path) -> None:
+    result = _run("-c", PARSE, str(rasa_model), "wie lange habe ich Zeit für eine Rücksendung?", "Hallo!", "/greet")
     assert result.returncode == 0, result.stderr[-3000:]
     faq, greet, payload = json.loads(result.stdout)
 

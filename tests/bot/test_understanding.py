@@ -82,12 +82,9 @@ def test_no_heldout_message_is_there_twice() -> None:
 
 
 @pytest.fixture(scope="module")
-def evaluation() -> dict[str, Any]:
-    model = BOT / "models" / "storechat.tar.gz"
-    if not model.is_file():
-        pytest.fail(f"no trained model at {model}: run `storechat train`")
+def evaluation(rasa_model: Path) -> dict[str, Any]:
     result = subprocess.run(
-        [str(ROOT / ".venv-bot" / "bin" / "python"), "evaluate.py", "--json"],
+        [str(ROOT / ".venv-bot" / "bin" / "python"), "evaluate.py", "--json", "--model", str(rasa_model)],
         cwd=BOT,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
         capture_output=True,
@@ -101,14 +98,12 @@ def evaluation() -> dict[str, Any]:
     return report
 
 
-@pytest.mark.rasa
 def test_intent_accuracy_on_heldout_messages(evaluation: dict[str, Any]) -> None:
     overall = evaluation["scores"]["overall"]
     assert overall["items"] == len(HELDOUT)
     assert overall["intent_accuracy"] >= MIN_INTENT_ACCURACY, evaluation["misunderstood"]
 
 
-@pytest.mark.rasa
 def test_faq_answer_selection_on_heldout_messages(evaluation: dict[str, Any]) -> None:
     overall = evaluation["scores"]["overall"]
     assert overall["faq_items"] == sum(label.startswith("faq/") for _, label, _ in HELDOUT)

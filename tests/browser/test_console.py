@@ -27,8 +27,6 @@ from gateway.settings import Settings
 from tests.browser.test_widget import SESSION_KEY, open_chat, open_shop, say
 from tests.gateway.shop_support import SHOP, order_body
 
-pytestmark = [pytest.mark.browser, pytest.mark.rasa]
-
 AGENT_EMAIL = "jonas.weber@nordlicht-home.example"
 AGENT_PASSWORD = "console-test-password"
 AGENT_NAME = "Jonas Weber"

@@ -27,8 +27,6 @@ from tests.browser.test_console import conversation_id, run
 from tests.browser.test_widget import SESSION_KEY
 from tests.support import free_port, gateway_process
 
-pytestmark = pytest.mark.browser
-
 RULES_ENV = "STORECHAT_PROACTIVE_RULES"
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "config" / "proactive_rules.yml"
 IDLE_SECONDS = 2
@@ -64,8 +62,8 @@ def proactive_gateway(base_settings: Settings, redis_url: str,
                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProactiveGateway]:
     """No Rasa turn happens here: accepting an offer is answered by the gateway itself."""
     rules_file, rules = quick_rules(tmp_path_factory.mktemp("proactive"))
-    settings = dataclasses.replace(
-        base_settings, port=free_port(), redis_url=redis_url.rsplit("/", 1)[0] + "/1",
+    settings = base_settings.replace(
+        port=free_port(), redis_url=redis_url.rsplit("/", 1)[0] + "/1",
         rasa_url=f"http://127.0.0.1:{base_settings.rasa_port}", proactive_rules_file=rules_file,
     )
 

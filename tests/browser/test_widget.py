@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
-
-pytestmark = pytest.mark.browser
 
 SESSION_KEY = "storechat.session"
 BOT_AFTER_SHOPPER = ".sc-msg--shopper ~ :is(.sc-msg--bot, .sc-msg--agent) .sc-bubble"

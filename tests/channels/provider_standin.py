@@ -100,7 +100,10 @@ class ProviderStandIn:
 @contextmanager
 def provider_standin() -> Iterator[ProviderStandIn]:
     standin = ProviderStandIn()
-    thread = threading.Thread(target=standin.server.serve_forever, name="provider-standin", daemon=True)
+    # serve_forever checks for shutdown every poll_interval: its default (0.5 s) added half
+    # a second to the end of every test with a stand-in.
+    thread = threading.Thread(target=standin.server.serve_forever, kwargs={"poll_interval": 0.02},
+                              name="provider-standin", daemon=True)
     thread.start()
     try:
         yield standin

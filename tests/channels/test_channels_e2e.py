@@ -26,7 +26,6 @@ from tests.channels.provider_standin import ProviderStandIn, Recorded, provider_
 from tests.gateway.agent_support import Console, add_agent
 from tests.support import free_port, gateway_process
 
-pytestmark = pytest.mark.rasa
 _shoppers = itertools.count(1)
 
 
@@ -42,7 +41,7 @@ def channel_gateway(bot_stack: Settings, tmp_path_factory: pytest.TempPathFactor
 
     Only for this module: its inbox worker would take other tests' webhook deliveries
     (it is in the same consumer group, as a second gateway process should be)."""
-    settings = dataclasses.replace(bot_stack, port=free_port())
+    settings = bot_stack.replace(port=free_port())
     url = f"http://127.0.0.1:{settings.port}"
     with provider_standin() as standin:
         log = tmp_path_factory.mktemp("channel-gateway") / "gateway.log"

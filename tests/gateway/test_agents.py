@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import os
 import subprocess
@@ -33,7 +32,7 @@ CREDENTIALS = {"email": EMAIL, "password": PASSWORD}
 @pytest.fixture
 def agent_settings(api_settings: Settings) -> Settings:
     # Plain http, so the test client sends the (then not Secure) cookie back.
-    return dataclasses.replace(api_settings, public_url=None)
+    return api_settings.replace(public_url=None)
 
 
 @pytest.fixture
@@ -210,7 +209,7 @@ async def test_logout_ends_the_session_for_good(console: TestClient) -> None:
 
 async def test_a_session_expires_after_its_idle_time_and_each_request_extends_it(
         aiohttp_client: AiohttpClient, agent: None, agent_settings: Settings) -> None:
-    client = await _client(aiohttp_client, dataclasses.replace(agent_settings, agent_session_hours=0.6 / 3600))
+    client = await _client(aiohttp_client, agent_settings.replace(agent_session_hours=0.6 / 3600))
     assert (await _login(client))[0] == 200
 
     for _ in range(3):  # 0.9 s in all, longer than the idle time
@@ -256,6 +255,7 @@ def _storechat(redis_url: str, data_dir: Path, *args: str, stdin: str = "") -> s
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow  # five runs of the real `storechat` command, each starting Python afresh
 async def test_storechat_agents_add_and_list(redis: Redis, redis_url: str, tmp_path: Path) -> None:
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return _storechat(redis_url, tmp_path, "agents", *args, stdin=stdin)

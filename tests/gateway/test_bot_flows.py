@@ -22,8 +22,6 @@ from gateway.shop import customer_token
 from tests.gateway.shop_support import CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, order_body
 from tests.support import Shopper
 
-pytestmark = pytest.mark.rasa
-
 
 @pytest.fixture
 async def shop(bot_stack: Settings, redis: Redis) -> AsyncIterator[Any]:
