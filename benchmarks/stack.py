@@ -171,7 +171,7 @@ def storechat_gateways(count: int) -> Iterator[Storechat]:
         stack.wait()
         gateways = {}
         for index in range(1, count + 1):
-            own = settings if index == 1 else dataclasses.replace(settings, port=free_port())
+            own = settings if index == 1 else settings.replace(port=free_port())
             gateways[f"gateway-{index}"] = _start_gateway(stack, own, f"gateway-{index}")
         stack.wait()
         yield Storechat(stack, settings.effective_redis_url, settings.rasa_url, gateways)

@@ -93,8 +93,8 @@ class World:
 
 async def _world(aiohttp_client: AiohttpClient, base_settings: Settings, redis: Redis, hours: Path) -> World:
     rasa = ScriptedRasa(_handoff_turn())
-    settings = dataclasses.replace(
-        base_settings, port=free_port(), rasa_url=await rasa.start(aiohttp_client), agent_max_chats=2,
+    settings = base_settings.replace(
+        port=free_port(), rasa_url=await rasa.start(aiohttp_client), agent_max_chats=2,
         business_hours_file=hours, shop_token=SHOP_TOKEN, bot_token=BOT_TOKEN,
     )
     return World(await aiohttp_client(create_app(settings)), rasa, redis, [], [])

@@ -7,7 +7,6 @@ tests/bot/ drives the real bot to the same signal.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,7 +33,7 @@ WAITING = "Gleich ist eine Kollegin oder ein Kollege für Sie da – Sie sind al
 @pytest.fixture
 def settings(base_settings: Settings) -> Settings:
     """No real Rasa here: each test points the gateway at its ScriptedRasa."""
-    return dataclasses.replace(base_settings, port=free_port())
+    return base_settings.replace(port=free_port())
 
 
 def _turn(handoff: dict[str, str] | None) -> dict[str, Any]:
@@ -48,7 +47,7 @@ def _turn(handoff: dict[str, str] | None) -> dict[str, Any]:
 
 async def _gateway(aiohttp_client: AiohttpClient, settings: Settings, rasa: ScriptedRasa) -> TestClient:  # type: ignore[type-arg]
     rasa_url = await rasa.start(aiohttp_client)
-    return await aiohttp_client(create_app(dataclasses.replace(settings, rasa_url=rasa_url)))
+    return await aiohttp_client(create_app(settings.replace(rasa_url=rasa_url)))
 
 
 def test_the_signal_is_parsed_and_an_unknown_team_goes_to_general() -> None:
@@ -128,7 +127,7 @@ async def test_a_bot_that_is_down_leaves_the_case_queued_for_a_person(
     aiohttp_client: AiohttpClient, settings: Settings, redis: Redis
 ) -> None:
     """The shopper is told someone will get back to them: the queue is where that happens."""
-    gateway = await aiohttp_client(create_app(dataclasses.replace(settings, rasa_url=f"http://127.0.0.1:{free_port()}")))
+    gateway = await aiohttp_client(create_app(settings.replace(rasa_url=f"http://127.0.0.1:{free_port()}")))
     shopper = Shopper(str(gateway.make_url("/")))
     await shopper.connect()
     await shopper.say("Wo ist meine Bestellung?")

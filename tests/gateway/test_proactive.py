@@ -464,8 +464,8 @@ async def _app(aiohttp_client: AiohttpClient, base_settings: Settings, redis: Re
                rules: dict[str, Any] | None, clock: Clock | None = None) -> App:
     rasa = ScriptedRasa({"messages": [{"text": "Hallo!"}], "intent": {"name": "greet", "confidence": 0.9},
                          "retrieval": None, "handoff": None})
-    settings = dataclasses.replace(
-        base_settings, port=free_port(), rasa_url=await rasa.start(aiohttp_client), shop_token=SHOP_TOKEN,
+    settings = base_settings.replace(
+        port=free_port(), rasa_url=await rasa.start(aiohttp_client), shop_token=SHOP_TOKEN,
         bot_token="bot-token-for-tests", business_hours_file=hours_file(tmp_path, open_now=True),
         proactive_rules_file=write_rules(tmp_path, rules),
     )

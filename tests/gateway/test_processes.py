@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -21,8 +20,8 @@ def _url(settings: Settings) -> str:
 async def test_two_gateway_processes_sharing_redis_behave_as_one(
     settings: Settings, redis: Redis, tmp_path: Path,
 ) -> None:
-    first = dataclasses.replace(settings, port=free_port())
-    second = dataclasses.replace(settings, port=free_port())
+    first = settings.replace(port=free_port())
+    second = settings.replace(port=free_port())
     with gateway_process(first, tmp_path / "first.log"), gateway_process(second, tmp_path / "second.log"):
         # The same shopper in two tabs, each tab's socket held by another process.
         tab_on_first = Shopper(_url(first))

@@ -8,7 +8,6 @@ Rasa is a scripted stand-in here (tests/channels/test_channels_e2e.py drives the
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import io
 import json
 import time
@@ -63,7 +62,7 @@ def make_gateway(aiohttp_client: AiohttpClient, base_settings: Settings, redis: 
     async def make(**changes: Any) -> TestClient:  # type: ignore[type-arg]
         rasa_url = await rasa.start(aiohttp_client)
         channels = ChannelSettings.from_env(channel_env(PUBLIC_URL, standin.url), PUBLIC_URL)
-        settings = dataclasses.replace(base_settings, rasa_url=rasa_url, public_url=PUBLIC_URL, channels=channels,
+        settings = base_settings.replace(rasa_url=rasa_url, public_url=PUBLIC_URL, channels=channels,
                                        **changes)
         return await aiohttp_client(create_app(settings))
     return make
