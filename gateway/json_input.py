@@ -1,20 +1,43 @@
-"""Typed reading of untrusted JSON bodies, every error naming the offending field.
+"""Untrusted JSON read into pydantic models, every error naming the offending field.
 
-A shop developer who sends a wrong order should read `items[1].quantity: must be
-an integer ≥ 1` in the 422, not guess. Unknown fields are ignored, so a shop
-may send more than storechat needs.
+The models are the contract: they validate each request body and generate its schema in
+the OpenAPI document (gateway/api/openapi.py), so the document states the limits the
+server enforces. A shop developer who sends a wrong order should read
+`items[1].quantity: must be an integer ≥ 1` in the 422, not pydantic's wording, so
+`parse` turns a ValidationError into one InvalidInput here, in one place. Unknown fields
+are ignored, so a shop may send more than storechat needs; `null` counts as absent.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-HTTP_URL = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+from annotated_types import GroupedMetadata
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, Strict, StringConstraints
+from pydantic import TypeAdapter, ValidationError, ValidationInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+
 LONE_SURROGATE = "must be valid Unicode text (no lone surrogates)"
+# The field a tagged union's members are told apart by (storefront events).
+DISCRIMINATOR = "type"
+Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
+
+
+class InvalidInput(ValueError):
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+
+
+class Body(BaseModel):
+    """A JSON object of the API: immutable; readable from a dataclass with the same fields."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -26,108 +49,153 @@ def has_lone_surrogate(text: str) -> bool:
     return False
 
 
-class InvalidInput(ValueError):
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}" if path else problem)
-        self.path = path
+def problem(text: str) -> PydanticCustomError:
+    """The error a validator raises: `text` becomes the message after the field's path."""
+    return PydanticCustomError("storechat", text)
 
 
-def field_path(parent: str, name: str | int) -> str:
+def setting(info: ValidationInfo, name: str) -> Any:
+    """A setting a validator needs, passed by the route as `parse(..., context=...)`."""
+    return (info.context or {})[name]
+
+
+def text_value(value: Any, what: str = "a non-empty string") -> str:
+    """A string worth storing: not blank, encodable (checked before any length or pattern)."""
+    if not isinstance(value, str) or not value.strip():
+        raise problem(f"must be {what}")
+    if has_lone_surrogate(value):
+        raise problem(LONE_SURROGATE)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Text(GroupedMetadata):
+    """`Annotated[str, Text(...)]`: a non-blank string of at most `max_length` characters,
+    the whole of which matches `pattern` if given."""
+
+    max_length: int = 200
+    pattern: str | None = None
+
+    def __iter__(self) -> Iterator[object]:
+        anchored = None if self.pattern is None else f"^(?:{self.pattern})$"
+        yield StringConstraints(min_length=1, max_length=self.max_length, pattern=anchored)
+        yield BeforeValidator(text_value)
+
+
+def _calendar_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value  # an answer's, read from the stored order
+    text = text_value(value)
+    if len(text) > 10:
+        raise problem("must be at most 10 characters")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise problem("must be a date like 2026-11-26") from None
+
+
+def _timestamp(value: Any) -> datetime:
+    """A date-time with its UTC offset: a bare local time is ambiguous across borders."""
+    if isinstance(value, datetime):
+        return value
+    text = text_value(value)
+    if len(text) > 40:
+        raise problem("must be at most 40 characters")
+    try:
+        moment: datetime | None = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise problem("must be a date-time with offset like 2026-11-20T10:15:00+01:00")
+    return moment
+
+
+MONEY = r"\d{1,9}(\.\d{1,2})?"
+CURRENCY = r"[A-Z]{3}"
+# Shoppers click these links: only http(s), never javascript: or data:.
+HTTP_URL = r"[Hh][Tt][Tt][Pp][Ss]?://[^\s]+"
+
+ShortText = Annotated[str, Text()]
+Sku = Annotated[str, Text(max_length=64)]
+Money = Annotated[str, Text(max_length=12, pattern=MONEY), Field(examples=["39.80"])]
+Currency = Annotated[str, Text(max_length=3, pattern=CURRENCY), Field(examples=["EUR"])]
+Url = Annotated[str, Text(max_length=2000, pattern=HTTP_URL)]
+PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+# As the answers write them back: Python's isoformat, with the offset the shop sent.
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp), PlainSerializer(datetime.isoformat)]
+# Times the Agent API answers with.
+Millis = Annotated[int, Field(description="milliseconds since the epoch")]
+
+
+def parse(model: type[Model], data: object, path: str = "", *, context: Mapping[str, Any] | None = None) -> Model:
+    """`data` as `model`, or the InvalidInput of its first problem (under `path`)."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as error:
+        raise _invalid(error, data, path) from None
+
+
+def parse_as(adapter: TypeAdapter[T], data: object, path: str = "") -> T:
+    """`parse` for a type that is no model of its own (a union of models)."""
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as error:
+        raise _invalid(error, data, path) from None
+
+
+def _invalid(error: ValidationError, data: object, path: str) -> InvalidInput:
+    first = error.errors(include_url=False)[0]
+    return InvalidInput(_path(path, data, first), _message(first))
+
+
+def _join(parent: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{parent}[{name}]"
     return f"{parent}.{name}" if parent else name
 
 
-@dataclass(frozen=True, slots=True)
-class Reader:
-    """One JSON object and where it sits in the body."""
+def _path(path: str, data: object, error: ErrorDetails) -> str:
+    """`items[0].quantity` from pydantic's ("items", 0, "quantity"), without the union tags
+    it puts in between (("event", "cart", "items") is `event.items`)."""
+    where = data
+    for part in error["loc"]:
+        if isinstance(where, Mapping) and part not in where and where.get(DISCRIMINATOR) == part:
+            continue
+        path = _join(path, part)
+        where = where.get(part) if isinstance(where, Mapping) else (
+            where[part] if isinstance(where, list) and isinstance(part, int) and part < len(where) else None)
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        path = _join(path, DISCRIMINATOR)
+    return path
 
-    data: Mapping[str, Any]
-    path: str = ""
 
-    @classmethod
-    def of(cls, value: object, path: str = "") -> Reader:
-        if not isinstance(value, dict):
-            raise InvalidInput(path, "must be a JSON object")
-        return cls(value, path)
+def _choices(expected: str) -> str:
+    return ", ".join(re.findall(r"'([^']*)'", expected))
 
-    def _present(self, name: str) -> Any:
-        value = self.data.get(name)
-        if value is None:
-            raise InvalidInput(field_path(self.path, name), "is required")
-        return value
 
-    def text(self, name: str, *, max_length: int = 200, pattern: re.Pattern[str] | None = None) -> str:
-        value = self._present(name)
-        where = field_path(self.path, name)
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput(where, "must be a non-empty string")
-        if has_lone_surrogate(value):
-            raise InvalidInput(where, LONE_SURROGATE)
-        if len(value) > max_length:
-            raise InvalidInput(where, f"must be at most {max_length} characters")
-        if pattern is not None and not pattern.fullmatch(value):
-            raise InvalidInput(where, f"must match {pattern.pattern}")
-        return value
-
-    def optional_text(self, name: str, *, max_length: int = 200, pattern: re.Pattern[str] | None = None) -> str | None:
-        return None if self.data.get(name) is None else self.text(name, max_length=max_length, pattern=pattern)
-
-    def choice(self, name: str, choices: tuple[str, ...]) -> str:
-        value = self._present(name)
-        if value not in choices:
-            raise InvalidInput(field_path(self.path, name), "must be one of " + ", ".join(choices))
-        return str(value)
-
-    def optional_choice(self, name: str, choices: tuple[str, ...]) -> str | None:
-        return None if self.data.get(name) is None else self.choice(name, choices)
-
-    def positive_int(self, name: str) -> int:
-        value = self._present(name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidInput(field_path(self.path, name), "must be an integer ≥ 1")
-        return value
-
-    def optional_url(self, name: str) -> str | None:
-        # Shoppers click these links: only http(s), never javascript: or data:.
-        return self.optional_text(name, max_length=2000, pattern=HTTP_URL)
-
-    def calendar_date(self, name: str) -> date:
-        value = self.text(name, max_length=10)
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(field_path(self.path, name), "must be a date like 2026-11-26") from None
-
-    def optional_calendar_date(self, name: str) -> date | None:
-        return None if self.data.get(name) is None else self.calendar_date(name)
-
-    def timestamp(self, name: str) -> datetime:
-        """A date-time with its UTC offset: a bare local time is ambiguous across borders."""
-        value = self.text(name, max_length=40)
-        try:
-            moment: datetime | None = datetime.fromisoformat(value)
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None:
-            raise InvalidInput(field_path(self.path, name), "must be a date-time with offset like 2026-11-20T10:15:00+01:00")
-        return moment
-
-    def optional_timestamp(self, name: str) -> datetime | None:
-        return None if self.data.get(name) is None else self.timestamp(name)
-
-    def nested(self, name: str) -> Reader:
-        return Reader.of(self._present(name), field_path(self.path, name))
-
-    def optional_nested(self, name: str) -> Reader | None:
-        return None if self.data.get(name) is None else self.nested(name)
-
-    def array(self, name: str, *, max_items: int = 100) -> list[tuple[Any, str]]:
-        """The list's elements, each with its path (``items[2]``); empty lists are refused."""
-        value = self._present(name)
-        where = field_path(self.path, name)
-        if not isinstance(value, list) or not value:
-            raise InvalidInput(where, "must be a non-empty array")
-        if len(value) > max_items:
-            raise InvalidInput(where, f"must have at most {max_items} entries")
-        return [(element, field_path(where, index)) for index, element in enumerate(value)]
+def _message(error: ErrorDetails) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind in ("missing", "union_tag_not_found") or error["input"] is None:
+        return "is required"
+    if kind == "storechat":
+        return str(error["msg"])
+    if kind in ("enum", "literal_error"):
+        return "must be one of " + _choices(ctx["expected"])
+    if kind == "union_tag_invalid":
+        return "must be one of " + _choices(ctx["expected_tags"])
+    if kind == "string_too_long":
+        return f"must be at most {ctx['max_length']} characters"
+    if kind == "string_pattern_mismatch":
+        return "must match " + str(ctx["pattern"]).removeprefix("^(?:").removesuffix(")$")
+    if kind in ("int_type", "greater_than_equal"):
+        return f"must be an integer ≥ {ctx.get('ge', 1)}"
+    if kind in ("list_type", "tuple_type", "too_short"):
+        return "must be a non-empty array"
+    if kind == "too_long":
+        return f"must have at most {ctx['max_length']} entries"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be a JSON object"
+    if kind in ("string_type", "string_too_short"):
+        return "must be a non-empty string"
+    return error["msg"]

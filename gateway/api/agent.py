@@ -16,24 +16,30 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from core.types import Conversation, Team
-from gateway.api.http import ApiError, Handler, invalid_input_as, read_json
-from gateway.conversations.store import UnknownConversation, event_to_json
-from gateway.desk.agents import (
-    MAX_PASSWORD_CHARS,
-    Agent,
-    AgentRole,
-    AgentSession,
-    AgentStore,
-    LoginLimiter,
-    LoginLocked,
-    SessionStore,
-    agent_to_json,
+from gateway.api.agent_contract import (
+    AgentLoadView,
+    Agents,
+    AgentSessionView,
+    CannedAnswerList,
+    Case,
+    CaseEvent,
+    ConversationSummary,
+    LoginInput,
+    PresenceInput,
+    ProactiveReport,
+    Queues,
+    Suggestion,
+    TextInput,
+    TransferInput,
 )
-from gateway.desk.assignment import AgentLoad, Presence, Roster, load_to_json
-from gateway.desk.canned import CannedAnswer, CannedAnswers
+from gateway.api.http import ApiError, Handler, answer, invalid_input_as, read_json
+from gateway.conversations.store import UnknownConversation, event_to_json
+from gateway.desk.agents import Agent, AgentRole, AgentSession, AgentStore, LoginLimiter, LoginLocked, SessionStore
+from gateway.desk.assignment import AgentLoad, Presence, Roster
+from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
 from gateway.desk.desk import Conflict, Desk, NotPermitted
-from gateway.json_input import Reader
+from gateway.json_input import parse
 from gateway.messaging.delivery import MessageHeld
 from gateway.proactive.service import PROACTIVE
 
@@ -81,8 +87,8 @@ async def require_agent(request: web.Request, *, csrf: bool) -> AgentSession:
     return session
 
 
-def _session_json(session: AgentSession) -> dict[str, object]:
-    return {"agent": agent_to_json(session.agent), "csrf_token": session.csrf_token}
+def _session_answer(session: AgentSession) -> web.Response:
+    return answer(AgentSessionView, session)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -92,9 +98,8 @@ async def login(request: web.Request) -> web.Response:
         raise ApiError(415, "unsupported_media_type", "send the credentials as application/json")
     body = await read_json(request)
     with invalid_input_as("invalid_credentials"):
-        reader = Reader.of(body)
-        email = reader.text("email", max_length=254)
-        password = reader.text("password", max_length=MAX_PASSWORD_CHARS)
+        credentials = parse(LoginInput, body)
+    email, password = credentials.email, credentials.password
     try:
         await api.limiter.attempt(email)
     except LoginLocked as exc:
@@ -106,7 +111,7 @@ async def login(request: web.Request) -> web.Response:
     if previous := request.cookies.get(COOKIE):
         await api.sessions.close(previous)
     session = await api.sessions.open(agent)
-    response = web.json_response(_session_json(session))
+    response = _session_answer(session)
     response.set_cookie(COOKIE, session.session_id, path="/", httponly=True, samesite="Strict",
                         secure=api.secure_cookie)
     return response
@@ -121,7 +126,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def me(request: web.Request) -> web.Response:
-    return web.json_response(_session_json(await require_agent(request, csrf=False)))
+    return _session_answer(await require_agent(request, csrf=False))
 
 
 # --- queues, cases, and what agents do ------------------------------------------------
@@ -142,7 +147,7 @@ async def _acting(request: web.Request) -> tuple[AgentApi, Agent, str]:
 
 
 async def _summary_response(api: AgentApi, conversation: Conversation) -> web.Response:
-    return web.json_response(await api.cases.summary(conversation))
+    return answer(ConversationSummary, await api.cases.summary(conversation))
 
 
 def _desk_errors(exc: Exception) -> ApiError:
@@ -158,7 +163,7 @@ def _desk_errors(exc: Exception) -> ApiError:
 async def _text_body(request: web.Request, max_length: int) -> str:
     body = await read_json(request)
     with invalid_input_as("invalid_text"):
-        return Reader.of(body).text("text", max_length=max_length)
+        return parse(TextInput, body, context={"max_message_chars": max_length}).text
 
 
 async def queues(request: web.Request) -> web.Response:
@@ -166,16 +171,16 @@ async def queues(request: web.Request) -> web.Response:
     api = _api(request)
     # The agent's own team first, then the others in their usual order.
     teams = sorted(Team, key=lambda team: team is not session.agent.team)
-    return web.json_response({
-        "queues": {team.value: await api.cases.queue(team.value) for team in teams},
+    return answer(Queues, {
+        "queues": {team: await api.cases.queue(team.value) for team in teams},
         "mine": await api.cases.assigned_to(session.agent.email),
-        "agents": [load_to_json(load) for load in await api.roster.everyone()],
+        "agents": [AgentLoadView.of(load) for load in await api.roster.everyone()],
     })
 
 
 async def agents_list(request: web.Request) -> web.Response:
     await require_agent(request, csrf=False)
-    return web.json_response({"agents": [load_to_json(load) for load in await _api(request).roster.everyone()]})
+    return answer(Agents, {"agents": [AgentLoadView.of(load) for load in await _api(request).roster.everyone()]})
 
 
 async def set_presence(request: web.Request) -> web.Response:
@@ -183,18 +188,18 @@ async def set_presence(request: web.Request) -> web.Response:
     api = _api(request)
     body = await read_json(request)
     with invalid_input_as("invalid_presence"):
-        wanted = Presence(Reader.of(body).choice("status", (Presence.ONLINE.value, Presence.AWAY.value)))
+        wanted = parse(PresenceInput, body).status
     await api.roster.choose(session.agent.email, wanted)
     load = await api.roster.load(session.agent)
     await api.announce_presence(load)
     if load.presence is Presence.ONLINE:
         await api.desk.agent_available(session.agent)
-    return web.json_response(load_to_json(load))
+    return answer(AgentLoadView, AgentLoadView.of(load))
 
 
 async def whole_case(request: web.Request) -> web.Response:
     await require_agent(request, csrf=False)
-    return web.json_response(await _api(request).cases.whole(await _conversation(request)))
+    return answer(Case, await _api(request).cases.whole(await _conversation(request)))
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -216,24 +221,22 @@ async def reply(request: web.Request) -> web.Response:
     except MessageHeld as exc:
         # On the case (colleagues see what was tried), not with the shopper.
         raise ApiError(422, "not_sent", str(exc), extra={"reason": exc.reason.value}) from None
-    return web.json_response(event_to_json(event), status=201)
+    return answer(CaseEvent, event_to_json(event), 201)
 
 
 async def note(request: web.Request) -> web.Response:
     api, agent, cid = await _acting(request)
     event = await api.desk.note(cid, agent, await _text_body(request, api.max_message_chars))
-    return web.json_response(event_to_json(event), status=201)
+    return answer(CaseEvent, event_to_json(event), 201)
 
 
 async def transfer(request: web.Request) -> web.Response:
     api, agent, cid = await _acting(request)
     body = await read_json(request)
     with invalid_input_as("invalid_transfer"):
-        reader = Reader.of(body)
-        team = reader.optional_choice("team", tuple(team.value for team in Team))
-        to_agent = reader.optional_text("agent", max_length=254)
+        wanted = parse(TransferInput, body)
     try:
-        conversation = await api.desk.transfer(cid, agent, team=Team(team) if team else None, to_agent=to_agent)
+        conversation = await api.desk.transfer(cid, agent, team=wanted.team, to_agent=wanted.agent)
     except (Conflict, NotPermitted, ValueError) as exc:
         raise _desk_errors(exc) from None
     return await _summary_response(api, conversation)
@@ -248,16 +251,11 @@ async def resolve(request: web.Request) -> web.Response:
     return await _summary_response(api, conversation)
 
 
-def _canned_json(answer: CannedAnswer) -> dict[str, object]:
-    return {"topic": answer.topic, "title": answer.title, "text": answer.text, "score": answer.score}
-
-
 async def canned(request: web.Request) -> web.Response:
     await require_agent(request, csrf=False)
     locale = request.query.get("locale", "")
     query = request.query.get("q", "")[:500]
-    answers = _api(request).canned.search(locale, query)
-    return web.json_response({"answers": [_canned_json(answer) for answer in answers]})
+    return answer(CannedAnswerList, {"answers": _api(request).canned.search(locale, query)})
 
 
 async def suggestion(request: web.Request) -> web.Response:
@@ -265,8 +263,7 @@ async def suggestion(request: web.Request) -> web.Response:
     api = _api(request)
     conversation = await _conversation(request)
     last = conversation.preview or ""
-    answer = api.canned.best_match(conversation.locale, last) if last else None
-    return web.json_response({"answer": _canned_json(answer) if answer else None})
+    return answer(Suggestion, {"answer": api.canned.best_match(conversation.locale, last) if last else None})
 
 
 async def proactive_report(request: web.Request) -> web.Response:
@@ -274,7 +271,7 @@ async def proactive_report(request: web.Request) -> web.Response:
     session = await require_agent(request, csrf=False)
     if session.agent.role is not AgentRole.SUPERVISOR:
         raise ApiError(403, "not_permitted", "only a supervisor sees the proactive offers' results")
-    return web.json_response(await request.config_dict[PROACTIVE].report())
+    return answer(ProactiveReport, await request.config_dict[PROACTIVE].report())
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,10 @@ from redis.asyncio import Redis
 from core.types import Channel, Conversation, ConversationState
 from gateway import background, keys
 from gateway.api.agent import COOKIE
+from gateway.api.agent_contract import AgentLoadView
 from gateway.conversations.store import ConversationStore
 from gateway.desk.agents import Agent, SessionStore
-from gateway.desk.assignment import AgentLoad, Presence, Roster, load_to_json
+from gateway.desk.assignment import AgentLoad, Presence, Roster
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
 from gateway.webchat.socket_server import session_room
@@ -121,7 +122,7 @@ class AgentSockets:
             await self.announce_presence(await self.roster.load(agent))
 
     async def announce_presence(self, load: AgentLoad) -> None:
-        await self.sio.emit("presence", load_to_json(load), namespace=NAMESPACE)
+        await self.sio.emit("presence", AgentLoadView.of(load).model_dump(mode="json"), namespace=NAMESPACE)
 
     async def heartbeat(self) -> None:
         """Keep this process's sockets counted as connected (see Roster.connected)."""

@@ -16,9 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.json_input import InvalidInput
+from gateway.json_input import Body, InvalidInput
 
 MAX_BODY_BYTES = 64 * 1024
+# The shop API's path parameters that cannot hold just anything: Rasa sender ids and
+# return ids have no slashes, nothing a Redis key would mind (the agent routes take any id).
+PATH_PATTERNS = {"cid": r"[A-Za-z0-9._:@+-]{1,128}", "return_id": r"[A-Za-z0-9_-]{16,64}"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -90,6 +93,12 @@ async def read_json(request: web.Request) -> object:
     # RecursionError: arrays or objects nested deeper than the parser goes.
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def answer(model: type[Body], data: object, status: int = 200) -> web.Response:
+    """`data` (a domain object, or a dict of them) as `model` writes it: the body the
+    OpenAPI document gives for this answer, built by the same model."""
+    return web.json_response(model.model_validate(data).model_dump(mode="json"), status=status)
 
 
 @contextmanager

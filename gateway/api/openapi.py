@@ -1,550 +1,296 @@
 """The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
 
-Shop developers build against this document, so it is derived from the same
-enums and limits the code enforces, and a test checks that every route of
-gateway/api/shop.py and gateway/api/agent.py is described here with its token
-or session, and nothing else is.
+Every schema in it is generated from the pydantic models that read the requests and
+write the answers, so what the document says (lengths, ranges, patterns, enums) is what
+the server enforces. Written here by hand is only the table of operations: which token,
+which body, which answers. A test checks that every route of gateway/api/shop.py and
+gateway/api/agent.py is described here with its token or session, and nothing else is.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from core.types import Author, Channel, ConversationState, EventKind, Team
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from gateway.api import agent_contract as agent
 from gateway.api.agent import COOKIE, CSRF_HEADER
-from gateway.api.http import MAX_BODY_BYTES
-from gateway.desk.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS, MAX_PASSWORD_CHARS, AgentRole
-from gateway.desk.assignment import Presence
-from gateway.proactive.events import MAX_CART_ITEMS, SESSION_ID, EventType, PageType
-from gateway.proactive.rules import Target
-from gateway.shop.orders import CARRIERS, NOTIFY_CHANNELS, NOTIFY_LOCALES, STATUSES
-from gateway.shop.shopper_requests import REQUEST_KINDS, RETURN_EVENT_STATUSES, TEAMS, RequestStatus
-from gateway.shop.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, PROOF_KINDS
+from gateway.api.http import MAX_BODY_BYTES, PATH_PATTERNS
+from gateway.api.shop_contract import (
+    Accepted,
+    Error,
+    NoMatchError,
+    ProvenOrder,
+    ProvenOrders,
+    RefusedError,
+    RequestAnswer,
+    Requests,
+)
+from gateway.api.storefront_events import StorefrontEventInput
+from gateway.desk.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS
+from gateway.shop.orders import OrderEventInput, OrderInput, OrderView, ShopOrderView
+from gateway.shop.shopper_requests import RequestInput, ReturnEventInput
+from gateway.shop.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, VerificationInput
 
 Schema = dict[str, Any]
+# An answer: its body's model (None: no body, or one the document does not describe) and what it means.
+Answer = tuple[type[BaseModel] | None, str]
 
 
-def _ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+@dataclass(frozen=True, slots=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    # The security scheme: shopToken, botToken, agentSession, or None (open).
+    security: str | None
+    answers: Mapping[str, Answer]
+    body: type[BaseModel] | None = None
+    description: str | None = None
+    # State-changing agent requests also need the session's CSRF token.
+    csrf: bool = False
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
-def _nullable(schema: Schema) -> Schema:
-    return {"oneOf": [schema, {"type": "null"}]}
+def _not_found(what: str = "not_found") -> Answer:
+    return Error, what
 
 
-def _object(properties: dict[str, Schema], required: list[str], **extra: Any) -> Schema:
-    return {"type": "object", "properties": properties, "required": required, **extra}
+SUMMARY = (agent.ConversationSummary, "the conversation now")
+UNKNOWN_CONVERSATION = {"404": _not_found("unknown_conversation")}
+CONFLICT = {"409": (Error, "conflict: another agent has it, or it is no longer waiting or open")}
+NOT_PERMITTED = {"403": (Error, "not_permitted: only the conversation's agent or a supervisor")}
+ORDER_ID_ERROR = {"422": (Error, "invalid_order_id: the id does not match STORECHAT_ORDER_NUMBER_PATTERN")}
+REQUEST = (RequestAnswer, "the request")
 
+SHOP = (
+    Operation("PUT", "/orders/{order_id}", "Create or replace an order", "shopToken", {
+        "200": (ShopOrderView, "updated (events kept; a status change adds one)"),
+        "201": (ShopOrderView, "created"), **ORDER_ID_ERROR}, OrderInput),
+    Operation("GET", "/orders/{order_id}", "Read an order", "shopToken", {
+        "200": (ShopOrderView, "the order"), "404": _not_found(), **ORDER_ID_ERROR}),
+    Operation("POST", "/orders/{order_id}/events", "Append a shipment event", "shopToken", {
+        "201": (ShopOrderView, "the order, now in the event's status"), "404": _not_found(), **ORDER_ID_ERROR},
+        OrderEventInput),
+    Operation("POST", "/returns/{return_id}/events", "Report a return's progress", "shopToken", {
+        "200": (RequestAnswer, "the updated return"), "404": _not_found(),
+        "409": (RefusedError, "invalid_transition")}, ReturnEventInput),
+    Operation("POST", "/storefront/events", "Report what a storefront visitor does (proactive chat offers)",
+              "shopToken", {"202": (Accepted, "taken in; rules are evaluated")}, StorefrontEventInput, (
+        "The same events as the widget sends over Socket.IO (`storefront_event`), for what only the shop's "
+        "server knows, e.g. an order placed after a payment provider's redirect. The gateway's clock stamps "
+        "each event on arrival. An `order_placed` after an offer was shown in the same browsing session "
+        "counts as a conversion; `checkout_started` and `order_placed` end the session's offers.")),
+    Operation("POST", "/conversations/{cid}/verifications", "Prove the shopper owns an order", "botToken", {
+        "200": (ProvenOrder, "proven for this conversation"),
+        "404": (NoMatchError, "no_match: unknown order or wrong proof (never tells which)"),
+        "422": (Error, "a field is missing or invalid (the message names its path), or token_proofs_disabled: "
+                       "STORECHAT_CUSTOMER_TOKEN_SECRET is not set"),
+        "429": (Error, f"locked: {CONVERSATION_ATTEMPTS} failures in this conversation, or (email and "
+                       f"postal_code only) {ORDER_ATTEMPTS} against this order, within an hour")},
+        VerificationInput, (
+        "An email, postal_code or phone proof proves only the order it is checked against. A customer_token "
+        "(the shop's signed login) proves that order and every other order of the token's email. Emails "
+        "compare without surrounding blanks and without the case of A-Z; other characters must match exactly. "
+        "Every failure counts against the conversation; email and postal_code failures also count against "
+        "the order id across conversations, and a locked order id refuses those two kinds only.")),
+    Operation("GET", "/conversations/{cid}/orders", f"The {MAX_LISTED_ORDERS} newest orders proven in this "
+              "conversation", "botToken", {"200": (ProvenOrders, "orders, newest first")}, description=(
+        "Orders proven one by one, plus every order of a customer whose customer_token was shown.")),
+    Operation("GET", "/conversations/{cid}/orders/{order_id}", "A proven order", "botToken", {
+        "200": (OrderView, "the order"), "403": (Error, "not_verified (also for unknown orders)"),
+        **ORDER_ID_ERROR}),
+    Operation("POST", "/conversations/{cid}/requests", "Open a request for a proven order", "botToken", {
+        "200": (RequestAnswer, "already open: the conversation's open request of this kind for this order, "
+                               "unchanged (no second label, no second entry for the team)"),
+        "201": (RequestAnswer, "opened"), "403": (Error, "not_verified (also for unknown orders)"),
+        "409": (RefusedError, "too_late, not_delivered or return_window_over")}, RequestInput, (
+        "Teams: return, cancellation, address_change → logistics; invoice_copy → billing. Cancellation until "
+        "packed, address change until shipped, returns within 30 days of delivery.")),
+    Operation("GET", "/conversations/{cid}/requests", "Requests of this conversation with their current status",
+              "botToken", {"200": (Requests, "requests, oldest first")}),
+)
 
-STRING: Schema = {"type": "string", "minLength": 1}
-MONEY: Schema = {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,2})?$", "examples": ["39.80"]}
-DATE: Schema = {"type": "string", "format": "date"}
-DATE_TIME: Schema = {"type": "string", "format": "date-time", "description": "with UTC offset"}
-URL: Schema = {"type": "string", "format": "uri", "pattern": "^https?://"}
-MILLIS: Schema = {"type": "integer", "description": "milliseconds since the epoch"}
+AGENT = (
+    Operation("POST", "/agent/login", "Log an agent in to the console", None, {
+        "200": (agent.AgentSessionView, "the agent and the session's CSRF token"),
+        "401": (Error, "invalid_credentials: wrong email or password (never tells which)"),
+        "415": (Error, "unsupported_media_type: the body must be application/json"),
+        "429": (Error, f"locked: {LOGIN_ATTEMPTS} failed logins for this email within "
+                       f"{LOGIN_WINDOW_SECONDS // 60} minutes")}, agent.LoginInput, (
+        f"Sets the HttpOnly, SameSite=Strict session cookie `{COOKIE}` (Secure when STORECHAT_PUBLIC_URL is "
+        "https). The session ends after STORECHAT_AGENT_SESSION_HOURS without a request.")),
+    Operation("POST", "/agent/logout", "End the session", "agentSession",
+              {"204": (None, "logged out; the cookie is cleared")}, csrf=True),
+    Operation("GET", "/agent/me", "The logged-in agent", "agentSession",
+              {"200": (agent.AgentSessionView, "the agent and the session's CSRF token")}),
+    Operation("GET", "/agent/queues", "Every team's queue, the agent's open chats, every agent's load",
+              "agentSession", {"200": (agent.Queues, "the queues")}),
+    Operation("GET", "/agent/agents", "Every agent with presence and open chats", "agentSession",
+              {"200": (agent.Agents, "the agents")}),
+    Operation("PUT", "/agent/presence", "Be online (auto-assignment gives you chats) or away; offline is having "
+              "no console open", "agentSession", {"200": (agent.AgentLoadView, "the agent's presence now")},
+              agent.PresenceInput, csrf=True),
+    Operation("GET", "/agent/canned", "Search canned answers (faq_data) in a language", "agentSession",
+              {"200": (agent.CannedAnswerList, "the answers")},
+              query={"locale": "the shopper's language", "q": "words to search for"}),
+    Operation("GET", "/agent/proactive", "How the proactive chat offers do, per rule (supervisors)", "agentSession",
+              {"200": (agent.ProactiveReport, "the rules' results"),
+               "403": (Error, "not_permitted: supervisors only")}),
+    Operation("GET", "/agent/conversations/{cid}", "The whole case", "agentSession",
+              {"200": (agent.Case, "the case"), **UNKNOWN_CONVERSATION}),
+    Operation("GET", "/agent/conversations/{cid}/suggestion", "The canned answer that best fits the shopper's last "
+              "message", "agentSession", {"200": (agent.Suggestion, "the suggestion"), **UNKNOWN_CONVERSATION}),
+    Operation("POST", "/agent/conversations/{cid}/claim", "Take a waiting conversation", "agentSession",
+              {"200": SUMMARY, **CONFLICT, **UNKNOWN_CONVERSATION}, csrf=True),
+    Operation("POST", "/agent/conversations/{cid}/messages", "Reply to the shopper on their channel (claims a "
+              "waiting conversation)", "agentSession", {
+                  "201": (agent.CaseEvent, "the message as recorded"), **CONFLICT, **UNKNOWN_CONVERSATION,
+                  "422": (Error, "a field is missing or invalid, or not_sent: the channel does not allow it now "
+                                 "(kept on the case)")}, agent.TextInput, csrf=True),
+    Operation("POST", "/agent/conversations/{cid}/notes", "Add a private note (never sent to the shopper)",
+              "agentSession", {"201": (agent.CaseEvent, "the note"), **UNKNOWN_CONVERSATION}, agent.TextInput,
+              csrf=True),
+    Operation("POST", "/agent/conversations/{cid}/transfer", "Give the conversation to another team's queue or to "
+              "another agent (its agent or a supervisor)", "agentSession", {
+                  "200": SUMMARY, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION,
+                  "422": (Error, "a field is missing or invalid, or invalid_transfer: not exactly one of team and "
+                                 "agent, or no such agent")}, agent.TransferInput, csrf=True),
+    Operation("POST", "/agent/conversations/{cid}/resolve", "Close the case; the shopper is asked for their "
+              "satisfaction (1–5 and a comment)", "agentSession",
+              {"200": SUMMARY, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True),
+)
+OPERATIONS = (*SHOP, *AGENT)
 
-
-def _storefront_schemas() -> dict[str, Schema]:
-    """Storefront events (the same objects as the widget's `storefront_event`) and the offers' results."""
-    money: Schema = {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,2})?$", "examples": ["79.80"]}
-
-    def event(kind: EventType, properties: dict[str, Schema], required: list[str]) -> Schema:
-        return _object({"type": {"const": kind.value}, **properties}, ["type", *required])
-
-    item = _object({"sku": STRING, "name": STRING, "quantity": {"type": "integer", "minimum": 1}, "price": money},
-                   ["sku", "name", "quantity", "price"])
-    cart: dict[str, Schema] = {"items": {"type": "array", "items": item, "maxItems": MAX_CART_ITEMS,
-                      "description": "empty: the cart was emptied"},
-            "value": money, "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["EUR"]}}
-    counts = {name: {"type": "integer", "minimum": 0} for name in ("shown", "accepted", "declined", "converted")}
-    return {
-        "StorefrontEvent": {"oneOf": [
-            event(EventType.PAGE_VIEW, {"page_type": {"type": "string", "enum": [page.value for page in PageType]},
-                                        "url": URL, "title": STRING}, ["page_type"]),
-            event(EventType.CART, cart, ["items", "value", "currency"]),
-            event(EventType.CHECKOUT_STARTED, {}, []),
-            event(EventType.ORDER_PLACED, {"order_id": STRING, "value": money}, []),
-        ]},
-        "StorefrontEventInput": _object(
-            {"session_id": {"type": "string", "pattern": f"^{SESSION_ID.pattern}$",
-                            "description": "the widget's session id (StorechatWidget.sessionId())"},
-             "event": _ref("StorefrontEvent")},
-            ["session_id", "event"],
-        ),
-        "Visitor": _object(
-            {"cart": _nullable(_object({**cart, "updated_at": MILLIS}, ["items", "value", "currency", "updated_at"])),
-             "trail": {"type": "array", "description": "the last page views, oldest first",
-                       "items": _object({"page_type": {"type": "string", "enum": [page.value for page in PageType]},
-                                         "url": _nullable(URL), "title": _nullable(STRING), "at": MILLIS},
-                                        ["page_type", "url", "title", "at"])}},
-            ["cart", "trail"],
-            description="the web visitor's storefront activity (empty for other channels)",
-        ),
-        "ProactiveReport": _object({"rules": {"type": "array", "items": _object(
-            {"rule": STRING, "target": {"type": "string", "enum": [target.value for target in Target]}, **counts,
-             "conversion_rate": {"type": "number", "minimum": 0, "description": "converted / shown"}},
-            ["rule", "target", *counts, "conversion_rate"],
-        )}}, ["rules"]),
-    }
-
-
-def _schemas() -> dict[str, Schema]:
-    address = _object(
-        {"name": STRING, "street": STRING, "postal_code": STRING, "city": STRING,
-         "country": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2"}},
-        ["name", "street", "postal_code", "city", "country"],
-    )
-    item = _object(
-        {"sku": STRING, "name": STRING, "quantity": {"type": "integer", "minimum": 1}, "price": MONEY},
-        ["sku", "name", "quantity", "price"],
-    )
-    order_fields: dict[str, Schema] = {
-        "order_id": {"type": "string", "description": "optional in the body; must equal the URL's"},
-        "email": {"type": "string", "format": "email"},
-        "phone": _nullable({"type": "string", "examples": ["+4915112345678"]}),
-        "postal_code": _nullable(STRING),
-        "customer_name": _nullable(STRING),
-        "items": {"type": "array", "items": _ref("Item"), "minItems": 1, "maxItems": 100},
-        "total": MONEY,
-        "currency": {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["EUR"]},
-        "status": _ref("OrderStatus"),
-        "carrier": _nullable({"type": "string", "enum": list(CARRIERS)}),
-        "tracking_number": _nullable(STRING),
-        "tracking_url": _nullable(URL),
-        "estimated_delivery": _nullable(DATE),
-        "placed_at": DATE_TIME,
-        "invoice_url": _nullable(URL),
-        "shipping_address": _nullable(_ref("Address")),
-        "notify": _nullable(_ref("Notify")),
-    }
-    order_required = ["email", "items", "total", "currency", "status", "placed_at"]
-    event = _object(
-        {"status": _ref("OrderStatus"), "at": DATE_TIME, "location": STRING, "note": STRING},
-        ["status", "at"],
-    )
-    request_statuses = [status.value for status in RequestStatus]
-    return {
-        "Error": _object({"error": {"type": "string"}, "message": {"type": "string"}}, ["error", "message"]),
-        "NoMatch": {"allOf": [_ref("Error"), _object(
-            {"error": {"const": "no_match"}, "attempts_left": {"type": "integer", "minimum": 0}}, ["attempts_left"],
-        )]},
-        "Refused": {"allOf": [_ref("Error"), _object(
-            {"error": {"enum": ["too_late", "not_delivered", "return_window_over", "invalid_transition"]},
-             "status": {"type": "string", "description": "the order's (or the return's) current status"}},
-            ["status"],
-        )]},
-        "OrderStatus": {"type": "string", "enum": list(STATUSES)},
-        "Address": address,
-        "Notify": _object(
-            {"channel": {"type": "string", "enum": list(NOTIFY_CHANNELS)},
-             "address": {"type": "string", "examples": ["+4915112345678"],
-                         "description": "sms, whatsapp: the phone in E.164 form; messenger: the page-scoped "
-                                        "id; web: the widget's session id (StorechatWidget.sessionId())"},
-             "locale": {"type": "string", "enum": list(NOTIFY_LOCALES)}},
-            ["channel", "address", "locale"],
-            description="Where the customer wants news of the shipment: the statuses of "
-                        "config/notifications.yml are told there (never in the quiet hours, once per "
-                        "event). Only the shop's answers show it, never the bot's.",
-        ),
-        "Item": item,
-        "OrderInput": _object(order_fields, order_required,
-                              description="An order as the shop sends it; `events` is ignored if sent."),
-        "Order": _object({**order_fields, "events": {"type": "array", "items": _ref("OrderEvent")}},
-                         ["order_id", *order_required, "events"]),
-        "OrderEvent": event,
-        "OrderEventInput": _object(
-            {**event["properties"], "estimated_delivery": DATE},
-            ["status"],
-            description="`at` defaults to now; the order takes the event's status. An order with "
-                        "`notify` tells the customer of it; the same status and `at` posted again "
-                        "tells them nothing more (send `at`, so a retry is recognised).",
-        ),
-        "ReturnEventInput": _object(
-            {"status": {"type": "string", "enum": list(RETURN_EVENT_STATUSES)}, "note": STRING}, ["status"],
-            description="open → received → refunded | rejected (open → rejected too).",
-        ),
-        "VerificationInput": _object(
-            {"order_id": {"type": "string"}, "proof": _object(
-                {"kind": {"type": "string", "enum": list(PROOF_KINDS)}, "value": STRING}, ["kind", "value"],
-            )},
-            ["order_id", "proof"],
-        ),
-        "RequestInput": _object(
-            {
-                "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
-                "order_id": {"type": "string"},
-                "items": {"type": "array", "items": STRING, "minItems": 1,
-                          "description": "SKUs of the order (returns; default: every item)"},
-                "reason": STRING,
-                "address": _ref("Address"),
-            },
-            ["kind", "order_id"],
-            description="`address` is required for an address_change.",
-        ),
-        "Request": _object(
-            {
-                "id": {"type": "string"},
-                "kind": {"type": "string", "enum": list(REQUEST_KINDS)},
-                "order_id": {"type": "string"},
-                "conversation_id": {"type": "string"},
-                "status": {"type": "string", "enum": request_statuses},
-                "team": {"type": "string", "enum": sorted(set(TEAMS.values()))},
-                "created_at": DATE_TIME,
-                "updated_at": DATE_TIME,
-                "items": {"type": "array", "items": {"type": "string"}},
-                "reason": _nullable({"type": "string"}),
-                "note": _nullable({"type": "string"}),
-                "address": _ref("Address"),
-                "label_url": {"type": "string", "format": "uri", "description": "returns only"},
-            },
-            ["id", "kind", "order_id", "conversation_id", "status", "team", "created_at", "updated_at", "items"],
-        ),
-        "LoginInput": _object(
-            {"email": {"type": "string", "maxLength": 254},
-             "password": {"type": "string", "minLength": 1, "maxLength": MAX_PASSWORD_CHARS}},
-            ["email", "password"],
-        ),
-        "Agent": _object(
-            {"email": {"type": "string"}, "name": {"type": "string"},
-             "team": {"type": "string", "enum": [team.value for team in Team]},
-             "role": {"type": "string", "enum": [role.value for role in AgentRole]}},
-            ["email", "name", "team", "role"],
-        ),
-        "AgentLoad": _object(
-            {"email": {"type": "string"}, "name": {"type": "string"},
-             "team": {"type": "string", "enum": [team.value for team in Team]},
-             "role": {"type": "string", "enum": [role.value for role in AgentRole]},
-             "presence": {"type": "string", "enum": [presence.value for presence in Presence]},
-             "open_chats": {"type": "integer", "minimum": 0}},
-            ["email", "name", "team", "role", "presence", "open_chats"],
-        ),
-        "ConversationSummary": _object(
-            {"id": STRING, "contact_id": STRING,
-             "channel": {"type": "string", "enum": [channel.value for channel in Channel]},
-             "state": {"type": "string", "enum": [state.value for state in ConversationState]},
-             "team": _nullable({"type": "string", "enum": [team.value for team in Team]}),
-             "agent": _nullable({"type": "string"}), "agent_name": _nullable({"type": "string"}),
-             "locale": STRING, "reason": _nullable({"type": "string", "description": "why it was queued"}),
-             "created_at": MILLIS, "updated_at": MILLIS, "state_since": MILLIS,
-             "queued_at": _nullable(MILLIS),
-             "preview": _nullable({"type": "string", "description": "the shopper's last message, shortened"})},
-            ["id", "contact_id", "channel", "state", "team", "agent", "locale", "created_at", "queued_at"],
-        ),
-        "CaseEvent": _object(
-            {"id": {"type": "string", "description": "stream id, increasing"},
-             "kind": {"type": "string", "enum": [kind.value for kind in EventKind]}, "at": MILLIS,
-             "author": _nullable({"type": "string", "enum": [author.value for author in Author]}),
-             "text": _nullable({"type": "string"}),
-             "data": {"type": "object", "description": "a bot message: intent, confidence, retrieval_intent, "
-                      "retrieval_confidence; an agent message or note: agent, agent_name; a state change: from, "
-                      "to, reason, team, agent; a request: the request; csat: score, comment"}},
-            ["id", "kind", "at", "author", "text", "data"],
-        ),
-        "Case": _object(
-            {"conversation": _ref("ConversationSummary"),
-             "events": {"type": "array", "items": _ref("CaseEvent")},
-             "orders": {"type": "array", "items": _ref("Order"), "description": "only orders the shopper proved"},
-             "requests": {"type": "array", "items": _ref("Request")},
-             "earlier": {"type": "array", "items": _ref("ConversationSummary"),
-                         "description": "the contact's other conversations, newest first"},
-             "visitor": _ref("Visitor"),
-             "trail": {"type": "array", "items": {"type": "object"}, "description": "visitor.trail (older consoles)"},
-             "cart": _nullable({"type": "object", "description": "visitor.cart (older consoles)"}),
-             "csat": _nullable(_object({"score": {"type": "integer", "minimum": 1, "maximum": 5},
-                                        "comment": _nullable({"type": "string"})}, ["score", "comment"]))},
-            ["conversation", "events", "orders", "requests", "earlier", "visitor", "trail", "cart", "csat"],
-        ),
-        "Queues": _object(
-            {"queues": {"type": "object", "description": "team → its waiting conversations, oldest first; "
-                        "the agent's own team first",
-                        "additionalProperties": {"type": "array", "items": _ref("ConversationSummary")}},
-             "mine": {"type": "array", "items": _ref("ConversationSummary")},
-             "agents": {"type": "array", "items": _ref("AgentLoad")}},
-            ["queues", "mine", "agents"],
-        ),
-        "CannedAnswer": _object(
-            {"topic": STRING, "title": STRING, "text": STRING,
-             "score": _nullable({"type": "number", "minimum": 0, "maximum": 1})},
-            ["topic", "title", "text", "score"],
-        ),
-        "TextInput": _object({"text": {"type": "string", "minLength": 1}}, ["text"]),
-        "TransferInput": {**_object({"team": {"type": "string", "enum": [team.value for team in Team]},
-                                     "agent": {"type": "string", "description": "an agent's email"}}, []),
-                          "description": "exactly one of team and agent"},
-        "PresenceInput": _object({"status": {"type": "string", "enum": [Presence.ONLINE.value,
-                                                                        Presence.AWAY.value]}}, ["status"]),
-        "AgentSession": _object(
-            {"agent": _ref("Agent"),
-             "csrf_token": {"type": "string", "description": f"send it as {CSRF_HEADER} on every state-changing "
-                                                            "agent request"}},
-            ["agent", "csrf_token"],
-        ),
-        **_storefront_schemas(),
-    }
-
-
-def _json(schema: Schema, description: str) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _error(description: str, schema: str = "Error") -> Schema:
-    return _json(_ref(schema), description)
-
-
-def _body(schema: str) -> Schema:
-    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
-AUTH_ERRORS = {
-    "401": {**_error("missing or invalid bearer token"),
-            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}},
-    "403": _error("the other role's token (shop vs. bot)"),
-    "503": _error("api_disabled: this role's token is not configured"),
+# Added to every operation of its kind; an operation's own answer for the same status comes first.
+BEARER_ERRORS: Mapping[str, Answer] = {
+    "401": (Error, "missing or invalid bearer token"),
+    "403": (Error, "the other role's token (shop vs. bot)"),
+    "503": (Error, "api_disabled: this role's token is not configured"),
 }
-BODY_ERRORS = {
-    "400": _error("invalid_json: the body is not JSON"),
-    "413": _error(f"body_too_large: more than {MAX_BODY_BYTES} bytes"),
-    "422": _error("a field is missing or invalid; the message names its path"),
+SESSION_ERRORS: Mapping[str, Answer] = {"401": (Error, "unauthorized: no session, or it has expired")}
+CSRF_ERRORS: Mapping[str, Answer] = {"403": (Error, f"csrf_failed: {CSRF_HEADER} is missing or not the session's")}
+BODY_ERRORS: Mapping[str, Answer] = {
+    "400": (Error, "invalid_json: the body is not JSON"),
+    "413": (Error, f"body_too_large: more than {MAX_BODY_BYTES} bytes"),
+    "422": (Error, "a field is missing or invalid; the message names its path"),
 }
-ORDER_ID_ERROR = {"422": _error("invalid_order_id: the id does not match STORECHAT_ORDER_NUMBER_PATTERN")}
+PATH_PARAMETERS = {
+    "order_id": "the shop's order number (STORECHAT_ORDER_NUMBER_PATTERN)",
+    "cid": "the conversation id (Rasa's sender id)",
+    "return_id": "a return request's id",
+}
+SECURITY_SCHEMES = {
+    "shopToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_SHOP_TOKEN"},
+    "botToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_BOT_TOKEN"},
+    "agentSession": {"type": "apiKey", "in": "cookie", "name": COOKIE, "description": "set by POST /agent/login"},
+}
 
 
-def _operation(summary: str, security: str, responses: dict[str, Schema], *,
-               body: str | None = None, description: str | None = None) -> Schema:
-    merged = dict(responses)
-    for code, auth_error in AUTH_ERRORS.items():
-        # A 403 may also mean not_verified: one status, both meanings described.
-        if code in merged:
-            merged[code] = {**merged[code], "description": f"{merged[code]['description']}; {auth_error['description']}"}
-        else:
-            merged[code] = auth_error
-    operation: Schema = {"summary": summary, "security": [{security: []}], "responses": merged}
-    if body is not None:
-        operation["requestBody"] = _body(body)
-        operation["responses"] = {**BODY_ERRORS, **operation["responses"]}
-    if description is not None:
-        operation["description"] = description
-    return operation
+def _models() -> list[type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {Error.__name__: Error}
+    for operation in OPERATIONS:
+        for model in (operation.body, *(model for model, _ in operation.answers.values())):
+            if model is not None:
+                found[model.__name__] = model
+    return list(found.values())
 
 
-def _param(name: str, description: str) -> Schema:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+def _ref(model: type[BaseModel]) -> Schema:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-ORDER_ID = _param("order_id", "the shop's order number")
-CID = _param("cid", "the conversation id (Rasa's sender id)")
-RETURN_ID = _param("return_id", "a return request's id")
+def _merged(*tables: Mapping[str, Answer]) -> dict[str, Answer]:
+    """The answers of every table; where two give one status, one entry with both descriptions."""
+    merged: dict[str, Answer] = {}
+    for table in tables:
+        for status, (model, description) in table.items():
+            if status in merged:
+                description = f"{merged[status][1]}; {description}"
+                model = merged[status][0] or model
+            merged[status] = (model, description)
+    return dict(sorted(merged.items()))
 
 
-CSRF = {"name": CSRF_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
-        "description": "the csrf_token of the session (login or /agent/me answer it)"}
-SESSION_ERRORS = {"401": _error("unauthorized: no session, or it has expired")}
-CSRF_ERRORS = {"403": _error(f"csrf_failed: {CSRF_HEADER} is missing or not the session's")}
+def _response(model: type[BaseModel] | None, description: str) -> Schema:
+    if model is None:
+        return {"description": description}
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
 
 
-def _agent_operation(summary: str, responses: dict[str, Schema], *, csrf: bool) -> Schema:
-    operation: Schema = {"summary": summary, "security": [{"agentSession": []}],
-                         "responses": {**SESSION_ERRORS, **(CSRF_ERRORS if csrf else {}), **responses}}
-    if csrf:
-        operation["parameters"] = [CSRF]
-    return operation
+def _parameters(operation: Operation, order_pattern: str | None) -> list[Schema]:
+    parameters = []
+    patterns = {**({} if operation.path.startswith("/agent/") else PATH_PATTERNS), "order_id": order_pattern}
+    for name in re.findall(r"{(\w+)}", operation.path):
+        schema: Schema = {"type": "string"}
+        if (pattern := patterns.get(name)) is not None:
+            schema["pattern"] = f"^(?:{pattern})$"
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema,
+                           "description": PATH_PARAMETERS[name]})
+    parameters += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"},
+                    "description": description} for name, description in operation.query.items()]
+    if operation.csrf:
+        parameters.append({"name": CSRF_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+                           "description": "the csrf_token of the session (login or /agent/me answer it)"})
+    return parameters
 
 
-def _query(name: str, description: str) -> Schema:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
-
-
-CONFLICT = {"409": _error("conflict: another agent has it, or it is no longer waiting or open")}
-NOT_PERMITTED = {"403": _error("not_permitted: only the conversation's agent or a supervisor")}
-UNKNOWN_CONVERSATION = {"404": _error("unknown_conversation")}
-
-
-def _agent_paths() -> dict[str, Schema]:
-    session = _json(_ref("AgentSession"), "the agent and the session's CSRF token")
-    summary = _json(_ref("ConversationSummary"), "the conversation now")
-    return {
-        "/agent/login": {"post": {
-            "summary": "Log an agent in to the console", "security": [], "requestBody": _body("LoginInput"),
-            "description": f"Sets the HttpOnly, SameSite=Strict session cookie `{COOKIE}` (Secure when "
-                           "STORECHAT_PUBLIC_URL is https). The session ends after "
-                           "STORECHAT_AGENT_SESSION_HOURS without a request.",
-            "responses": {
-                "200": {**session, "headers": {"Set-Cookie": {"schema": {"type": "string"}}}},
-                **BODY_ERRORS,
-                "401": _error("invalid_credentials: wrong email or password (never tells which)"),
-                "415": _error("unsupported_media_type: the body must be application/json"),
-                "429": {**_error(f"locked: {LOGIN_ATTEMPTS} failed logins for this email within "
-                                 f"{LOGIN_WINDOW_SECONDS // 60} minutes"),
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
-            },
-        }},
-        "/agent/logout": {"post": _agent_operation("End the session", {
-            "204": {"description": "logged out; the cookie is cleared"},
-        }, csrf=True)},
-        "/agent/me": {"get": _agent_operation("The logged-in agent", {"200": session}, csrf=False)},
-        "/agent/queues": {"get": _agent_operation("Every team's queue, the agent's open chats, every agent's load", {
-            "200": _json(_ref("Queues"), "the queues")}, csrf=False)},
-        "/agent/agents": {"get": _agent_operation("Every agent with presence and open chats", {
-            "200": _json(_object({"agents": {"type": "array", "items": _ref("AgentLoad")}}, ["agents"]),
-                         "the agents")}, csrf=False)},
-        "/agent/presence": {"put": {**_agent_operation(
-            "Be online (auto-assignment gives you chats) or away; offline is having no console open", {
-                "200": _json(_ref("AgentLoad"), "the agent's presence now"), **BODY_ERRORS}, csrf=True),
-            "requestBody": _body("PresenceInput")}},
-        "/agent/canned": {"get": {**_agent_operation("Search canned answers (faq_data) in a language", {
-            "200": _json(_object({"answers": {"type": "array", "items": _ref("CannedAnswer")}}, ["answers"]),
-                         "best first; every topic when q is empty")}, csrf=False),
-            "parameters": [_query("locale", "the shopper's language"), _query("q", "words to search for")]}},
-        "/agent/proactive": {"get": _agent_operation("How the proactive chat offers do, per rule (supervisors)", {
-            "200": _json(_ref("ProactiveReport"), "every rule of the rules file, all-time counts"),
-            "403": _error("not_permitted: supervisors only")}, csrf=False)},
-        "/agent/conversations/{cid}": {"parameters": [CID], "get": _agent_operation("The whole case", {
-            "200": _json(_ref("Case"), "the case"), **UNKNOWN_CONVERSATION}, csrf=False)},
-        "/agent/conversations/{cid}/suggestion": {"parameters": [CID], "get": _agent_operation(
-            "The canned answer that best fits the shopper's last message", {
-                "200": _json(_object({"answer": _nullable(_ref("CannedAnswer"))}, ["answer"]),
-                             "null when nothing fits"), **UNKNOWN_CONVERSATION}, csrf=False)},
-        "/agent/conversations/{cid}/claim": {"parameters": [CID], "post": _agent_operation(
-            "Take a waiting conversation", {"200": summary, **CONFLICT, **UNKNOWN_CONVERSATION}, csrf=True)},
-        "/agent/conversations/{cid}/messages": {"parameters": [CID], "post": {**_agent_operation(
-            "Reply to the shopper on their channel (claims a waiting conversation)", {
-                "201": _json(_ref("CaseEvent"), "the message as recorded"), **BODY_ERRORS, **CONFLICT,
-                **UNKNOWN_CONVERSATION}, csrf=True), "requestBody": _body("TextInput")}},
-        "/agent/conversations/{cid}/notes": {"parameters": [CID], "post": {**_agent_operation(
-            "Add a private note (never sent to the shopper)", {
-                "201": _json(_ref("CaseEvent"), "the note"), **BODY_ERRORS, **UNKNOWN_CONVERSATION}, csrf=True),
-            "requestBody": _body("TextInput")}},
-        "/agent/conversations/{cid}/transfer": {"parameters": [CID], "post": {**_agent_operation(
-            "Give the conversation to another team's queue or to another agent (its agent or a supervisor)", {
-                "200": summary, **BODY_ERRORS, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True),
-            "requestBody": _body("TransferInput")}},
-        "/agent/conversations/{cid}/resolve": {"parameters": [CID], "post": _agent_operation(
-            "Close the case; the shopper is asked for their satisfaction (1–5 and a comment)", {
-                "200": summary, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True)},
+def _operation(operation: Operation, order_pattern: str | None) -> Schema:
+    security = operation.security
+    tables = [operation.answers]
+    if security in ("shopToken", "botToken"):
+        tables.append(BEARER_ERRORS)
+    if security == "agentSession":
+        tables += [SESSION_ERRORS, CSRF_ERRORS] if operation.csrf else [SESSION_ERRORS]
+    if operation.body is not None:
+        tables.append(BODY_ERRORS)
+    described: Schema = {
+        "summary": operation.summary,
+        "security": [] if security is None else [{security: []}],
+        "responses": {status: _response(*answer) for status, answer in _merged(*tables).items()},
     }
+    if parameters := _parameters(operation, order_pattern):
+        described["parameters"] = parameters
+    if operation.body is not None:
+        described["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(operation.body)}}}
+    if operation.description is not None:
+        described["description"] = operation.description
+    return described
 
 
-def _paths() -> dict[str, Schema]:
-    order = _json(_ref("Order"), "the order")
-    return {
-        "/openapi.json": {"get": {
-            "summary": "This document", "security": [],
-            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
-        }},
-        "/orders/{order_id}": {
-            "parameters": [ORDER_ID],
-            "put": _operation("Create or replace an order", "shopToken", {
-                "200": _json(_ref("Order"), "updated (events kept; a status change adds one)"),
-                "201": _json(_ref("Order"), "created"),
-            }, body="OrderInput"),
-            "get": _operation("Read an order", "shopToken", {
-                "200": order, "404": _error("not_found"), **ORDER_ID_ERROR,
-            }),
-        },
-        "/orders/{order_id}/events": {
-            "parameters": [ORDER_ID],
-            "post": _operation("Append a shipment event", "shopToken", {
-                "201": _json(_ref("Order"), "the order, now in the event's status"), "404": _error("not_found"),
-            }, body="OrderEventInput"),
-        },
-        "/returns/{return_id}/events": {
-            "parameters": [RETURN_ID],
-            "post": _operation("Report a return's progress", "shopToken", {
-                "200": _json(_object({"request": _ref("Request")}, ["request"]), "the updated return"),
-                "404": _error("not_found"),
-                "409": _error("invalid_transition", "Refused"),
-            }, body="ReturnEventInput"),
-        },
-        "/storefront/events": {
-            "post": _operation("Report what a storefront visitor does (proactive chat offers)", "shopToken", {
-                "202": _json(_object({"accepted": {"const": True}}, ["accepted"]), "taken in; rules are evaluated"),
-            }, body="StorefrontEventInput", description=(
-                "The same events as the widget sends over Socket.IO (`storefront_event`), for what only the "
-                "shop's server knows, e.g. an order placed after a payment provider's redirect. The gateway's "
-                "clock stamps each event on arrival. An `order_placed` after an offer was shown in the same "
-                "browsing session counts as a conversion; `checkout_started` and `order_placed` end the "
-                "session's offers."
-            )),
-        },
-        "/conversations/{cid}/verifications": {
-            "parameters": [CID],
-            "post": _operation("Prove the shopper owns an order", "botToken", {
-                "200": _json(_object({"order": _ref("Order")}, ["order"]), "proven for this conversation"),
-                "404": _error("no_match: unknown order or wrong proof (never tells which)", "NoMatch"),
-                "422": _error("a field is missing or invalid (the message names its path), or "
-                              "token_proofs_disabled: STORECHAT_CUSTOMER_TOKEN_SECRET is not set"),
-                "429": _error(f"locked: {CONVERSATION_ATTEMPTS} failures in this conversation, or (email and "
-                              f"postal_code only) {ORDER_ATTEMPTS} against this order, within an hour"),
-            }, body="VerificationInput", description=(
-                "An email, postal_code or phone proof proves only the order it is checked against. "
-                "A customer_token (the shop's signed login) proves that order and every other order of "
-                "the token's email. Emails compare without surrounding blanks and without the case of "
-                "A-Z; other characters must match exactly. Every failure counts against the "
-                "conversation; email and postal_code failures also count against the order id across "
-                "conversations, and a locked order id refuses those two kinds only: customer_token "
-                "and phone (the number the channel vouches for) cannot be guessed."
-            )),
-        },
-        "/conversations/{cid}/orders": {
-            "parameters": [CID],
-            "get": _operation(f"The {MAX_LISTED_ORDERS} newest orders proven in this conversation", "botToken", {
-                "200": _json(_object({"orders": {"type": "array", "items": _ref("Order"),
-                                                 "maxItems": MAX_LISTED_ORDERS}}, ["orders"]),
-                             "orders, newest first"),
-            }, description=(
-                "Orders proven one by one, plus every order of a customer whose customer_token was "
-                f"shown; newest first, at most {MAX_LISTED_ORDERS}."
-            )),
-        },
-        "/conversations/{cid}/orders/{order_id}": {
-            "parameters": [CID, ORDER_ID],
-            "get": _operation("A proven order", "botToken", {
-                "200": order, "403": _error("not_verified (also for unknown orders)"), **ORDER_ID_ERROR,
-            }),
-        },
-        "/conversations/{cid}/requests": {
-            "parameters": [CID],
-            "post": _operation("Open a request for a proven order", "botToken", {
-                "200": _json(_object({"request": _ref("Request")}, ["request"]),
-                             "already open: the conversation's open request of this kind for this order, "
-                             "unchanged (no second label, no second entry for the team)"),
-                "201": _json(_object({"request": _ref("Request")}, ["request"]), "opened"),
-                "403": _error("not_verified (also for unknown orders)"),
-                "409": _error("too_late, not_delivered or return_window_over", "Refused"),
-            }, body="RequestInput", description=(
-                "Teams: return, cancellation, address_change → logistics; invoice_copy → billing. "
-                "Cancellation until packed, address change until shipped, returns within 30 days of delivery. "
-                "While a request of the same kind for the same order is open in this conversation, "
-                "asking again gives that one back (200) whatever the body says."
-            )),
-            "get": _operation("Requests of this conversation with their current status", "botToken", {
-                "200": _json(_object({"requests": {"type": "array", "items": _ref("Request")}}, ["requests"]),
-                             "requests, oldest first"),
-            }),
-        },
-    }
+def _paths(order_pattern: str | None) -> Schema:
+    paths: Schema = {"/openapi.json": {"get": {
+        "summary": "This document", "security": [],
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+    }}}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, order_pattern)
+    return paths
 
 
-def document(server_url: str) -> Schema:
+def schemas() -> Schema:
+    """Every model's JSON Schema, named as the model, with references between them."""
+    _, generated = models_json_schema([(model, "validation") for model in _models()],
+                                      ref_template="#/components/schemas/{model}")
+    return dict(generated["$defs"])
+
+
+def document(server_url: str, order_pattern: str | None = None) -> Schema:
+    """The document; `order_pattern` (STORECHAT_ORDER_NUMBER_PATTERN) constrains the order_id in paths."""
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "storechat shop API",
             "version": "1",
-            "description": "Orders and return updates from the shop (shop token); verification, "
-                           "order look-ups and requests for the bot (bot token); the agent console's session "
-                           "(cookie, plus a CSRF header on changes). "
-                           'Every error is {"error": code, "message": text}.',
+            "description": "Orders and return updates from the shop (shop token); verification, order look-ups "
+                           "and requests for the bot (bot token); the agent console's session (cookie, plus a "
+                           'CSRF header on changes). Every error is {"error": code, "message": text}.',
         },
         "servers": [{"url": f"{server_url}/api/v1"}],
-        "paths": {**_paths(), **_agent_paths()},
-        "components": {
-            "schemas": _schemas(),
-            "securitySchemes": {
-                "shopToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_SHOP_TOKEN"},
-                "botToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_BOT_TOKEN"},
-                "agentSession": {"type": "apiKey", "in": "cookie", "name": COOKIE,
-                                 "description": "set by POST /agent/login"},
-            },
-        },
+        "paths": _paths(order_pattern),
+        "components": {"schemas": schemas(), "securitySchemes": SECURITY_SCHEMES},
     }

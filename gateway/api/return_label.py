@@ -12,7 +12,8 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
-from gateway.api.shop import RETURN_ID, SHOP_API
+from gateway.api.http import PATH_PATTERNS
+from gateway.api.shop import SHOP_API
 from gateway.conversations.store import ConversationStore
 from gateway.shop.orders import Order
 from gateway.shop.shopper_requests import RequestKind, ShopperRequest
@@ -69,4 +70,4 @@ class _ReturnLabel:
 
 def add_return_label_route(app: web.Application, texts: Texts) -> None:
     """Mount ``GET /returns/{return_id}/label``; the app must provide SHOP_API."""
-    app.router.add_get("/returns/{return_id:" + RETURN_ID + "}/label", _ReturnLabel(texts).page)
+    app.router.add_get("/returns/{return_id:" + PATH_PATTERNS["return_id"] + "}/label", _ReturnLabel(texts).page)

@@ -10,32 +10,30 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from redis.asyncio import Redis
 
 from gateway.api import openapi
-from gateway.api.http import ApiError, Handler, Role, authorise, invalid_input_as, json_errors, read_json
+from gateway.api.http import (
+    PATH_PATTERNS, ApiError, Handler, Role, answer, authorise, invalid_input_as, json_errors, read_json,
+)
+from gateway.api.shop_contract import ProvenOrder, ProvenOrders, RequestAnswer, Requests
 from gateway.api.storefront_events import post_storefront_event
-from gateway.json_input import Reader
+from gateway.json_input import parse
 from gateway.settings import Settings
-from gateway.shop.orders import Order, OrderEvent, OrderStore, order_to_json, parse_event, parse_order
+from gateway.shop.orders import Order, OrderEvent, OrderEventInput, OrderStore, OrderView, ShopOrderView, parse_order
 from gateway.shop.shopper_requests import (
-    RETURN_EVENT_STATUSES,
     InvalidTransition,
+    RequestInput,
     RequestRefused,
-    RequestStatus,
     RequestStore,
+    ReturnEventInput,
     UnknownRequest,
-    parse_request_input,
     request_to_json,
 )
-from gateway.shop.verification import PROOF_KINDS, Locked, NoMatch, Proof, ProofKind, TokenProofsDisabled, Verifier
-
-# Rasa sender ids and return ids: no slashes, nothing a Redis key would mind.
-CONVERSATION_ID = r"[A-Za-z0-9._:@+-]{1,128}"
-RETURN_ID = r"[A-Za-z0-9_-]{16,64}"
+from gateway.shop.verification import Locked, NoMatch, TokenProofsDisabled, VerificationInput, Verifier
 
 
 class OrderEventListener(Protocol):
@@ -66,6 +64,11 @@ class ShopApi:
     def tokens(self) -> Mapping[Role, str | None]:
         return {Role.SHOP: self.settings.shop_token, Role.BOT: self.settings.bot_token}
 
+    @property
+    def context(self) -> Mapping[str, Any]:
+        """What the bodies' models need to know of the settings."""
+        return {"order_pattern": self.settings.order_number_pattern}
+
     def order_id(self, value: str) -> str:
         """A path's order id; one that cannot exist is refused before any lookup."""
         if not self.settings.order_number_pattern.fullmatch(value):
@@ -83,7 +86,7 @@ def _api(request: web.Request) -> ShopApi:
 
 def _order_json(order: Order, status: int = 200) -> web.Response:
     """An order in an answer to the shop, which may read back where it asked news to go."""
-    return web.json_response(order_to_json(order, with_notify=True), status=status)
+    return answer(ShopOrderView, order, status)
 
 
 # --- shop ----------------------------------------------------------------------
@@ -112,10 +115,9 @@ async def post_order_event(request: web.Request) -> web.Response:
     order_id = api.order_id(request.match_info["order_id"])
     body = await read_json(request)
     with invalid_input_as("invalid_event"):
-        reader = Reader.of(body)
-        event = parse_event(reader, now=api.orders.now())
-        estimated_delivery = reader.optional_calendar_date("estimated_delivery")
-    order = await api.orders.add_event(order_id, event, estimated_delivery=estimated_delivery)
+        sent = parse(OrderEventInput, body)
+    event = sent.event(api.orders.now())
+    order = await api.orders.add_event(order_id, event, estimated_delivery=sent.estimated_delivery)
     if order is None:
         raise ApiError(404, "not_found", "no such order: PUT it first")
     if api.order_events is not None:
@@ -127,16 +129,14 @@ async def post_return_event(request: web.Request) -> web.Response:
     api = _api(request)
     body = await read_json(request)
     with invalid_input_as("invalid_event"):
-        reader = Reader.of(body)
-        status = RequestStatus(reader.choice("status", RETURN_EVENT_STATUSES))
-        note = reader.optional_text("note", max_length=1000)
+        sent = parse(ReturnEventInput, body)
     try:
-        updated = await api.requests.advance_return(request.match_info["return_id"], status, note)
+        updated = await api.requests.advance_return(request.match_info["return_id"], sent.status, sent.note)
     except UnknownRequest:
         raise ApiError(404, "not_found", "no such return") from None
     except InvalidTransition as exc:
         raise ApiError(409, "invalid_transition", str(exc), extra={"status": exc.current.value}) from None
-    return web.json_response({"request": request_to_json(updated, api.requests.public_url)})
+    return answer(RequestAnswer, {"request": request_to_json(updated, api.requests.public_url)})
 
 
 # --- bot -------------------------------------------------------------------------
@@ -146,12 +146,9 @@ async def post_verification(request: web.Request) -> web.Response:
     api = _api(request)
     body = await read_json(request)
     with invalid_input_as("invalid_request"):
-        reader = Reader.of(body)
-        order_id = reader.text("order_id", max_length=64, pattern=api.settings.order_number_pattern)
-        proof_reader = reader.nested("proof")
-        proof = Proof(ProofKind(proof_reader.choice("kind", PROOF_KINDS)), proof_reader.text("value", max_length=2048))
+        sent = parse(VerificationInput, body, context=api.context)
     try:
-        order = await api.verifier.verify(request.match_info["cid"], order_id, proof)
+        order = await api.verifier.verify(request.match_info["cid"], sent.order_id, sent.proof)
     except NoMatch as exc:
         raise ApiError(404, "no_match", "no order matches this order id and proof",
                        extra={"attempts_left": exc.attempts_left}) from None
@@ -161,12 +158,12 @@ async def post_verification(request: web.Request) -> web.Response:
     except TokenProofsDisabled:
         raise ApiError(422, "token_proofs_disabled",
                        "customer tokens cannot be checked: STORECHAT_CUSTOMER_TOKEN_SECRET is not set") from None
-    return web.json_response({"order": order_to_json(order)})
+    return answer(ProvenOrder, {"order": order})
 
 
 async def list_conversation_orders(request: web.Request) -> web.Response:
     orders = await _api(request).verifier.proven_orders(request.match_info["cid"])
-    return web.json_response({"orders": [order_to_json(order) for order in orders]})
+    return answer(ProvenOrders, {"orders": orders})
 
 
 async def _proven_order(api: ShopApi, conversation_id: str, order_id: str) -> Order:
@@ -180,7 +177,7 @@ async def _proven_order(api: ShopApi, conversation_id: str, order_id: str) -> Or
 async def get_conversation_order(request: web.Request) -> web.Response:
     api = _api(request)
     order_id = api.order_id(request.match_info["order_id"])
-    return web.json_response(order_to_json(await _proven_order(api, request.match_info["cid"], order_id)))
+    return answer(OrderView, await _proven_order(api, request.match_info["cid"], order_id))
 
 
 async def post_request(request: web.Request) -> web.Response:
@@ -188,25 +185,26 @@ async def post_request(request: web.Request) -> web.Response:
     conversation_id = request.match_info["cid"]
     body = await read_json(request)
     with invalid_input_as("invalid_request"):
-        wanted = parse_request_input(body, api.settings.order_number_pattern)
+        wanted = parse(RequestInput, body, context=api.context)
     order = await _proven_order(api, conversation_id, wanted.order_id)
     try:
         with invalid_input_as("invalid_request"):
             opened, created = await api.requests.open(conversation_id, wanted, order)
     except RequestRefused as exc:
         raise ApiError(409, exc.code, str(exc), extra={"status": exc.status.value}) from None
-    return web.json_response({"request": request_to_json(opened, api.requests.public_url)},
-                             status=201 if created else 200)
+    return answer(RequestAnswer, {"request": request_to_json(opened, api.requests.public_url)},
+                  201 if created else 200)
 
 
 async def list_requests(request: web.Request) -> web.Response:
     api = _api(request)
     found = await api.requests.for_conversation(request.match_info["cid"])
-    return web.json_response({"requests": [request_to_json(r, api.requests.public_url) for r in found]})
+    return answer(Requests, {"requests": [request_to_json(r, api.requests.public_url) for r in found]})
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi.document(_api(request).settings.effective_public_url))
+    settings = _api(request).settings
+    return web.json_response(openapi.document(settings.effective_public_url, settings.order_number_pattern.pattern))
 
 
 # --- wiring ----------------------------------------------------------------------
@@ -235,7 +233,7 @@ ROUTES = (
     Route("GET", "/conversations/{cid}/requests", list_requests, Role.BOT),
 )
 
-_PLACEHOLDERS = {"{cid}": "{cid:" + CONVERSATION_ID + "}", "{return_id}": "{return_id:" + RETURN_ID + "}"}
+_PLACEHOLDERS = {"{" + name + "}": "{" + name + ":" + pattern + "}" for name, pattern in PATH_PATTERNS.items()}
 
 
 def _guarded(handler: Handler, role: Role | None) -> Handler:

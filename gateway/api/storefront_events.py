@@ -7,19 +7,30 @@ sends, for the widget's session id (`StorechatWidget.sessionId()` on the shop's 
 
 from __future__ import annotations
 
-from aiohttp import web
+from typing import Annotated
 
-from gateway.api.http import invalid_input_as, read_json
-from gateway.json_input import Reader
-from gateway.proactive.events import SESSION_ID, parse_event
+from aiohttp import web
+from pydantic import Field
+
+from gateway.api.http import answer, invalid_input_as, read_json
+from gateway.api.shop_contract import Accepted
+from gateway.json_input import Body, Text, parse
+from gateway.proactive.events import StorefrontEvent
 from gateway.proactive.service import PROACTIVE
+
+# As the widget's session ids (channels/webchat.py): unguessable, nothing a Redis key would mind.
+SESSION_ID = r"[A-Za-z0-9_-]{20,64}"
+
+
+class StorefrontEventInput(Body):
+    session_id: Annotated[str, Text(max_length=64, pattern=SESSION_ID),
+                          Field(description="the widget's session id (StorechatWidget.sessionId())")]
+    event: StorefrontEvent
 
 
 async def post_storefront_event(request: web.Request) -> web.Response:
     body = await read_json(request)
     with invalid_input_as("invalid_event"):
-        reader = Reader.of(body)
-        session_id = reader.text("session_id", max_length=64, pattern=SESSION_ID)
-        event = parse_event(reader.nested("event").data, "event")
-    await request.config_dict[PROACTIVE].observe(session_id, event)
-    return web.json_response({"accepted": True}, status=202)
+        sent = parse(StorefrontEventInput, body)
+    await request.config_dict[PROACTIVE].observe(sent.session_id, sent.event)
+    return answer(Accepted, {"accepted": True}, 202)

@@ -52,10 +52,6 @@ class Agent:
     role: AgentRole
 
 
-def agent_to_json(agent: Agent) -> dict[str, Any]:
-    return {"email": agent.email, "name": agent.name, "team": agent.team.value, "role": agent.role.value}
-
-
 def valid_email(email: str) -> str:
     normalised = normalise_email(email)
     if len(normalised) > 254 or not _EMAIL.fullmatch(normalised):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -22,7 +21,7 @@ from core.types import Clock, Conversation, ConversationState, Team
 from gateway import keys
 from gateway.conversations import state_machine
 from gateway.conversations.store import UnknownConversation
-from gateway.desk.agents import Agent, AgentStore, agent_to_json
+from gateway.desk.agents import Agent, AgentStore
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +41,6 @@ class AgentLoad:
     agent: Agent
     presence: Presence
     open_chats: int
-
-
-def load_to_json(load: AgentLoad) -> dict[str, Any]:
-    return {**agent_to_json(load.agent), "presence": load.presence.value, "open_chats": load.open_chats}
 
 
 # A console socket not refreshed for this long belongs to a gateway process that died

@@ -7,6 +7,7 @@ gateway at start with the path of the offending entry, not at the first visitor.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,7 +18,8 @@ from typing import Any
 import yaml
 
 from core.types import Team
-from gateway.proactive.events import MONEY, PageType
+from gateway.json_input import MONEY
+from gateway.proactive.events import PageType
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[2] / "config" / "proactive_rules.yml"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
@@ -140,7 +142,7 @@ def _choice(value: object, where: str, choices: type[StrEnum]) -> str:
 def _money(value: object, where: str) -> Decimal:
     # YAML reads 20.00 as a float: accept numbers too, but only with cents at most.
     text = str(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else ""
-    if not MONEY.fullmatch(text):
+    if not re.fullmatch(MONEY, text):
         raise RulesError(f"{where}: must be an amount like \"20.00\"")
     try:
         return Decimal(text)

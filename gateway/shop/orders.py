@@ -17,20 +17,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, Field, SerializerFunctionWrapHandler, ValidationInfo
+from pydantic import field_validator, model_serializer
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from core.types import Channel, Clock
 from gateway import keys
-from gateway.json_input import InvalidInput, Reader
+from gateway.json_input import (
+    Body, CalendarDate, Currency, Money, PositiveInt, ShortText, Sku, Text, Timestamp, Url, parse, problem, setting,
+)
+from gateway.texts import languages_in
 
-MONEY = re.compile(r"\d{1,9}(\.\d{1,2})?")
-CURRENCY = re.compile(r"[A-Z]{3}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-PHONE = re.compile(r"\+?[0-9 ()/.-]{5,30}")
-COUNTRY = re.compile(r"[A-Z]{2}")
+EMAIL = r"[^@\s]+@[^@\s]+"
+PHONE = r"\+?[0-9 ()/.-]{5,30}"
+COUNTRY = r"[A-Z]{2}"
 # Where a notification can go: an E.164 number (SMS, WhatsApp), a Messenger PSID, or the
 # widget's web session id (the same form channels/webchat.py accepts).
 NOTIFY_ADDRESSES = {
@@ -39,9 +42,8 @@ NOTIFY_ADDRESSES = {
     Channel.MESSENGER: re.compile(r"[0-9]{1,32}"),
     Channel.WEB: re.compile(r"[A-Za-z0-9_-]{20,64}"),
 }
-NOTIFY_CHANNELS = tuple(channel.value for channel in NOTIFY_ADDRESSES)
-# The languages of the gateway's texts (gateway/locales/).
-NOTIFY_LOCALES = ("de", "en")
+# The languages of the gateway's texts: a file in gateway/locales/ adds one.
+NOTIFY_LOCALES = languages_in()
 
 
 class OrderStatus(StrEnum):
@@ -62,7 +64,6 @@ class Carrier(StrEnum):
 
 
 STATUSES = tuple(status.value for status in OrderStatus)
-CARRIERS = tuple(carrier.value for carrier in Carrier)
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -78,21 +79,19 @@ def normalise_email(email: str) -> str:
     return email.strip().translate(_ASCII_LOWER)
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    sku: str
-    name: str
-    quantity: int
-    price: str
+class Item(Body):
+    sku: Sku
+    name: ShortText
+    quantity: PositiveInt
+    price: Money
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
-    name: str
-    street: str
-    postal_code: str
-    city: str
-    country: str
+class Address(Body):
+    name: ShortText
+    street: ShortText
+    postal_code: Annotated[str, Text(max_length=12)]
+    city: ShortText
+    country: Annotated[str, Text(max_length=2, pattern=COUNTRY), Field(description="ISO 3166-1 alpha-2")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +102,39 @@ class OrderEvent:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Notify:
-    """Where the customer wants news of the order's shipment, and in which language."""
+_ADDRESS_FORMS = {
+    Channel.SMS: "a phone number in E.164 form like +4915112345678",
+    Channel.WHATSAPP: "a phone number in E.164 form like +4915112345678",
+    Channel.MESSENGER: "the customer's page-scoped id (digits)",
+    Channel.WEB: "the widget's session id (StorechatWidget.sessionId())",
+}
+
+
+class Notify(Body):
+    """Where the customer wants news of the shipment: the statuses of config/notifications.yml
+    are told there (never in the quiet hours, once per event). Only the shop's answers show it,
+    never the bot's."""
 
     channel: Channel
-    address: str
-    locale: str
+    address: Annotated[str, Text(max_length=64), Field(
+        examples=["+4915112345678"], description="; ".join(f"{c.value}: {f}" for c, f in _ADDRESS_FORMS.items()))]
+    locale: Annotated[str, Field(json_schema_extra={"enum": list(NOTIFY_LOCALES)})]
+
+    @field_validator("address")
+    @classmethod
+    def _fits_the_channel(cls, address: str, info: ValidationInfo) -> str:
+        channel = info.data.get("channel")
+        if channel is not None and not NOTIFY_ADDRESSES[channel].fullmatch(address):
+            # "must match <regex>" would say less than what the channel wants.
+            raise problem(f"must be {_ADDRESS_FORMS[channel]}")
+        return address
+
+    @field_validator("locale")
+    @classmethod
+    def _a_language_of_ours(cls, locale: str) -> str:
+        if locale not in NOTIFY_LOCALES:
+            raise problem("must be one of " + ", ".join(NOTIFY_LOCALES))
+        return locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,140 +164,132 @@ class Order:
         return delivered[-1] if delivered else None
 
 
-# --- reading untrusted JSON ------------------------------------------------
+# --- the order's JSON: what the shop sends, what the API answers (and Redis stores) ---
 
 
-def parse_address(reader: Reader) -> Address:
-    return Address(
-        name=reader.text("name"),
-        street=reader.text("street"),
-        postal_code=reader.text("postal_code", max_length=12),
-        city=reader.text("city"),
-        country=reader.text("country", max_length=2, pattern=COUNTRY),
-    )
+def _an_order_number(order_id: str, info: ValidationInfo) -> str:
+    # The pattern is the operator's (a setting): each request brings it in the context.
+    pattern: re.Pattern[str] = setting(info, "order_pattern")
+    if not pattern.fullmatch(order_id):
+        raise problem(f"must match {pattern.pattern}")
+    return order_id
 
 
-def parse_notify(reader: Reader) -> Notify:
-    channel = Channel(reader.choice("channel", NOTIFY_CHANNELS))
-    pattern = NOTIFY_ADDRESSES[channel]
-    try:
-        address = reader.text("address", max_length=64, pattern=pattern)
-    except InvalidInput as error:
-        # "must match <regex>" says less than what the channel wants.
-        raise InvalidInput(error.path, f"must be {_ADDRESS_FORMS[channel]}") from None
-    return Notify(channel=channel, address=address, locale=reader.choice("locale", NOTIFY_LOCALES))
+# An order id in a body (the bot's): one that cannot exist is refused before any lookup.
+OrderNumber = Annotated[str, Text(max_length=64), AfterValidator(_an_order_number),
+                        Field(description="matches STORECHAT_ORDER_NUMBER_PATTERN")]
 
 
-_ADDRESS_FORMS = {
-    Channel.SMS: "a phone number in E.164 form like +4915112345678",
-    Channel.WHATSAPP: "a phone number in E.164 form like +4915112345678",
-    Channel.MESSENGER: "the customer's page-scoped id (digits)",
-    Channel.WEB: "the widget's session id (StorechatWidget.sessionId())",
-}
+class OrderInput(Body):
+    """An order as the shop sends it; `events` is ignored if sent."""
+
+    order_id: str | None = Field(None, description="optional in the body; must equal the URL's")
+    email: Annotated[str, Text(max_length=254, pattern=EMAIL)]
+    items: Annotated[tuple[Item, ...], Field(min_length=1, max_length=100)]
+    total: Money
+    currency: Currency
+    status: OrderStatus
+    placed_at: Timestamp
+    phone: Annotated[str, Text(max_length=30, pattern=PHONE), Field(examples=["+4915112345678"])] | None = None
+    postal_code: Annotated[str, Text(max_length=12)] | None = None
+    customer_name: ShortText | None = None
+    carrier: Carrier | None = None
+    tracking_number: Annotated[str, Text(max_length=64)] | None = None
+    tracking_url: Url | None = None
+    estimated_delivery: CalendarDate | None = None
+    invoice_url: Url | None = None
+    shipping_address: Address | None = None
+    notify: Notify | None = None
+
+    @field_validator("order_id")
+    @classmethod
+    def _the_urls(cls, order_id: str | None, info: ValidationInfo) -> str | None:
+        if order_id is not None and order_id != setting(info, "order_id"):
+            raise problem("must equal the order id in the URL")
+        return order_id
 
 
-def _parse_item(element: Any, path: str) -> Item:
-    reader = Reader.of(element, path)
-    return Item(
-        sku=reader.text("sku", max_length=64),
-        name=reader.text("name"),
-        quantity=reader.positive_int("quantity"),
-        price=reader.text("price", max_length=12, pattern=MONEY),
-    )
+class OrderEventInput(Body):
+    """`at` defaults to now; the order takes the event's status. An order with `notify` tells
+    the customer of it; the same status and `at` posted again tells them nothing more (send
+    `at`, so a retry is recognised)."""
+
+    status: OrderStatus
+    at: Timestamp | None = None
+    location: ShortText | None = None
+    note: Annotated[str, Text(max_length=1000)] | None = None
+    estimated_delivery: CalendarDate | None = None
+
+    def event(self, now: datetime) -> OrderEvent:
+        return OrderEvent(self.status, self.at or now, self.location, self.note)
 
 
-def parse_event(reader: Reader, *, now: datetime) -> OrderEvent:
-    return OrderEvent(
-        status=OrderStatus(reader.choice("status", STATUSES)),
-        at=reader.optional_timestamp("at") or now,
-        location=reader.optional_text("location"),
-        note=reader.optional_text("note", max_length=1000),
-    )
+def _present(data: dict[str, Any], optional: tuple[str, ...]) -> dict[str, Any]:
+    """`data` without the `optional` keys that are None: absent in the JSON rather than null."""
+    return {key: value for key, value in data.items() if key not in optional or value is not None}
+
+
+class OrderEventView(Body):
+    status: OrderStatus
+    at: Timestamp
+    location: str | None = None
+    note: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _present(handler(self), ("location", "note"))
+
+
+class OrderView(Body):
+    """An order as the bot and the agents read it."""
+
+    order_id: str
+    email: str
+    phone: str | None
+    postal_code: str | None
+    customer_name: str | None
+    items: tuple[Item, ...]
+    total: str
+    currency: str
+    status: OrderStatus
+    carrier: Carrier | None
+    tracking_number: str | None
+    tracking_url: str | None
+    estimated_delivery: CalendarDate | None
+    placed_at: Timestamp
+    invoice_url: str | None
+    shipping_address: Address | None
+    events: tuple[OrderEventView, ...]
+
+
+class ShopOrderView(OrderView):
+    """An order as the shop reads it back (and Redis keeps it): with where news goes, which
+    is not for the bot or agents (a web session id is the shopper's chat credential)."""
+
+    notify: Notify | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _present(handler(self), ("notify",))
 
 
 def parse_order(body: object, order_id: str) -> Order:
     """An order from the shop's JSON (events are not the shop's to overwrite: ignored)."""
-    reader = Reader.of(body)
-    if reader.data.get("order_id", order_id) != order_id:
-        raise InvalidInput("order_id", "must equal the order id in the URL")
-    carrier = reader.optional_choice("carrier", CARRIERS)
-    address = reader.optional_nested("shipping_address")
-    notify = reader.optional_nested("notify")
-    return Order(
-        order_id=order_id,
-        email=reader.text("email", max_length=254, pattern=EMAIL),
-        items=tuple(_parse_item(element, path) for element, path in reader.array("items")),
-        total=reader.text("total", max_length=12, pattern=MONEY),
-        currency=reader.text("currency", max_length=3, pattern=CURRENCY),
-        status=OrderStatus(reader.choice("status", STATUSES)),
-        placed_at=reader.timestamp("placed_at"),
-        phone=reader.optional_text("phone", max_length=30, pattern=PHONE),
-        postal_code=reader.optional_text("postal_code", max_length=12),
-        customer_name=reader.optional_text("customer_name"),
-        carrier=Carrier(carrier) if carrier else None,
-        tracking_number=reader.optional_text("tracking_number", max_length=64),
-        tracking_url=reader.optional_url("tracking_url"),
-        estimated_delivery=reader.optional_calendar_date("estimated_delivery"),
-        invoice_url=reader.optional_url("invoice_url"),
-        shipping_address=parse_address(address) if address else None,
-        notify=parse_notify(notify) if notify else None,
-    )
-
-
-# --- the JSON the API answers with (and Redis stores) ------------------------
-
-
-def event_to_json(event: OrderEvent) -> dict[str, Any]:
-    data: dict[str, Any] = {"status": event.status.value, "at": event.at.isoformat()}
-    if event.location is not None:
-        data["location"] = event.location
-    if event.note is not None:
-        data["note"] = event.note
-    return data
+    sent = parse(OrderInput, body, context={"order_id": order_id})
+    return Order(**{**dict(sent), "order_id": order_id})
 
 
 def order_to_json(order: Order, *, with_notify: bool = False) -> dict[str, Any]:
-    """The order as the API answers; `notify` only `with_notify` (the shop's own answers and
-    storage): a web session id is the shopper's chat credential, not for the bot or agents."""
-    address = order.shipping_address
-    data: dict[str, Any] = {
-        "order_id": order.order_id,
-        "email": order.email,
-        "phone": order.phone,
-        "postal_code": order.postal_code,
-        "customer_name": order.customer_name,
-        "items": [
-            {"sku": item.sku, "name": item.name, "quantity": item.quantity, "price": item.price}
-            for item in order.items
-        ],
-        "total": order.total,
-        "currency": order.currency,
-        "status": order.status.value,
-        "carrier": order.carrier.value if order.carrier else None,
-        "tracking_number": order.tracking_number,
-        "tracking_url": order.tracking_url,
-        "estimated_delivery": order.estimated_delivery.isoformat() if order.estimated_delivery else None,
-        "placed_at": order.placed_at.isoformat(),
-        "invoice_url": order.invoice_url,
-        "shipping_address": None if address is None else {
-            "name": address.name, "street": address.street, "postal_code": address.postal_code,
-            "city": address.city, "country": address.country,
-        },
-        "events": [event_to_json(event) for event in order.events],
-    }
-    if with_notify and order.notify is not None:
-        notify = order.notify
-        data["notify"] = {"channel": notify.channel.value, "address": notify.address, "locale": notify.locale}
-    return data
+    """The order as the API answers; `notify` only `with_notify` (the shop's own answers and storage)."""
+    view = ShopOrderView if with_notify else OrderView
+    return view.model_validate(order).model_dump(mode="json")
 
 
 def order_from_stored(raw: str | bytes) -> Order:
     data = json.loads(raw)
     order = parse_order(data, data["order_id"])
-    events = tuple(
-        parse_event(Reader.of(element, f"events[{index}]"), now=order.placed_at)
-        for index, element in enumerate(data["events"])
-    )
+    events = tuple(parse(OrderEventInput, element, f"events[{index}]").event(order.placed_at)
+                   for index, element in enumerate(data["events"]))
     return replace(order, events=events)
 
 

@@ -10,24 +10,25 @@ the shop would refuse.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field, SerializerFunctionWrapHandler, StringConstraints, ValidationInfo
+from pydantic import field_validator, model_serializer
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from core.types import Clock, EventKind
+from core.types import Clock, EventKind, Team
 from gateway import keys
 from gateway.conversations.store import Fields, append_event, event_fields
-from gateway.json_input import LONE_SURROGATE, InvalidInput, Reader, has_lone_surrogate
-from gateway.shop.orders import Address, Order, OrderStatus, parse_address
+from gateway.json_input import Body, InvalidInput, Text, Timestamp, problem, text_value
+from gateway.shop.orders import Address, Order, OrderNumber, OrderStatus
 
 RETURN_WINDOW = timedelta(days=30)
 S = OrderStatus
@@ -50,7 +51,6 @@ class RequestStatus(StrEnum):
     REJECTED = "rejected"
 
 
-REQUEST_KINDS = tuple(kind.value for kind in RequestKind)
 TEAMS = {
     RequestKind.RETURN: "logistics",
     RequestKind.CANCELLATION: "logistics",
@@ -65,7 +65,13 @@ RETURN_TRANSITIONS = {
     R.REFUNDED: frozenset[RequestStatus](),
     R.REJECTED: frozenset[RequestStatus](),
 }
-RETURN_EVENT_STATUSES = (R.RECEIVED.value, R.REFUNDED.value, R.REJECTED.value)
+
+
+class ReturnEventInput(Body):
+    """open → received → refunded | rejected (open → rejected too)."""
+
+    status: Literal[R.RECEIVED, R.REFUNDED, R.REJECTED]
+    note: Annotated[str, Text(max_length=1000)] | None = None
 
 
 class RequestRefused(Exception):
@@ -103,39 +109,30 @@ class ShopperRequest:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestInput:
+def _sku(value: object) -> str:
+    return text_value(value, "a SKU (a non-empty string)")
+
+
+# Any SKU of the order (check_policy checks which): no length of its own.
+OrderSku = Annotated[str, StringConstraints(min_length=1), BeforeValidator(_sku)]
+
+
+class RequestInput(Body):
+    """`address` is required for an address_change."""
+
     kind: RequestKind
-    order_id: str
-    items: tuple[str, ...] | None
-    reason: str | None
-    address: Address | None
+    order_id: OrderNumber
+    items: Annotated[tuple[OrderSku, ...], Field(min_length=1, max_length=100, description=(
+        "SKUs of the order (returns; default: every item)"))] | None = None
+    reason: Annotated[str, Text(max_length=2000)] | None = None
+    address: Address | None = Field(None, validate_default=True)
 
-
-def parse_request_input(body: object, order_pattern: re.Pattern[str]) -> RequestInput:
-    reader = Reader.of(body)
-    kind = RequestKind(reader.choice("kind", REQUEST_KINDS))
-    items = None
-    if reader.data.get("items") is not None:
-        items = tuple(_sku(element, path) for element, path in reader.array("items"))
-    address = reader.optional_nested("address")
-    if kind is RequestKind.ADDRESS_CHANGE and address is None:
-        raise InvalidInput("address", "is required for an address change")
-    return RequestInput(
-        kind=kind,
-        order_id=reader.text("order_id", max_length=64, pattern=order_pattern),
-        items=items,
-        reason=reader.optional_text("reason", max_length=2000),
-        address=parse_address(address) if address else None,
-    )
-
-
-def _sku(element: object, path: str) -> str:
-    if not isinstance(element, str) or not element:
-        raise InvalidInput(path, "must be a SKU (a non-empty string)")
-    if has_lone_surrogate(element):
-        raise InvalidInput(path, LONE_SURROGATE)
-    return element
+    @field_validator("address")
+    @classmethod
+    def _given_for_a_change(cls, address: Address | None, info: ValidationInfo) -> Address | None:
+        if address is None and info.data.get("kind") is RequestKind.ADDRESS_CHANGE:
+            raise problem("is required for an address change")
+        return address
 
 
 def check_policy(wanted: RequestInput, order: Order, now: datetime) -> tuple[str, ...]:
@@ -162,30 +159,30 @@ def check_policy(wanted: RequestInput, order: Order, now: datetime) -> tuple[str
 # --- JSON and Redis forms ----------------------------------------------------
 
 
+class RequestView(Body):
+    id: str
+    kind: RequestKind
+    order_id: str
+    conversation_id: str
+    status: RequestStatus
+    team: Team
+    created_at: Timestamp
+    updated_at: Timestamp
+    items: tuple[str, ...]
+    reason: str | None
+    note: str | None
+    address: Address | None = None
+    label_url: str | None = Field(None, description="returns only: the printable label")
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items()
+                if key not in ("address", "label_url") or value is not None}
+
+
 def request_to_json(request: ShopperRequest, public_url: str) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": request.id,
-        "kind": request.kind.value,
-        "order_id": request.order_id,
-        "conversation_id": request.conversation_id,
-        "status": request.status.value,
-        "team": request.team,
-        "created_at": request.created_at.isoformat(),
-        "updated_at": request.updated_at.isoformat(),
-        "items": list(request.items),
-        "reason": request.reason,
-        "note": request.note,
-    }
-    if request.address is not None:
-        data["address"] = _address_json(request.address)
-    if request.kind is RequestKind.RETURN:
-        data["label_url"] = f"{public_url}/returns/{request.id}/label"
-    return data
-
-
-def _address_json(address: Address) -> dict[str, str]:
-    return {"name": address.name, "street": address.street, "postal_code": address.postal_code,
-            "city": address.city, "country": address.country}
+    label = f"{public_url}/returns/{request.id}/label" if request.kind is RequestKind.RETURN else None
+    return RequestView.model_validate(request).model_copy(update={"label_url": label}).model_dump(mode="json")
 
 
 def _to_hash(request: ShopperRequest) -> Fields:
@@ -200,7 +197,7 @@ def _to_hash(request: ShopperRequest) -> Fields:
         "updated_at": request.updated_at.isoformat(),
         "items": json.dumps(list(request.items)),
         "reason": request.reason or "",
-        "address": json.dumps(_address_json(request.address)) if request.address else "",
+        "address": request.address.model_dump_json() if request.address else "",
         "note": request.note or "",
     }
 
@@ -217,7 +214,7 @@ def _from_hash(raw: Mapping[Any, Any]) -> ShopperRequest:
         updated_at=datetime.fromisoformat(raw["updated_at"]),
         items=tuple(json.loads(raw["items"])),
         reason=raw["reason"] or None,
-        address=parse_address(Reader.of(json.loads(raw["address"]))) if raw["address"] else None,
+        address=Address.model_validate_json(raw["address"]) if raw["address"] else None,
         note=raw["note"] or None,
     )
 

@@ -28,15 +28,17 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
 from redis.asyncio import Redis
 
+from core.types import MAX_CUSTOMER_TOKEN_LENGTH
 from gateway import keys
 from gateway.conversations.contacts import EMAIL_IDENTITY, PHONE_IDENTITY, Contacts
+from gateway.json_input import Body, Text
 from gateway.shop import customer_token
-from gateway.shop.orders import Order, OrderStore, normalise_email
+from gateway.shop.orders import Order, OrderNumber, OrderStore, normalise_email
 
 CONVERSATION_ATTEMPTS = 3
 ORDER_ATTEMPTS = 10
@@ -79,7 +81,6 @@ class ProofKind(StrEnum):
     CUSTOMER_TOKEN = "customer_token"
 
 
-PROOF_KINDS = tuple(kind.value for kind in ProofKind)
 # What the shopper holds rather than types: not guessable from another conversation.
 POSSESSION_PROOFS = frozenset({ProofKind.CUSTOMER_TOKEN, ProofKind.PHONE})
 # Proofs that also say who the shopper is (gateway/conversations/contacts.py links their identities).
@@ -88,10 +89,16 @@ IDENTITY_PROOFS = frozenset({ProofKind.EMAIL, ProofKind.PHONE, ProofKind.CUSTOME
 MAX_LISTED_ORDERS = 20
 
 
-@dataclass(frozen=True, slots=True)
-class Proof:
+class Proof(Body):
     kind: ProofKind
-    value: str
+    value: Annotated[str, Text(max_length=MAX_CUSTOMER_TOKEN_LENGTH)]
+
+
+class VerificationInput(Body):
+    """An order that does not exist and a wrong proof are answered alike."""
+
+    order_id: OrderNumber
+    proof: Proof
 
 
 class Locked(Exception):

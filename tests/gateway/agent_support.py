@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from core.types import Team
 from gateway.api.agent import COOKIE, CSRF_HEADER
 from gateway.desk.agents import AgentRole, AgentStore
+from tests.gateway.contract_support import conforms_to_the_document
 
 PASSWORD = "correct horse battery"
 
@@ -33,7 +34,8 @@ class Console:
     events: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
 
     def __post_init__(self) -> None:
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          middlewares=(conforms_to_the_document,))
         self.socket = socketio.AsyncClient(reconnection=False)
         for event in ("conversation", "event", "typing", "presence"):
             self.socket.on(event, self._collector(event), namespace="/agent")

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import BaseTestServer, TestClient
 from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.settings import REPO_ROOT, Settings
+from tests.gateway.contract_support import conforms_to_the_document
 from tests.gateway.shop_support import BOT_TOKEN, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP_TOKEN
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client: AiohttpClient) -> Callable[..., Awaitable[TestClient]]:
+    """pytest-aiohttp's test clients, every /api/v1 answer checked against the OpenAPI document."""
+
+    async def client(app: web.Application | BaseTestServer, **kwargs: Any) -> TestClient:
+        return await aiohttp_client(app, middlewares=(conforms_to_the_document,), **kwargs)
+
+    return client
 
 
 @pytest.fixture
@@ -36,4 +49,4 @@ async def api(aiohttp_client: AiohttpClient, redis: Redis, api_settings: Setting
 
 @pytest.fixture
 async def api_without_tokens(aiohttp_client: AiohttpClient, redis: Redis, api_settings: Settings) -> TestClient:
-    return await aiohttp_client(create_app(dataclasses.replace(api_settings, shop_token=None, bot_token=None)))
+    return await aiohttp_client(create_app(api_settings.replace(shop_token=None, bot_token=None)))
