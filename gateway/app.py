@@ -66,6 +66,9 @@ LOOP = web.AppKey("loop", ConversationLoop)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 # The conversations' clock (and so of everything timed by it); tests pass one they control.
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+# How often the proactive and notification tickers look for due work (None: their own
+# second); tests that move the clock shorten it, so "nothing was sent" takes a few ticks.
+TICK: web.AppKey[float | None] = web.AppKey("tick")
 
 
 def connect_redis(url: str) -> Redis:
@@ -132,9 +135,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
     tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters and settings.inbox_worker else []
     # Every process ticks; the offers' claim in Redis makes each due visitor one process's.
-    tasks.append(proactive.start_ticker())
+    tick = app[TICK]
+    ticks = {} if tick is None else {"interval": tick}
+    tasks.append(proactive.start_ticker(**ticks))
     # Every process ticks too; the claim in Redis makes each notification one process's.
-    tasks.append(asyncio.create_task(notifier.run(), name="notifications"))
+    tasks.append(asyncio.create_task(notifier.run(**ticks), name="notifications"))
     try:
         async with agent_socket.running(sockets, settings.effective_redis_url):
             yield
@@ -163,10 +168,11 @@ def help_topics(faq_dir: Path) -> tuple[HelpTopic, ...]:
                  for entry in load_topics(faq_dir, load_languages(faq_dir)))
 
 
-def create_app(settings: Settings, *, clock: Clock = time.time) -> web.Application:
+def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | None = None) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[TICK] = tick
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         client_manager=RedisManager(settings.effective_redis_url, channel=keys.SOCKETIO_CHANNEL),

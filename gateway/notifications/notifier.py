@@ -102,15 +102,15 @@ class Notifier:
             log.info("order %s: %s notification waits for the end of the quiet hours (%s)",
                      order.order_id, event.status, quiet_end.isoformat())
 
-    async def run(self) -> None:
-        """The ticker: what is due, every TICK_SECONDS, and at once when an event is due now."""
+    async def run(self, interval: float = TICK_SECONDS) -> None:
+        """The ticker: what is due, every `interval` seconds, and at once when an event is due now."""
         while True:
             try:
                 await self.send_due()
             except Exception:  # Redis away for a moment, say: the next tick tries again
                 log.exception("sending the notifications due failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
 
     async def send_due(self) -> int:
