@@ -53,7 +53,7 @@ ANSWER_WEIGHT = 0.2
 # Below this a message is like no topic, even when no intent or chitchat is nearer
 # ("Mein Hund heißt Bello"). Chosen by leave-one-out over faq_data's own examples (each
 # scored against all the others), where it starts to cost correct topics; not tuned on
-# the held-out set that tests/gateway/test_canned.py measures with.
+# the held-out set that tests/gateway/desk/test_canned.py measures with.
 MATCH_THRESHOLD = 0.15
 # A search hit below this shares only stray n-grams with the query ("xyz" → "xy…").
 SEARCH_FLOOR = 0.05

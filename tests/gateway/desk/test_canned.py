@@ -12,7 +12,7 @@ import yaml
 from gateway.bot.faq import load_languages, load_topics
 from gateway.desk.canned import CannedAnswers
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FAQ = ROOT / "faq_data"
 HELDOUT_PATH = ROOT / "bot" / "tests" / "heldout.yml"
 TOPICS = load_topics(FAQ, load_languages(FAQ))

@@ -10,7 +10,7 @@ from pytest_aiohttp import AiohttpClient
 from gateway.texts import Texts
 from gateway.webchat.widget_routes import add_widget_routes
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def widget_app(root: Path) -> web.Application:
