@@ -32,14 +32,13 @@ from gateway.api.agent_contract import (
     TextInput,
     TransferInput,
 )
-from gateway.api.http import ApiError, Handler, answer, invalid_input_as, read_json
+from gateway.api.http import ApiError, Handler, answer, read_body
 from gateway.conversations.store import UnknownConversation, event_to_json
 from gateway.desk.agents import Agent, AgentRole, AgentSession, AgentStore, LoginLimiter, LoginLocked, SessionStore
 from gateway.desk.assignment import AgentLoad, Presence, Roster
 from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
 from gateway.desk.desk import Conflict, Desk, NotPermitted
-from gateway.json_input import parse
 from gateway.messaging.delivery import MessageHeld
 from gateway.proactive.service import PROACTIVE
 
@@ -96,9 +95,7 @@ async def login(request: web.Request) -> web.Response:
     # A cross-site form cannot send JSON without a preflight: no logging a victim into another account.
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the credentials as application/json")
-    body = await read_json(request)
-    with invalid_input_as("invalid_credentials"):
-        credentials = parse(LoginInput, body)
+    credentials = await read_body(request, LoginInput, "invalid_credentials")
     email, password = credentials.email, credentials.password
     try:
         await api.limiter.attempt(email)
@@ -161,9 +158,7 @@ def _desk_errors(exc: Exception) -> ApiError:
 
 
 async def _text_body(request: web.Request, max_length: int) -> str:
-    body = await read_json(request)
-    with invalid_input_as("invalid_text"):
-        return parse(TextInput, body, context={"max_message_chars": max_length}).text
+    return (await read_body(request, TextInput, "invalid_text", context={"max_message_chars": max_length})).text
 
 
 async def queues(request: web.Request) -> web.Response:
@@ -186,9 +181,7 @@ async def agents_list(request: web.Request) -> web.Response:
 async def set_presence(request: web.Request) -> web.Response:
     session = await require_agent(request, csrf=True)
     api = _api(request)
-    body = await read_json(request)
-    with invalid_input_as("invalid_presence"):
-        wanted = parse(PresenceInput, body).status
+    wanted = (await read_body(request, PresenceInput, "invalid_presence")).status
     await api.roster.choose(session.agent.email, wanted)
     load = await api.roster.load(session.agent)
     await api.announce_presence(load)
@@ -232,9 +225,7 @@ async def note(request: web.Request) -> web.Response:
 
 async def transfer(request: web.Request) -> web.Response:
     api, agent, cid = await _acting(request)
-    body = await read_json(request)
-    with invalid_input_as("invalid_transfer"):
-        wanted = parse(TransferInput, body)
+    wanted = await read_body(request, TransferInput, "invalid_transfer")
     try:
         conversation = await api.desk.transfer(cid, agent, team=wanted.team, to_agent=wanted.agent)
     except (Conflict, NotPermitted, ValueError) as exc:

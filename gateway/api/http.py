@@ -12,17 +12,19 @@ import json
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from gateway.json_input import Body, InvalidInput
+from gateway.json_input import Body, InvalidInput, parse
+from gateway.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
 # The shop API's path parameters that cannot hold just anything: Rasa sender ids and
 # return ids have no slashes, nothing a Redis key would mind (the agent routes take any id).
 PATH_PATTERNS = {"cid": r"[A-Za-z0-9._:@+-]{1,128}", "return_id": r"[A-Za-z0-9_-]{16,64}"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Model = TypeVar("Model", bound=Body)
 
 
 class Role(StrEnum):
@@ -32,7 +34,7 @@ class Role(StrEnum):
     BOT = "bot"
 
 
-TOKEN_VARIABLES = {Role.SHOP: "STORECHAT_SHOP_TOKEN", Role.BOT: "STORECHAT_BOT_TOKEN"}
+TOKEN_VARIABLES = {Role.SHOP: Settings.variables()["shop_token"], Role.BOT: Settings.variables()["bot_token"]}
 
 
 class ApiError(Exception):
@@ -93,6 +95,14 @@ async def read_json(request: web.Request) -> object:
     # RecursionError: arrays or objects nested deeper than the parser goes.
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+async def read_body(request: web.Request, model: type[Model], error_code: str, *,
+                    context: Mapping[str, Any] | None = None) -> Model:
+    """The body read as `model` (413 or 400 as read_json), or a 422 `error_code` naming the field."""
+    body = await read_json(request)
+    with invalid_input_as(error_code):
+        return parse(model, body, context=context)
 
 
 def answer(model: type[Body], data: object, status: int = 200) -> web.Response:

@@ -17,11 +17,10 @@ from redis.asyncio import Redis
 
 from gateway.api import openapi
 from gateway.api.http import (
-    PATH_PATTERNS, ApiError, Handler, Role, answer, authorise, invalid_input_as, json_errors, read_json,
+    PATH_PATTERNS, ApiError, Handler, Role, answer, authorise, invalid_input_as, json_errors, read_body, read_json,
 )
 from gateway.api.shop_contract import ProvenOrder, ProvenOrders, RequestAnswer, Requests
 from gateway.api.storefront_events import post_storefront_event
-from gateway.json_input import parse
 from gateway.settings import Settings
 from gateway.shop.orders import Order, OrderEvent, OrderEventInput, OrderStore, OrderView, ShopOrderView, parse_order
 from gateway.shop.shopper_requests import (
@@ -113,9 +112,7 @@ async def get_order(request: web.Request) -> web.Response:
 async def post_order_event(request: web.Request) -> web.Response:
     api = _api(request)
     order_id = api.order_id(request.match_info["order_id"])
-    body = await read_json(request)
-    with invalid_input_as("invalid_event"):
-        sent = parse(OrderEventInput, body)
+    sent = await read_body(request, OrderEventInput, "invalid_event")
     event = sent.event(api.orders.now())
     order = await api.orders.add_event(order_id, event, estimated_delivery=sent.estimated_delivery)
     if order is None:
@@ -127,9 +124,7 @@ async def post_order_event(request: web.Request) -> web.Response:
 
 async def post_return_event(request: web.Request) -> web.Response:
     api = _api(request)
-    body = await read_json(request)
-    with invalid_input_as("invalid_event"):
-        sent = parse(ReturnEventInput, body)
+    sent = await read_body(request, ReturnEventInput, "invalid_event")
     try:
         updated = await api.requests.advance_return(request.match_info["return_id"], sent.status, sent.note)
     except UnknownRequest:
@@ -144,9 +139,7 @@ async def post_return_event(request: web.Request) -> web.Response:
 
 async def post_verification(request: web.Request) -> web.Response:
     api = _api(request)
-    body = await read_json(request)
-    with invalid_input_as("invalid_request"):
-        sent = parse(VerificationInput, body, context=api.context)
+    sent = await read_body(request, VerificationInput, "invalid_request", context=api.context)
     try:
         order = await api.verifier.verify(request.match_info["cid"], sent.order_id, sent.proof)
     except NoMatch as exc:
@@ -183,9 +176,7 @@ async def get_conversation_order(request: web.Request) -> web.Response:
 async def post_request(request: web.Request) -> web.Response:
     api = _api(request)
     conversation_id = request.match_info["cid"]
-    body = await read_json(request)
-    with invalid_input_as("invalid_request"):
-        wanted = parse(RequestInput, body, context=api.context)
+    wanted = await read_body(request, RequestInput, "invalid_request", context=api.context)
     order = await _proven_order(api, conversation_id, wanted.order_id)
     try:
         with invalid_input_as("invalid_request"):

@@ -12,9 +12,9 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import Field
 
-from gateway.api.http import answer, invalid_input_as, read_json
+from gateway.api.http import answer, read_body
 from gateway.api.shop_contract import Accepted
-from gateway.json_input import Body, Text, parse
+from gateway.json_input import Body, Text
 from gateway.proactive.events import StorefrontEvent
 from gateway.proactive.service import PROACTIVE
 
@@ -29,8 +29,6 @@ class StorefrontEventInput(Body):
 
 
 async def post_storefront_event(request: web.Request) -> web.Response:
-    body = await read_json(request)
-    with invalid_input_as("invalid_event"):
-        sent = parse(StorefrontEventInput, body)
+    sent = await read_body(request, StorefrontEventInput, "invalid_event")
     await request.config_dict[PROACTIVE].observe(sent.session_id, sent.event)
     return answer(Accepted, {"accepted": True}, 202)
