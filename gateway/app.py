@@ -69,6 +69,8 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 # How often the proactive and notification tickers look for due work (None: their own
 # second); tests that move the clock shorten it, so "nothing was sent" takes a few ticks.
 TICK: web.AppKey[float | None] = web.AppKey("tick")
+# The gateway's texts, read once: the routes and the conversation loop share them.
+TEXTS = web.AppKey("texts", Texts)
 
 
 def connect_redis(url: str) -> Redis:
@@ -89,7 +91,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     redis = connect_redis(settings.effective_redis_url)
     http = aiohttp.ClientSession()
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout)
-    texts = Texts.load(settings.default_locale)
+    texts = app[TEXTS]
     store = ConversationStore(redis, app[CLOCK])
     shop = ShopApi.build(redis, settings)
     agents = AgentStore(redis)
@@ -187,7 +189,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     app[SIO] = sio
     app.cleanup_ctx.append(_clients)
     app.router.add_get("/healthz", _healthz)
-    texts = Texts.load(settings.default_locale)
+    texts = app[TEXTS] = Texts.load(settings.default_locale)
     add_storefront_routes(app, help_topics=help_topics(settings.root / "faq_data"))
     add_widget_routes(app, root=settings.root, texts=texts)
     add_console_routes(app)
