@@ -39,8 +39,8 @@ class Texts:
     @classmethod
     def load(cls, default: str, directory: Path = LOCALES_DIR) -> Texts:
         catalogs = {
-            path.stem: json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted(directory.glob("*.json"))
+            language: json.loads((directory / f"{language}.json").read_text(encoding="utf-8"))
+            for language in languages_in(directory)
         }
         if default not in catalogs:
             raise ValueError(f"no texts for the default language {default!r} in {directory}")
