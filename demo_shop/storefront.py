@@ -28,10 +28,6 @@ TEMPLATES_DIR = DEMO_SHOP_DIR / "templates"
 SHOP_FILE = DEMO_SHOP_DIR / "shop.yml"
 DEFAULT_LANG = "de"
 NO_CACHE = {"Cache-Control": "no-cache"}
-# Flat names only: no sub-paths, so no traversal.
-_STATIC_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(?:css|js|svg|png)"
-_CONTENT_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
-                  ".svg": "image/svg+xml", ".png": "image/png"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +137,10 @@ class _Storefront:
         topic = {"id": found.id, "title": found.title[lang], "answer": found.answer[lang]}
         return await self._page(request, "storefront_help.html", "help", topics=topics, topic=topic)
 
-    async def static(self, request: web.Request) -> web.StreamResponse:
-        path = STATIC_DIR / request.match_info["name"]
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-        return web.FileResponse(path, headers={**NO_CACHE, "Content-Type": content_type})
-
 
 def add_storefront_routes(app: web.Application, *, help_topics: Sequence[HelpTopic]) -> None:
-    """Mount the demo shop (``/``, ``/p/{id}``, ``/cart``, ``/checkout``, ``/help``, ``/shop/static/``)."""
+    """Mount the demo shop's pages (``/``, ``/p/{id}``, ``/cart``, ``/checkout``, ``/help``);
+    the gateway serves its STATIC_DIR under ``/shop/static/``, as it serves the widget's files."""
     views = _Storefront(help_topics)
     app.router.add_get("/", views.shop, name="storefront")
     app.router.add_get("/p/{product_id}", views.product, name="storefront_product")
@@ -158,4 +148,3 @@ def add_storefront_routes(app: web.Application, *, help_topics: Sequence[HelpTop
     app.router.add_get("/checkout", views.checkout, name="storefront_checkout")
     app.router.add_get("/help", views.help, name="storefront_help")
     app.router.add_get("/help/{topic}", views.help_topic, name="storefront_help_topic")
-    app.router.add_get("/shop/static/{name:" + _STATIC_NAME + "}", views.static)

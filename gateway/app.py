@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent_console.views import add_console_routes
 from core.types import Clock
+from demo_shop import storefront
 from demo_shop.storefront import HelpTopic, add_storefront_routes
 from gateway import background, keys
 from gateway.api import agent_socket, health
@@ -54,7 +55,7 @@ from gateway.settings import Settings
 from gateway.texts import Texts
 from gateway.webchat.redis_manager import RedisManager
 from gateway.webchat.socket_server import WebChatServer
-from gateway.webchat.widget_routes import add_widget_routes
+from gateway.webchat.widget_routes import add_static_files, add_widget_routes
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +165,13 @@ async def _healthz(request: web.Request) -> web.Response:
     return await health.check(request.app[REDIS], request.app[RASA])
 
 
-def help_topics(faq_dir: Path) -> tuple[HelpTopic, ...]:
-    """faq_data's topics, the one source of FAQ truth, as the demo shop's help pages show them."""
-    return tuple(HelpTopic(id=entry.id, title=entry.title, answer=entry.answers)
-                 for entry in load_topics(faq_dir, load_languages(faq_dir)))
+def add_demo_shop(app: web.Application, faq_dir: Path) -> None:
+    """The demo shop's pages, with faq_data's topics (the one source of FAQ truth) as its
+    help pages, and its pictures and stylesheets under /shop/static/."""
+    topics = tuple(HelpTopic(id=entry.id, title=entry.title, answer=entry.answers)
+                   for entry in load_topics(faq_dir, load_languages(faq_dir)))
+    add_storefront_routes(app, help_topics=topics)
+    add_static_files(app, "/shop/static", storefront.STATIC_DIR)
 
 
 def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | None = None) -> web.Application:
@@ -190,7 +194,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     app.cleanup_ctx.append(_clients)
     app.router.add_get("/healthz", _healthz)
     texts = app[TEXTS] = Texts.load(settings.default_locale)
-    add_storefront_routes(app, help_topics=help_topics(settings.root / "faq_data"))
+    add_demo_shop(app, settings.root / "faq_data")
     add_widget_routes(app, root=settings.root, texts=texts)
     add_console_routes(app)
     add_webhook_routes(app)

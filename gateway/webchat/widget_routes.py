@@ -45,6 +45,20 @@ def file_response(path: Path, headers: dict[str, str] | None = None) -> web.File
     return web.FileResponse(path, headers={**NO_CACHE, **(headers or {}), "Content-Type": content_type})
 
 
+def add_static_files(app: web.Application, prefix: str, directory: Path, *, name: str = STATIC_NAME,
+                     headers: dict[str, str] | None = None) -> None:
+    """Serve the files of `directory` whose names match `name` under `prefix` (flat names
+    only: no sub-paths, so no traversal)."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        path = directory / request.match_info["name"]
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return file_response(path, headers)
+
+    app.router.add_get(f"{prefix}/{{name:{name}}}", serve)
+
+
 class _Widget:
     def __init__(self, root: Path, texts: Texts) -> None:
         self._socket_io_client = root / SOCKET_IO_CLIENT
@@ -52,18 +66,6 @@ class _Widget:
 
     async def widget_js(self, request: web.Request) -> web.FileResponse:
         return file_response(STATIC_DIR / "widget.js")
-
-    async def static(self, request: web.Request) -> web.StreamResponse:
-        path = STATIC_DIR / request.match_info["name"]
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        return file_response(path)
-
-    async def widget_module(self, request: web.Request) -> web.StreamResponse:
-        path = WIDGET_MODULES_DIR / request.match_info["name"]
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        return file_response(path, ANY_ORIGIN)
 
     async def socket_io_client(self, request: web.Request) -> web.StreamResponse:
         if not self._socket_io_client.is_file():
@@ -96,8 +98,8 @@ def add_widget_routes(app: web.Application, *, root: Path, texts: Texts) -> None
     """
     views = _Widget(root, texts)
     app.router.add_get("/widget.js", views.widget_js, name="widget_js")
-    app.router.add_get("/static/widget/{name:" + _MODULE_NAME + "}", views.widget_module)
+    add_static_files(app, "/static/widget", WIDGET_MODULES_DIR, name=_MODULE_NAME, headers=ANY_ORIGIN)
     # Registered before the generic static route so it wins the match.
     app.router.add_get("/static/socket.io.min.js", views.socket_io_client)
-    app.router.add_get("/static/{name:" + STATIC_NAME + "}", views.static)
+    add_static_files(app, "/static", STATIC_DIR)
     app.router.add_get("/widget/locales/{lang}.json", views.widget_locale)

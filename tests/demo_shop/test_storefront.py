@@ -7,15 +7,14 @@ from pathlib import Path
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
-from demo_shop.storefront import add_storefront_routes
-from gateway.app import help_topics
+from gateway.app import add_demo_shop
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def storefront_app() -> web.Application:
     app = web.Application()
-    add_storefront_routes(app, help_topics=help_topics(REPO / "faq_data"))
+    add_demo_shop(app, REPO / "faq_data")
     return app
 
 
