@@ -27,12 +27,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.bot import training
-    from gateway.bot.faq import FaqDataError
     from gateway.run.launcher import Launcher
 
     try:
         training.train(settings.root, log_path=settings.data_dir / "log" / "train.log")
-    except (training.TrainingError, FaqDataError) as exc:
+    except training.TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return Launcher(settings).run()
@@ -40,11 +39,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _train(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.bot import training
-    from gateway.bot.faq import FaqDataError
 
     try:
         trained = training.train(settings.root, force=args.force, log_path=settings.data_dir / "log" / "train.log")
-    except (training.TrainingError, FaqDataError) as exc:
+    except training.TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print("model trained" if trained else "model is up to date (training data unchanged)")

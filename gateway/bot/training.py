@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from gateway.bot.faq import FaqDataError
 from gateway.bot.training_data import generate
 
 MODEL_NAME = "storechat"
@@ -19,7 +20,7 @@ FINGERPRINT_FILE = ".fingerprint"
 
 
 class TrainingError(RuntimeError):
-    """The bot could not be trained (bot venv missing, or `rasa train` failed)."""
+    """The bot could not be trained (faq_data/ malformed, bot venv missing, or `rasa train` failed)."""
 
 
 def _training_inputs(root: Path) -> list[Path]:
@@ -95,7 +96,10 @@ def train(root: Path, *, force: bool = False, log_path: Path | None = None) -> b
     With `log_path`, Rasa's (long, progress-bar-laden) output goes to that file.
     """
     root = root.resolve()  # rasa runs with cwd bot/, so no relative paths past here
-    generate(root)
+    try:
+        generate(root)
+    except FaqDataError as exc:
+        raise TrainingError(str(exc)) from exc
     models = root / "bot" / "models"
     print_ = fingerprint(root)
     if not force and _is_current(models, print_):

@@ -243,7 +243,7 @@ class CannedAnswers:
     def load(cls, faq_dir: Path, default: str | None = None) -> CannedAnswers:
         """Read faq_data/ and index it; `default` (else languages.yml's) for unknown locales.
 
-        Raises gateway.bot.training.FaqDataError when faq_data/ is malformed, ValueError when
+        Raises gateway.bot.faq.FaqDataError when faq_data/ is malformed, ValueError when
         `default` is not one of its languages.
 
         Indexing takes most of a second, so the same files are indexed once per process
