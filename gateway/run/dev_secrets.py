@@ -31,12 +31,16 @@ def _read_or_create(path: Path) -> dict[str, str]:
     if missing:
         stored.update({name: secrets.token_urlsafe(32) for name in missing})
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Created 0600 from the start: never world-readable, not even for a moment.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(stored, file, indent=2)
+        _write(path, stored)
     os.chmod(path, 0o600)
     return stored
+
+
+def _write(path: Path, stored: dict[str, str]) -> None:
+    # Created 0600 from the start: never world-readable, not even for a moment.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(stored, file, indent=2)
 
 
 DEMO_AGENT = "demo@nordlicht-home.example"
@@ -48,9 +52,7 @@ def demo_agent_password(settings: Settings) -> str:
     stored = _read_or_create(path)
     if not stored.get("demo_agent_password"):
         stored["demo_agent_password"] = secrets.token_urlsafe(12)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(stored, file, indent=2)
+        _write(path, stored)
     return stored["demo_agent_password"]
 
 
