@@ -30,6 +30,7 @@ from gateway import background, keys
 from gateway.api import agent_socket, health
 from gateway.api.agent import AGENT_API, AgentApi, add_agent_routes
 from gateway.api.agent_socket import AgentSockets
+from gateway.api.reports import add_report_routes
 from gateway.api.return_label import add_return_label_route
 from gateway.api.shop import SHOP_API, ShopApi, api_app
 from gateway.bot.faq import load_languages, load_topics
@@ -51,6 +52,7 @@ from gateway.messaging.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
 from gateway.notifications import NotificationConfig, Notifier
 from gateway.proactive.rules import Rules
 from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
+from gateway.reports.service import REPORTS, Reports
 from gateway.settings import Settings
 from gateway.texts import Texts
 from gateway.webchat.redis_manager import RedisManager
@@ -99,8 +101,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     outbox = Outbox(store)
     survey = Survey(store, outbox, texts)
     roster = Roster(redis, agents, store.clock)
+    hours = BusinessHours.load(settings.business_hours_file)
     desk = Desk(store, agents, Router(redis, roster, store.clock, settings.agent_max_chats), outbox, survey, texts,
-                BusinessHours.load(settings.business_hours_file))
+                hours)
+    reports = app[REPORTS] = Reports.build(redis, hours, first_response_target=settings.first_response_target,
+                                           clock=store.clock)
     rules = await asyncio.to_thread(Rules.load, settings.proactive_rules_file, languages=texts.languages,
                                     default_locale=texts.default)
     proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,
@@ -143,6 +148,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     tasks.append(proactive.start_ticker(**ticks))
     # Every process ticks too; the claim in Redis makes each notification one process's.
     tasks.append(asyncio.create_task(notifier.run(**ticks), name="notifications"))
+    if settings.report_worker:
+        tasks += reports.start()
     try:
         async with agent_socket.running(sockets, settings.effective_redis_url):
             yield
@@ -196,11 +203,12 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     texts = app[TEXTS] = Texts.load(settings.default_locale)
     add_demo_shop(app, settings.root / "faq_data")
     add_widget_routes(app, root=settings.root, texts=texts)
-    add_console_routes(app)
+    add_console_routes(app, root=settings.root)
     add_webhook_routes(app)
     # The shop and agent APIs read bodies themselves, capped at 64 KiB (413 in their JSON error shape).
     api = api_app()
     add_agent_routes(api)
+    add_report_routes(api)
     app.add_subapp("/api/v1", api)
     add_return_label_route(app, texts)
     return app

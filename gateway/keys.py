@@ -213,6 +213,23 @@ def notification_taken(order_id: str, status: str, event_at: str) -> str:
     return f"{PREFIX}:notifications:taken:{order_id}:{status}:{event_at}"
 
 
+def notifications_sent_on(day: str) -> str:
+    """Hash of the notifications sent on a shop-local day, fields `<status>:<channel>` (the
+    reports; expires after about 400 days)."""
+    return f"{PREFIX}:notifications:sent:{day}"
+
+
+def order_shipping(order_id: str) -> str:
+    """What the reports know of an order's shipping (hash: shipped_at, notified_at, and
+    `contact:<conversation id>` → when a "where is my order?" counted); about 400 days."""
+    return f"{PREFIX}:shipping:order:{order_id}"
+
+
+# Sorted set of shipped order ids scored by when they shipped (epoch seconds): a range of
+# shop-local days is a range of scores. Trimmed to about 400 days.
+ORDERS_SHIPPED = f"{PREFIX}:shipping:shipped"
+
+
 # --- proactive chat offers: storefront visitors, due evaluations, offers, counters ------
 
 
@@ -254,3 +271,76 @@ def proactive_offer(offer_id: str) -> str:
 def proactive_metrics() -> str:
     """Hash of the offers' counters, fields `<rule>:shown|accepted|declined|converted`."""
     return f"{PREFIX}:proactive:metrics"
+
+
+def proactive_metrics_on(day: str) -> str:
+    """The same counters for one shop-local day ("YYYY-MM-DD"), expiring after about 400 days."""
+    return f"{PREFIX}:proactive:metrics:{day}"
+
+
+# --- reports, complaint clusters and the conversation directory (gateway/reports/) ------
+
+# Stream of conversation ids, one entry per new event: what the projections follow.
+FEED = f"{PREFIX}:feed"
+
+
+def projection_state(projection: str, conversation_id: str) -> str:
+    """What one projection has folded of a conversation (hash: its cursor, its own fields)."""
+    return f"{PREFIX}:projection:{projection}:{conversation_id}"
+
+
+def report_rollup(variant: str, day: str, channel: str, team: str, agent: str) -> str:
+    """Hash of one shop-local day's counters for one filter combination ("*" for all), in one
+    variant (`all`, or `open`: only the opening hours); gateway/reports/rollups.py."""
+    return f"{PREFIX}:report:{variant}:{day}:{channel}:{team}:{agent}"
+
+
+def report_not_understood(variant: str, day: str, channel: str) -> str:
+    """Sorted set of the messages the bot did not understand on a day, scored by how often."""
+    return f"{PREFIX}:report:nu:{variant}:{day}:{channel}"
+
+
+def report_comments(day: str) -> str:
+    """List of the survey comments of a day (JSON: score, text, channel, team, agent)."""
+    return f"{PREFIX}:report:comments:{day}"
+
+
+def report_episodes(day: str) -> str:
+    """Hash of the conversations (episodes) started on a day, `{id}:{episode}` → JSON row."""
+    return f"{PREFIX}:report:episodes:{day}"
+
+
+def report_prefix() -> str:
+    """What every key of the report rollups starts with."""
+    return f"{PREFIX}:report:"
+
+
+# --- the conversation directory: supervisors' list and search (gateway/desk/directory.py) ---
+# Every set below holds conversation ids scored by their last activity (the `at` of their
+# newest event), except the prefix sets, which hold words. Bounds: gateway/desk/directory.py.
+
+DIRECTORY_ALL = f"{PREFIX}:directory:all"
+
+
+def directory_facet(facet: str, value: str) -> str:
+    """Sorted set of the conversations with one value of a facet (state, team, agent, channel, csat)."""
+    return f"{PREFIX}:directory:facet:{facet}:{value}"
+
+
+def directory_postings(term: str) -> str:
+    """Sorted set of the conversations a search term occurs in (its newest ones only)."""
+    return f"{PREFIX}:directory:term:{term}"
+
+
+def directory_prefix(prefix: str) -> str:
+    """Sorted set of the search terms that start with a 3-character prefix, scored by last use."""
+    return f"{PREFIX}:directory:prefix:{prefix}"
+
+
+def directory_scratch(name: str) -> str:
+    """A search's intermediate set, deleted in the transaction that made it."""
+    return f"{PREFIX}:directory:scratch:{name}"
+
+
+# What `Directory.reset` deletes (a SCAN pattern).
+DIRECTORY_KEYS = f"{PREFIX}:directory:*"

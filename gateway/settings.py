@@ -112,6 +112,10 @@ class Settings(EnvironmentSettings):
     # Whether this process also processes webhook deliveries (off: it only accepts them,
     # for intake processes scaled apart from the ones that answer).
     inbox_worker: bool = Field(default=True, validation_alias="STORECHAT_INBOX_WORKER")
+    # The first-response time a handoff should be answered within (reports: "over target").
+    first_response_target: AtLeastOne = Field(default=120, validation_alias="STORECHAT_FIRST_RESPONSE_TARGET")
+    # Whether this process folds case events into the reports (gateway/reports/feed.py).
+    report_worker: bool = Field(default=True, validation_alias="STORECHAT_REPORT_WORKER")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:

@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from gateway.api import agent_contract as agent
+from gateway.api import reports as reports_api
+from gateway.api import reports_contract as reports
 from gateway.api.agent import COOKIE, CSRF_HEADER
 from gateway.api.http import MAX_BODY_BYTES, PATH_PATTERNS
 from gateway.api.shop_contract import (
@@ -164,7 +166,26 @@ AGENT = (
               "satisfaction (1–5 and a comment)", "agentSession",
               {"200": SUMMARY, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True),
 )
-OPERATIONS = (*SHOP, *AGENT)
+SUPERVISORS_ONLY = {"403": (Error, "not_permitted: supervisors only"),
+                    "422": (Error, "invalid_query: a parameter is not what it should be (the message names it)")}
+
+
+def _report(name: str, model: type[BaseModel], summary: str, **query: str) -> Operation:
+    return Operation("GET", f"/agent/reports/{name}", summary, "agentSession",
+                     {"200": (model, "the report (README: what every figure means)"), **SUPERVISORS_ONLY},
+                     query={**reports_api.QUERY, **query})
+
+
+REPORTS = (
+    _report("volume", reports.VolumeReport, "Conversations started and handoffs by channel, day, weekday × hour"),
+    _report("speed", reports.SpeedReport, "First response (from the handoff), resolution, waiting and handling "
+            "times", target="first responses of this many seconds or longer are over target (default "
+            "STORECHAT_FIRST_RESPONSE_TARGET)"),
+    _report("bot", reports.BotReport, "Deflection overall and per topic, handoffs by reason, not-understood turns"),
+    _report("satisfaction", reports.SatisfactionReport, "CSAT score, response rate, distribution, trend, "
+            "comments; per team, agent, channel"),
+)
+OPERATIONS = (*SHOP, *AGENT, *REPORTS)
 
 # Added to every operation of its kind; an operation's own answer for the same status comes first.
 BEARER_ERRORS: Mapping[str, Answer] = {

@@ -26,6 +26,8 @@ Fields = dict[Any, Any]
 
 
 PREVIEW_CHARS = 200
+# The feed of conversations with new events (gateway/reports/feed.py) keeps about this many.
+FEED_MAXLEN = 1_000_000
 # Tries at creating a conversation while merges keep changing its contact (each one a merge).
 CREATE_ATTEMPTS = 16
 
@@ -121,6 +123,8 @@ def append_event(pipe: Any, conversation_id: str, fields: Fields) -> None:
     for name, value in fields.items():
         args += [name, value]
     pipe.eval(_APPEND_AND_PUBLISH, 1, keys.conversation_events(conversation_id), *args)
+    # What keeps the reports and indexes current: the conversation has news.
+    pipe.xadd(keys.FEED, {"c": conversation_id}, maxlen=FEED_MAXLEN, approximate=True)
 
 
 def event_from_entry(entry_id: Any, fields: Mapping[Any, Any]) -> Event:
@@ -250,7 +254,7 @@ class ConversationStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             append_event(pipe, conversation_id, fields)
             pipe.hset(keys.conversation(conversation_id), mapping=updates)
-            entry_id, _ = await pipe.execute()
+            entry_id, *_ = await pipe.execute()
         return event_from_entry(str(entry_id), fields)
 
     async def offered_quick_replies(self, conversation_id: str) -> list[dict[str, str]]:

@@ -129,6 +129,23 @@ class BusinessHours:
                     return max(local, opens)
         raise ValueError(f"no opening hours within {SEARCH_DAYS} days of {local.isoformat()}")
 
+    def open_seconds(self, start: float, end: float, team: str | None = None) -> float:
+        """How many of the seconds from `start` to `end` (epoch seconds) lie in opening hours.
+
+        Summed on timestamps, not wall-clock differences: an interval that spans a
+        daylight-saving change is an hour shorter or longer than its wall clock says.
+        """
+        if end <= start:
+            return 0.0
+        day = datetime.fromtimestamp(start, self.timezone).date()
+        last = datetime.fromtimestamp(end, self.timezone).date()
+        total = 0.0
+        while day <= last:
+            for opens, closes in self._periods(day, team):
+                total += max(0.0, min(end, closes.timestamp()) - max(start, opens.timestamp()))
+            day += timedelta(days=1)
+        return total
+
 
 # --- reading the file -------------------------------------------------------------------
 

@@ -1,0 +1,174 @@
+"""The report answers of the Agent API (`/agent/reports/...`): the models that write them and
+generate their OpenAPI schemas. What each figure means is in the README ("Reports")."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from gateway.json_input import Body
+
+Grid = list[list[int]]
+Seconds = float | None
+
+
+class ReportRange(Body):
+    # "from" is a Python keyword: the field has another name, the JSON the API's.
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+
+    from_: str = Field(alias="from", description="first day (YYYY-MM-DD, shop time zone)")
+    to: str = Field(description="last day, inclusive")
+    timezone: str = Field(description="the shop's time zone (config/business_hours.yml)")
+    business_hours: bool = Field(description="only what happened in opening hours, durations inside them")
+    channel: str | None
+    team: str | None
+    agent: str | None
+
+
+class Report(Body):
+    range: ReportRange
+
+
+class DayStarted(Body):
+    day: str
+    total: int
+    by_channel: dict[str, int]
+
+
+class Started(Body):
+    total: int
+    by_channel: dict[str, int]
+    by_day: list[DayStarted]
+
+
+class DayCount(Body):
+    day: str
+    total: int
+
+
+class Handoffs(Body):
+    total: int
+    by_team: dict[str, int]
+    by_day: list[DayCount]
+
+
+class Heatmaps(Body):
+    incoming: Grid = Field(description="conversations started, 7 rows (Monday first) × 24 local hours")
+    handoffs: Grid = Field(description="handoffs, 7 × 24")
+
+
+class VolumeReport(Report):
+    unfiltered: list[str] = Field(description="figures a team or agent filter does not apply to")
+    started: Started
+    handoffs: Handoffs
+    heatmap: Heatmaps
+
+
+class Durations(Body):
+    count: int
+    median: Seconds = Field(description="seconds, at the resolution of its histogram bucket")
+    p90: Seconds
+    mean: Seconds = Field(description="seconds, exact to the millisecond")
+
+
+class FirstResponse(Durations):
+    over_target: int = Field(description="first responses of target_seconds or longer")
+    unanswered: int = Field(description="handoffs resolved or handed back before an agent wrote")
+
+
+class CountMedian(Body):
+    count: int
+    median: Seconds
+
+
+class DaySpeed(Body):
+    day: str
+    first_response: CountMedian
+    resolution: CountMedian
+    waiting: CountMedian
+
+
+class SpeedReport(Report):
+    target_seconds: int
+    first_response: FirstResponse
+    resolution: Durations
+    waiting: Durations
+    handling: Durations = Field(description="from an agent's first assignment to the resolve or hand back")
+    by_day: list[DaySpeed]
+
+
+class Topic(Body):
+    topic: str = Field(description="order_status is \"where is my order?\"; faq/<topic>; none: handed off first")
+    conversations: int
+    deflected: int
+    deflection_rate: float | None
+
+
+class Reason(Body):
+    reason: str
+    team: str
+    handoffs: int
+
+
+class TextCount(Body):
+    text: str
+    count: int
+
+
+class NotUnderstood(Body):
+    turns: int
+    top: list[TextCount]
+
+
+class BotReport(Report):
+    unfiltered: list[str]
+    conversations: int
+    deflected: int
+    deflection_rate: float | None
+    topics: list[Topic]
+    handoffs_by_reason: list[Reason]
+    not_understood: NotUnderstood
+
+
+class Scores(Body):
+    surveys: int
+    answers: int
+    score: float | None = Field(description="share of answers that are 4 or 5")
+
+
+class DayScores(Body):
+    day: str
+    answers: int
+    score: float | None
+
+
+class TeamScores(Scores):
+    team: str
+
+
+class AgentScores(Scores):
+    agent: str
+
+
+class ChannelScores(Scores):
+    channel: str
+
+
+class Comment(Body):
+    conversation_id: str
+    at: int = Field(description="milliseconds since the epoch (the resolve)")
+    score: int | None
+    comment: str
+    channel: str
+    team: str | None
+    agent: str | None
+    feedback: str | None = Field(description="praise, suggestion or complaint")
+
+
+class SatisfactionReport(Report, Scores):
+    response_rate: float | None
+    distribution: dict[str, int]
+    by_day: list[DayScores]
+    by_team: list[TeamScores]
+    by_agent: list[AgentScores]
+    by_channel: list[ChannelScores]
+    comments: list[Comment] = Field(description="newest first, at most 200")

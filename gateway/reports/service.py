@@ -1,0 +1,70 @@
+"""The reports as the gateway runs them: the projections, their followers, and the figures.
+
+Every gateway process may follow the feed (`STORECHAT_REPORT_WORKER`); the followers of
+one projection share its consumer group, so each conversation's news is folded by one of
+them. A report is read by whichever process the supervisor's request reaches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from core.types import Clock
+from gateway.desk.business_hours import BusinessHours
+from gateway.reports import buckets, figures
+from gateway.reports.feed import Follower, Projection
+from gateway.reports.projection import ReportsProjection
+from gateway.reports.query import ReportQuery
+from gateway.reports.rollups import Rollups
+
+
+@dataclass(frozen=True, slots=True)
+class Reports:
+    redis: Redis
+    hours: BusinessHours
+    projections: Sequence[Projection]
+    first_response_target: int
+    clock: Clock
+
+    @classmethod
+    def build(cls, redis: Redis, hours: BusinessHours, *, first_response_target: int, clock: Clock,
+              extra: Sequence[Projection] = ()) -> Reports:
+        if not buckets.is_edge(first_response_target):
+            raise ValueError(f"a first-response target of {first_response_target} s cannot be counted exactly: "
+                             "use whole seconds below a minute, 10 s steps below 10 minutes, whole minutes "
+                             "below an hour, quarter hours below a day")
+        return cls(redis, hours, (ReportsProjection(Rollups(hours)), *extra), first_response_target, clock)
+
+    def followers(self) -> list[Follower]:
+        return [Follower(self.redis, projection) for projection in self.projections]
+
+    def start(self) -> list[asyncio.Task[None]]:
+        """One background task per projection (kept by the caller, stopped at shutdown)."""
+        return [asyncio.create_task(follower.run(), name=f"reports:{follower.group}")
+                for follower in self.followers()]
+
+    async def drain(self) -> None:
+        """Fold everything the feed holds now (tests, `storechat demo-data`)."""
+        for follower in self.followers():
+            await follower.drain()
+
+    async def volume(self, query: ReportQuery) -> dict[str, Any]:
+        return await figures.volume(self.redis, query)
+
+    async def speed(self, query: ReportQuery, target_seconds: int | None = None) -> dict[str, Any]:
+        return await figures.speed(self.redis, query, target_seconds=target_seconds or self.first_response_target)
+
+    async def bot(self, query: ReportQuery) -> dict[str, Any]:
+        return await figures.bot(self.redis, query)
+
+    async def satisfaction(self, query: ReportQuery) -> dict[str, Any]:
+        return await figures.satisfaction(self.redis, query)
+
+
+REPORTS = web.AppKey("reports", Reports)
