@@ -105,7 +105,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     desk = Desk(store, agents, Router(redis, roster, store.clock, settings.agent_max_chats), outbox, survey, texts,
                 hours)
     reports = app[REPORTS] = Reports.build(redis, hours, first_response_target=settings.first_response_target,
-                                           clock=store.clock)
+                                           clock=store.clock, concurrency=settings.agent_max_chats)
     rules = await asyncio.to_thread(Rules.load, settings.proactive_rules_file, languages=texts.languages,
                                     default_locale=texts.default)
     proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,

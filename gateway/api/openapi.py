@@ -184,6 +184,13 @@ REPORTS = (
     _report("bot", reports.BotReport, "Deflection overall and per topic, handoffs by reason, not-understood turns"),
     _report("satisfaction", reports.SatisfactionReport, "CSAT score, response rate, distribution, trend, "
             "comments; per team, agent, channel"),
+    _report("staffing", reports.StaffingReport, "Agents needed per weekday × hour (Erlang C) and next week's "
+            "forecast", concurrency="chats one agent works at once (default STORECHAT_AGENT_MAX_CHATS)",
+            service_level="share of handoffs to answer in time, 0.05–0.99 (default 0.8)",
+            answer_within="seconds (default STORECHAT_FIRST_RESPONSE_TARGET)"),
+    Operation("GET", "/agent/reports/conversations.csv", "The conversations behind the reports, one CSV row "
+              "each (episode): times, channel, team, agent, topic, reason, outcome, CSAT", "agentSession",
+              {"200": (None, "text/csv, UTF-8, a header row first"), **SUPERVISORS_ONLY}, query=reports_api.QUERY),
 )
 OPERATIONS = (*SHOP, *AGENT, *REPORTS)
 

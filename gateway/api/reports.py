@@ -20,7 +20,7 @@ from gateway.api.agent import require_agent
 from gateway.api.http import ApiError, answer
 from gateway.desk.agents import AgentRole
 from gateway.json_input import Body
-from gateway.reports import buckets
+from gateway.reports import buckets, export
 from gateway.reports.query import MAX_DAYS, ReportQuery
 from gateway.reports.service import REPORTS, Reports
 
@@ -119,11 +119,48 @@ async def _satisfaction(reports: Reports, query: ReportQuery, _: web.Request) ->
     return await reports.satisfaction(query)
 
 
+def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ApiError(422, "invalid_query", f"{name}: a number from {low:g} to {high:g}")
+    return value
+
+
+async def _staffing(reports: Reports, query: ReportQuery, request: web.Request) -> dict[str, Any]:
+    return await reports.staffing(
+        query, concurrency=int(_number(request, "concurrency", reports.concurrency, 1, 20)),
+        service_level=_number(request, "service_level", 0.8, 0.05, 0.99),
+        answer_within=int(_number(request, "answer_within", reports.first_response_target, 1, 86_400)),
+    )
+
+
+async def export_conversations(request: web.Request) -> web.StreamResponse:
+    """The conversations behind the reports, as CSV (streamed: a range may hold many)."""
+    reports = await supervisor(request)
+    query = report_query(request, reports)
+    name = f"storechat-conversations-{query.first.isoformat()}-{query.last.isoformat()}.csv"
+    response = web.StreamResponse(headers={"Content-Type": "text/csv; charset=utf-8",
+                                           "Content-Disposition": f'attachment; filename="{name}"'})
+    await response.prepare(request)
+    async for line in export.csv_lines(reports.redis, query):
+        await response.write(line.encode("utf-8"))
+    await response.write_eof()
+    return response
+
+
 ROUTES = (
     ("/agent/reports/volume", _report(contract.VolumeReport, _volume)),
     ("/agent/reports/speed", _report(contract.SpeedReport, _speed)),
     ("/agent/reports/bot", _report(contract.BotReport, _bot)),
     ("/agent/reports/satisfaction", _report(contract.SatisfactionReport, _satisfaction)),
+    ("/agent/reports/staffing", _report(contract.StaffingReport, _staffing)),
+    ("/agent/reports/conversations.csv", export_conversations),
 )
 
 

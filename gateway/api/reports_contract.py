@@ -172,3 +172,19 @@ class SatisfactionReport(Report, Scores):
     by_agent: list[AgentScores]
     by_channel: list[ChannelScores]
     comments: list[Comment] = Field(description="newest first, at most 200")
+
+
+class StaffingForecast(Body):
+    week_of: str = Field(description="the Monday the forecast week starts")
+    handoffs: list[list[float]] = Field(description="expected handoffs, 7 × 24 (Monday first, local hours)")
+    needed: Grid = Field(description="agents needed for them, 7 × 24")
+
+
+class StaffingReport(Report):
+    service_level: float = Field(description="share of handoffs to answer within answer_within_seconds")
+    answer_within_seconds: int
+    concurrency: int = Field(description="chats one agent works at once")
+    handling_seconds: float = Field(description="mean time an agent holds a chat, measured in the range")
+    handling_measured: bool = Field(description="false: no chat was handled in the range; 600 s is assumed")
+    needed: Grid = Field(description="agents needed per weekday × hour for the range's handoffs (Erlang C)")
+    forecast: StaffingForecast | None = Field(description="next week; null with less than a week of history")

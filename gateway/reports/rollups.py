@@ -164,12 +164,14 @@ def variant(query: ReportQuery) -> str:
     return VARIANT_OPEN if query.business_hours else VARIANT_ALL
 
 
-async def read_days(redis: Redis, query: ReportQuery, *, filtered: bool = True) -> dict[date, dict[str, int]]:
-    """Each day's counters for the query's filters (`filtered=False`: its channel only)."""
+async def read_days(redis: Redis, query: ReportQuery, *, filtered: bool = True,
+                    days: Sequence[date] | None = None) -> dict[date, dict[str, int]]:
+    """Each day's counters for the query's filters (`filtered=False`: its channel only), for
+    the query's days or the `days` given."""
     team = (query.team.value if query.team else ALL) if filtered else ALL
     agent = (query.agent or ALL) if filtered else ALL
     channel = query.channel.value if query.channel else ALL
-    days = query.days()
+    days = query.days() if days is None else days
     async with redis.pipeline(transaction=False) as pipe:
         for day in days:
             pipe.hgetall(keys.report_rollup(variant(query), day.isoformat(), channel, team, agent))

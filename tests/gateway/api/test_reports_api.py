@@ -88,3 +88,41 @@ async def test_reports_are_for_supervisors_and_the_query_is_checked(api: TestCli
     assert status == 422 and body["message"].startswith("target")
     status, body = await _get(api, "satisfaction")
     assert status == 200 and body["range"]["timezone"] == "Europe/Berlin" and body["answers"] == 0
+
+
+async def test_staffing_and_the_csv_of_the_conversations_behind_the_reports(
+        aiohttp_client: Any, redis: Redis, api_settings: Settings) -> None:
+    clock = Clock()
+    app = create_app(api_settings, clock=clock)
+    client = await aiohttp_client(app)
+    await add_agent(redis, "sue@shop.example", Team.GENERAL, role=AgentRole.SUPERVISOR)
+    store = app[STORE]
+    conversation = await store.open(Channel.WEB, "session-2", "en")
+    await store.append_message(conversation.id, Author.SHOPPER, "I want a person")
+    await state_machine.transition(redis, conversation.id, ConversationState.QUEUED, clock=clock,
+                                   reason="shopper_asked", team="general")
+    clock.now += 60
+    await state_machine.transition(redis, conversation.id, ConversationState.ASSIGNED, clock=clock,
+                                   reason="claimed", team="general", agent="sue@shop.example")
+    clock.now += 240
+    await state_machine.transition(redis, conversation.id, ConversationState.RESOLVED, clock=clock,
+                                   reason="resolved by sue@shop.example")
+    await app[REPORTS].drain()
+    await _logged_in(client, "sue@shop.example")
+
+    status, staffing = await _get(client, "staffing?from=2026-12-01&to=2026-12-01&service_level=0.8")
+    assert status == 200
+    assert staffing["handling_seconds"] == 240.0 and staffing["handling_measured"] is True
+    assert staffing["needed"][1][19] == 1 and staffing["needed"][1][10] == 0
+    assert staffing["forecast"] is None  # one day of history is no weekly pattern
+    status, body = await _get(client, "staffing?concurrency=0")
+    assert status == 422 and body["message"].startswith("concurrency")
+
+    response = await client.get("/api/v1/agent/reports/conversations.csv?from=2026-12-01&to=2026-12-01")
+    assert response.status == 200 and response.content_type == "text/csv"
+    lines = (await response.text()).splitlines()
+    assert lines[0].startswith("conversation_id,episode,channel,started_at")
+    assert len(lines) == 2
+    row = dict(zip(lines[0].split(","), lines[1].split(","), strict=True))
+    assert row["conversation_id"] == conversation.id and row["outcome"] == "resolved"
+    assert row["started_at"] == "2026-12-01T19:58:00+01:00" and row["agent"] == "sue@shop.example"
