@@ -33,6 +33,7 @@ from gateway.api.agent_socket import AgentSockets
 from gateway.api.reports import add_report_routes
 from gateway.api.return_label import add_return_label_route
 from gateway.api.shop import SHOP_API, ShopApi, api_app
+from gateway.api.supervisor import add_supervisor_routes  # supervisor console (issue 12)
 from gateway.bot.faq import load_languages, load_topics
 from gateway.bot.rasa_client import RasaClient
 from gateway.conversations.csat import Survey
@@ -104,8 +105,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     hours = BusinessHours.load(settings.business_hours_file)
     desk = Desk(store, agents, Router(redis, roster, store.clock, settings.agent_max_chats), outbox, survey, texts,
                 hours)
-    reports = app[REPORTS] = Reports.build(redis, hours, first_response_target=settings.first_response_target,
-                                           clock=store.clock, concurrency=settings.agent_max_chats)
+    reports = app[REPORTS] = build_reports(redis, settings, hours, store.clock)
     rules = await asyncio.to_thread(Rules.load, settings.proactive_rules_file, languages=texts.languages,
                                     default_locale=texts.default)
     proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,
@@ -160,6 +160,13 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
+def build_reports(redis: Redis, settings: Settings, hours: BusinessHours, clock: Clock) -> Reports:
+    """The reports with every projection that follows the case events (the gateway, the
+    `reports rebuild` and `demo-data` commands)."""
+    return Reports.build(redis, hours, first_response_target=settings.first_response_target, clock=clock,
+                         concurrency=settings.agent_max_chats)
+
+
 async def _close_socketio(sio: socketio.AsyncServer) -> None:
     """Stop Socket.IO's background work, then its Redis manager's listener and connections."""
     await sio.shutdown()
@@ -209,6 +216,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     api = api_app()
     add_agent_routes(api)
     add_report_routes(api)
+    add_supervisor_routes(api)  # supervisor console (issue 12): directory, overview, requests
     app.add_subapp("/api/v1", api)
     add_return_label_route(app, texts)
     return app

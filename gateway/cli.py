@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,31 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {order.order_id}  {order.status.value:17} eta {eta:10}  {order.email}")
     print(f"loaded {len(loaded)} demo orders from {ORDERS_FILE}")
     return 0
+
+
+def _reports_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from gateway.app import build_reports, connect_redis
+    from gateway.conversations.feed import rebuild
+    from gateway.desk.business_hours import BusinessHours
+
+    async def refold() -> int:
+        redis = connect_redis(settings.effective_redis_url)
+        try:
+            reports = build_reports(redis, settings, BusinessHours.load(settings.business_hours_file), time.time)
+            for projection in reports.projections:
+                folded = await rebuild(redis, projection)
+                print(f"{projection.name}: refolded {folded} conversations")
+            return 0
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(refold())
+    except RedisError as exc:
+        print(f"error: cannot reach Redis at {settings.effective_redis_url} ({exc})", file=sys.stderr)
+        return 1
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -157,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("demo-data", help="load the demo shop's orders into Redis (idempotent)") \
         .set_defaults(handler=_demo_data)
     _add_agents_commands(commands)
+    reports = commands.add_parser("reports", help="the supervisors' reports").add_subparsers(
+        dest="reports_command", required=True)
+    reports.add_parser("rebuild", help="refold every conversation into the reports, complaint clusters and "
+                       "directory (after an upgrade, with the gateway stopped)") \
+        .set_defaults(handler=_reports_rebuild)
     return parser
 
 

@@ -26,7 +26,7 @@ Fields = dict[Any, Any]
 
 
 PREVIEW_CHARS = 200
-# The feed of conversations with new events (gateway/reports/feed.py) keeps about this many.
+# The feed of conversations with new events (gateway/conversations/feed.py) keeps about this many.
 FEED_MAXLEN = 1_000_000
 # Tries at creating a conversation while merges keep changing its contact (each one a merge).
 CREATE_ATTEMPTS = 16

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from core.types import Conversation, Event
 from gateway import keys
 from gateway.reports.episodes import EpisodeState, Folded, fold
-from gateway.reports.feed import Projected
+from gateway.conversations.feed import Projected
 from gateway.reports.rollups import Rollups
 
 # What `reset` deletes: everything under these is the rollups' own.

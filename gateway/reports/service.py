@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from core.types import Clock
 from gateway.desk.business_hours import BusinessHours
 from gateway.reports import buckets, figures, staffing
-from gateway.reports.feed import Follower, Projection
+from gateway.conversations.feed import Follower, Projection
 from gateway.reports.projection import ReportsProjection
 from gateway.reports.query import ReportQuery
 from gateway.reports.rollups import Rollups, read_days, total

@@ -12,7 +12,7 @@ from gateway.conversations import state_machine
 from gateway.conversations.store import ConversationStore
 from gateway.desk.business_hours import BusinessHours
 from gateway.reports import figures
-from gateway.reports.feed import Follower, rebuild
+from gateway.conversations.feed import Follower, rebuild
 from gateway.reports.projection import ReportsProjection
 from gateway.reports.query import ReportQuery
 from gateway.reports.rollups import Rollups
