@@ -344,3 +344,29 @@ def directory_scratch(name: str) -> str:
 
 # What `Directory.reset` deletes (a SCAN pattern).
 DIRECTORY_KEYS = f"{PREFIX}:directory:*"
+
+
+# --- complaint clusters (gateway/complaints/) ------------------------------------
+
+# Hash document id → the complaint document (JSON); the newest COMPLAINT_DOCUMENTS_MAX only.
+COMPLAINT_DOCUMENTS = f"{PREFIX}:complaints:documents"
+# Sorted set of the document ids, scored by when the shopper said it.
+COMPLAINT_TIMELINE = f"{PREFIX}:complaints:timeline"
+# Sorted set of feedback entries `class|channel|team|document id`, scored by time (the counts).
+COMPLAINT_FEEDBACK = f"{PREFIX}:complaints:feedback"
+# Sorted set of the SKUs with complaints, scored by the latest one (which products alerts look at).
+COMPLAINT_PRODUCTS = f"{PREFIX}:complaints:products"
+# Hash `sku|name` → name: every name a product was sold under, written with every order the shop
+# stores (OrderStore.put): what a complaint naming a product is matched against (gateway/complaints/).
+PRODUCT_NAMES = f"{PREFIX}:products:names"
+
+
+def complaint_product_documents(sku: str) -> str:
+    """Sorted set of a product's complaint document ids by time (a product's own cap)."""
+    return f"{PREFIX}:complaints:product:{sku}:documents"
+
+
+def complaint_product_shoppers(sku: str) -> str:
+    """Sorted set of `day:contact:conversation` for a product's complaints, scored by the first
+    time that day: the per-product, per-day counts the alerts are computed from."""
+    return f"{PREFIX}:complaints:product:{sku}:shoppers"

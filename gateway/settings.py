@@ -114,8 +114,13 @@ class Settings(EnvironmentSettings):
     inbox_worker: bool = Field(default=True, validation_alias="STORECHAT_INBOX_WORKER")
     # The first-response time a handoff should be answered within (reports: "over target").
     first_response_target: AtLeastOne = Field(default=120, validation_alias="STORECHAT_FIRST_RESPONSE_TARGET")
-    # Whether this process folds case events into the reports (gateway/reports/feed.py).
+    # Whether this process folds case events into the reports (gateway/conversations/feed.py).
     report_worker: bool = Field(default=True, validation_alias="STORECHAT_REPORT_WORKER")
+    # A product alerts when this many distinct shoppers complained about it within the last
+    # complaint_alert_days days, and more than twice as many as usual (gateway/complaints/alerts.py).
+    complaint_alert_shoppers: AtLeastOne = Field(default=3, validation_alias="STORECHAT_COMPLAINT_ALERT_SHOPPERS")
+    # At most 28: the window and its 8-week baseline must fit the 120 days of counts kept.
+    complaint_alert_days: Annotated[int, Field(ge=1, le=28)] = Field(default=7, validation_alias="STORECHAT_COMPLAINT_ALERT_DAYS")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:

@@ -123,4 +123,31 @@ export class Api {
   suggestion(id) {
     return this.request("GET", `/conversations/${encodeURIComponent(id)}/suggestion`);
   }
+
+  // ------------------------------------------------------------------ supervisors only (403 otherwise)
+
+  /** A report (volume, speed, bot, …) for {from, to, channel?, team?, agent?, business_hours?}. */
+  report(name, params) {
+    return this.request("GET", `/reports/${encodeURIComponent(name)}?${new URLSearchParams(params || {})}`);
+  }
+
+  /** Every conversation, newest activity first: {conversations: [summary], next: cursor|null}. */
+  conversations(params) {
+    return this.request("GET", `/conversations?${new URLSearchParams(params || {})}`);
+  }
+
+  /** Waiting per team and the agents' presence and load, right now. */
+  overview() {
+    return this.request("GET", "/overview");
+  }
+
+  /** Open shopper requests (returns, cancellations, …) per team: {requests: [request]}. */
+  requests(params) {
+    return this.request("GET", `/requests?${new URLSearchParams(params || {})}`);
+  }
+
+  /** A queued or assigned conversation back to the bot. */
+  handback(id) {
+    return this.request("POST", `/conversations/${encodeURIComponent(id)}/handback`, {});
+  }
 }

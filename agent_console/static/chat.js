@@ -14,7 +14,7 @@ const CHANNEL_NAMES = { web: "Web chat", sms: "SMS", messenger: "Messenger", wha
 export class ChatView {
   /**
    * app: {api, me, template, agentName(email), summaryOf(id), emitTyping(id, bool),
-   *       onSummary(summary), onClose(id), openConversation(id), notify(text), refreshQueues()}
+   *       onSummary(summary), onHead(chat)?, onClose(id), openConversation(id), notify(text), refreshQueues()}
    */
   constructor(app, id) {
     this.app = app;
@@ -187,6 +187,7 @@ export class ChatView {
       this.q('input[name="mode"][value="note"]').checked = true;
       this.modeChanged();
     }
+    if (this.app.onHead) this.app.onHead(this); // a supervisor's buttons (case_controls.js)
   }
 
   /** An event from the case or the socket; `live` ones may change the case beside it. */

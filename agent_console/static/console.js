@@ -3,6 +3,7 @@
 
 import { Api, ApiError } from "./api.js";
 import { ChatView } from "./chat.js";
+import { Navigation } from "./navigation.js";
 import { ProactivePanel } from "./proactive.js";
 import { renderSidebar, tick } from "./sidebar.js";
 
@@ -28,6 +29,7 @@ class Console {
     this.agentName = (email) => (email ? this.names.get(email) || null : null);
     this.els = { queues: $("queues"), mine: $("mine"), mineCount: $("mine-count"), mineEmpty: $("mine-empty") };
     this.proactive = new ProactivePanel($("proactive"), this.api);
+    this.navigation = new Navigation(this); // the views (supervisors: overview, conversations, reports)
     $("login-form").addEventListener("submit", (e) => this.login(e));
     $("logout").addEventListener("click", () => this.logout());
     $("presence").addEventListener("change", (e) => this.setPresence(e.target.value));
@@ -36,6 +38,7 @@ class Console {
   // ------------------------------------------------------------------ session
 
   async boot() {
+    await this.navigation.prepare();
     try {
       const session = await this.api.me();
       await this.start(session);
@@ -106,12 +109,14 @@ class Console {
     this.ticker = setInterval(() => tick(document), TICK_MS);
     const restored = JSON.parse(sessionStorage.getItem(OPEN_KEY) || "[]");
     for (const id of restored.slice(-MAX_OPEN)) await this.open(id, { focus: false });
+    this.navigation.start(this.me); // a deep link (#/conversations/{id}) opens its case now
   }
 
   stop() {
     this.me = null;
     clearInterval(this.ticker);
     this.proactive.stop();
+    this.navigation.stop();
     if (this.socket) {
       this.socket.disconnect();
       this.socket = null;
@@ -269,6 +274,7 @@ class Console {
     this.chats.delete(id);
     if (this.socket && !this.isMine(this.summaries.get(id))) this.socket.emit("unwatch", { conversation_id: id });
     $("chats-empty").hidden = this.chats.size > 0;
+    this.navigation.closed(id);
     this.saveOpen();
     this.renderSidebar();
   }
@@ -288,6 +294,7 @@ class Console {
         if (this.socket && this.socket.connected) this.socket.emit("typing", { conversation_id: id, typing });
       },
       onSummary: (summary) => this.onSummary(summary),
+      onHead: (chat) => this.navigation.decorate(chat),
       onClose: (id) => this.close(id),
       openConversation: (id) => this.open(id),
       notify: (text) => this.notify(text),
@@ -342,13 +349,19 @@ class Console {
         /* sessionLost() ran on a 401 */
       }
     });
-    socket.on("conversation", (summary) => summary && summary.id && this.onSummary(summary));
+    socket.on("conversation", (summary) => {
+      if (summary && summary.id) this.onSummary(summary);
+      this.navigation.live();
+    });
     socket.on("event", (data) => this.onEvent(data));
     socket.on("typing", (data) => {
       const chat = data && this.chats.get(data.conversation_id);
       if (chat) chat.setShopperTyping(Boolean(data.typing));
     });
-    socket.on("presence", (agent) => agent && agent.email && this.presence(agent));
+    socket.on("presence", (agent) => {
+      if (agent && agent.email) this.presence(agent);
+      this.navigation.live();
+    });
   }
 
   onEvent(data) {

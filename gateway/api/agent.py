@@ -242,6 +242,15 @@ async def resolve(request: web.Request) -> web.Response:
     return await _summary_response(api, conversation)
 
 
+async def hand_back(request: web.Request) -> web.Response:
+    api, agent, cid = await _acting(request)
+    try:
+        conversation = await api.desk.hand_back(cid, agent)
+    except (Conflict, NotPermitted) as exc:
+        raise _desk_errors(exc) from None
+    return await _summary_response(api, conversation)
+
+
 async def canned(request: web.Request) -> web.Response:
     await require_agent(request, csrf=False)
     locale = request.query.get("locale", "")
@@ -290,6 +299,7 @@ ROUTES = (
     AgentRoute("POST", "/agent/conversations/{cid}/notes", note, True),
     AgentRoute("POST", "/agent/conversations/{cid}/transfer", transfer, True),
     AgentRoute("POST", "/agent/conversations/{cid}/resolve", resolve, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/handback", hand_back, True),
 )
 
 

@@ -4,7 +4,8 @@ Every schema in it is generated from the pydantic models that read the requests 
 write the answers, so what the document says (lengths, ranges, patterns, enums) is what
 the server enforces. Written here by hand is only the table of operations: which token,
 which body, which answers. A test checks that every route of gateway/api/shop.py and
-gateway/api/agent.py is described here with its token or session, and nothing else is.
+gateway/api/agent.py (and supervisor.py) is described here with its token or session, and
+nothing else is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic.json_schema import models_json_schema
 from gateway.api import agent_contract as agent
 from gateway.api import reports as reports_api
 from gateway.api import reports_contract as reports
+from gateway.api import supervisor_contract as supervisor
 from gateway.api.agent import COOKIE, CSRF_HEADER
 from gateway.api.http import MAX_BODY_BYTES, PATH_PATTERNS
 from gateway.api.shop_contract import (
@@ -34,6 +36,7 @@ from gateway.api.shop_contract import (
 )
 from gateway.api.storefront_events import StorefrontEventInput
 from gateway.desk.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS
+from gateway.desk.directory import POSTINGS_PER_TERM
 from gateway.shop.orders import OrderEventInput, OrderInput, OrderView, ShopOrderView
 from gateway.shop.shopper_requests import RequestInput, ReturnEventInput
 from gateway.shop.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, VerificationInput
@@ -165,6 +168,9 @@ AGENT = (
     Operation("POST", "/agent/conversations/{cid}/resolve", "Close the case; the shopper is asked for their "
               "satisfaction (1–5 and a comment)", "agentSession",
               {"200": SUMMARY, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True),
+    Operation("POST", "/agent/conversations/{cid}/handback", "Hand a waiting or assigned conversation back to the "
+              "bot (its agent or a supervisor); the shopper is told the assistant answers again", "agentSession",
+              {"200": SUMMARY, **CONFLICT, **NOT_PERMITTED, **UNKNOWN_CONVERSATION}, csrf=True),
 )
 SUPERVISORS_ONLY = {"403": (Error, "not_permitted: supervisors only"),
                     "422": (Error, "invalid_query: a parameter is not what it should be (the message names it)")}
@@ -192,7 +198,23 @@ REPORTS = (
               "each (episode): times, channel, team, agent, topic, reason, outcome, CSAT", "agentSession",
               {"200": (None, "text/csv, UTF-8, a header row first"), **SUPERVISORS_ONLY}, query=reports_api.QUERY),
 )
-OPERATIONS = (*SHOP, *AGENT, *REPORTS)
+SUPERVISOR = (
+    Operation("GET", "/agent/conversations", "Every conversation, newest activity first, filtered and searched "
+              "(supervisors)", "agentSession", {"200": (supervisor.DirectoryPage, "one page"), **SUPERVISORS_ONLY},
+              query=supervisor.query_parameters(supervisor.DirectoryQuery), description=(
+        "Filters combine (all must hold). The list follows the conversations' events within moments; a page's "
+        "summaries are read from the conversations themselves. The search covers what shopper, bot and agents "
+        "wrote (messages, notes, CSAT comments); very common words (und, the, …) are not searched, and a word "
+        f"used in more than {POSTINGS_PER_TERM:,} conversations finds the newest {POSTINGS_PER_TERM:,} of them.")),
+    Operation("GET", "/agent/overview", "Waiting per team, every agent's presence and load, totals (supervisors)",
+              "agentSession", {"200": (supervisor.Overview, "the overview now"),
+                               "403": SUPERVISORS_ONLY["403"]}),
+    Operation("GET", "/agent/requests", "The teams' shopper requests (returns, cancellations, …) with their status "
+              "(supervisors)", "agentSession", {"200": (supervisor.TeamRequestList, "per team, newest first"),
+                                                **SUPERVISORS_ONLY},
+              query=supervisor.query_parameters(supervisor.RequestsQuery)),
+)
+OPERATIONS = (*SHOP, *AGENT, *REPORTS, *SUPERVISOR)
 
 # Added to every operation of its kind; an operation's own answer for the same status comes first.
 BEARER_ERRORS: Mapping[str, Answer] = {

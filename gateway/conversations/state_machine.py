@@ -28,10 +28,11 @@ S = ConversationState
 
 ALLOWED: dict[ConversationState, frozenset[ConversationState]] = {
     S.BOT: frozenset({S.QUEUED, S.RESOLVED}),
-    # queued → queued is a re-route to another team.
-    S.QUEUED: frozenset({S.QUEUED, S.ASSIGNED, S.RESOLVED}),
+    # queued → queued is a re-route to another team; → bot (from either human state) is a
+    # hand-back: the assistant answers again (gateway/desk/desk.py `hand_back`).
+    S.QUEUED: frozenset({S.QUEUED, S.ASSIGNED, S.RESOLVED, S.BOT}),
     # assigned → assigned is a transfer to another agent, → queued to another team.
-    S.ASSIGNED: frozenset({S.ASSIGNED, S.QUEUED, S.RESOLVED}),
+    S.ASSIGNED: frozenset({S.ASSIGNED, S.QUEUED, S.RESOLVED, S.BOT}),
     # The shopper's next message after a resolve starts a fresh bot turn.
     S.RESOLVED: frozenset({S.BOT}),
 }

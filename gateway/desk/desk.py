@@ -1,4 +1,5 @@
-"""The human side of a conversation: queueing, claiming, replying, notes, transfer, resolve.
+"""The human side of a conversation: queueing, claiming, replying, notes, transfer, resolve,
+handing back to the bot.
 
 Every change of state goes through the state machine; this module decides who may
 make it and tells the shopper what it means for them (their place in the queue,
@@ -196,6 +197,24 @@ class Desk:
         if conversation.agent and (owner := await self.agents.get(conversation.agent)) is not None:
             await self.agent_available(owner)
         return resolved
+
+    async def hand_back(self, conversation_id: str, agent: Agent) -> Conversation:
+        """Give a queued or assigned conversation back to the bot: the shopper is told the
+        assistant answers again, and the agent who had it gets a slot free."""
+        conversation = await self.store.get(conversation_id)
+        self._check_owner(conversation, agent, "hand back")
+        try:
+            back = await state_machine.transition(
+                self.store.redis, conversation_id, S.BOT, clock=self.store.clock,
+                reason=f"handed_back by {agent.email}", expect=conversation.state,
+            )
+        except state_machine.StateChanged:
+            raise Conflict("the conversation changed meanwhile: reload it",
+                           await self.store.get(conversation_id)) from None
+        await self._say(back, "handed_back")
+        if conversation.agent and (owner := await self.agents.get(conversation.agent)) is not None:
+            await self.agent_available(owner)
+        return back
 
 
 def _taken(conversation: Conversation) -> str:

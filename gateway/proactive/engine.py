@@ -189,7 +189,7 @@ class Engine:
             if offer is not None:
                 offered.add(rule.name)
                 await self.offers.show(conversation, offer)
-                await self.metrics.count(rule.name, Outcome.SHOWN)
+                await self.metrics.count(rule.name, Outcome.SHOWN, now)
         await self._schedule(visitor, offered, now, not_before=now + self.rules.offer_open_seconds if offer else 0.0)
         return offer
 
@@ -225,5 +225,6 @@ class Engine:
         first = await self.redis.set(keys.visitor_converted(visitor.session_id, visitor.visits), "1",
                                      nx=True, ex=_BOOKKEEPING_TTL)
         if first:  # a second order_placed in the session is not a second conversion
+            now = self.clock()
             for rule in sorted(offered):
-                await self.metrics.count(rule, Outcome.CONVERTED)
+                await self.metrics.count(rule, Outcome.CONVERTED, now)

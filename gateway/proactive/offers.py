@@ -178,7 +178,7 @@ class Offers:
         return bool(won)
 
     async def _decline(self, conversation: Conversation, offer: Offer) -> None:
-        await self.metrics.count(offer.rule, Outcome.DECLINED)
+        await self.metrics.count(offer.rule, Outcome.DECLINED, self.clock())
         await self.outbox.send(conversation, OutgoingMessage(self.rules.declined_text(conversation.locale)))
 
     async def _accept(self, conversation: Conversation, offer: Offer, *, tapped: bool) -> bool:
@@ -187,7 +187,7 @@ class Offers:
         True when the message is answered here; False when it was the shopper's own
         question to the bot (written instead of tapping), which the bot then answers.
         """
-        await self.metrics.count(offer.rule, Outcome.ACCEPTED)
+        await self.metrics.count(offer.rule, Outcome.ACCEPTED, self.clock())
         visitor = await self.visitors.for_agent(offer.session_id, CONTEXT_PAGES)
         await self.store.append(conversation.id, EventKind.CONTEXT, data={
             "rule": offer.rule, "offer_id": offer.offer_id, "target": offer.target.value, **visitor,

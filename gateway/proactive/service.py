@@ -42,9 +42,10 @@ class Proactive:
     def build(cls, *, rules: Rules, store: ConversationStore, agents: FreeAgents, outbox: Outbox, desk: Desk,
               emit: Emit) -> Proactive:
         """Everything on the conversations' clock, so "the shopper wrote 10 minutes ago" and
-        "idle for 60 seconds" are measured alike (and a test's clock drives both)."""
+        "idle for 60 seconds" are measured alike (and a test's clock drives both); the offers
+        are counted on the shop's days (the business hours' timezone)."""
         visitors = VisitorStore(store.redis)
-        metrics = Metrics(store.redis)
+        metrics = Metrics(store.redis, desk.hours.timezone)
         offers = Offers(rules, store, outbox, desk, visitors, metrics, emit, store.clock)
         engine = Engine(rules, visitors, store, agents, offers, metrics, store.clock)
         return cls(rules, visitors, metrics, offers, engine)

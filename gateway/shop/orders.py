@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, SerializerFunctionWrapHandler, ValidationInfo
 from pydantic import field_validator, model_serializer
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from core.types import Channel, Clock
@@ -29,6 +30,7 @@ from gateway import keys
 from gateway.json_input import (
     Body, CalendarDate, Currency, Money, PositiveInt, ShortText, Sku, Text, Timestamp, Url, parse, problem, setting,
 )
+from gateway.shop import shipping_record
 from gateway.texts import languages_in
 
 EMAIL = r"[^@\s]+@[^@\s]+"
@@ -64,6 +66,8 @@ class Carrier(StrEnum):
 
 
 STATUSES = tuple(status.value for status in OrderStatus)
+# Left the warehouse (a shop may report only "delivered"); not "delayed": late can be before shipping.
+SHIPPED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.IN_TRANSIT, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED})
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -162,6 +166,10 @@ class Order:
         """When the (last) delivered event happened: the start of the return window."""
         delivered = [event.at for event in self.events if event.status is OrderStatus.DELIVERED]
         return delivered[-1] if delivered else None
+
+    def shipped_at(self) -> datetime | None:
+        """When the order left the warehouse: its first event of a SHIPPED_STATUSES status."""
+        return next((event.at for event in self.events if event.status in SHIPPED_STATUSES), None)
 
 
 # --- the order's JSON: what the shop sends, what the API answers (and Redis stores) ---
@@ -297,6 +305,12 @@ def _dumps(order: Order) -> str:
     return json.dumps(order_to_json(order, with_notify=True), ensure_ascii=False, separators=(",", ":"))
 
 
+def _write(pipe: Pipeline, old: Order | None, new: Order) -> None:
+    """The order and its shipping record, in one place: a shipment event, a PUT and demo data alike."""
+    pipe.set(keys.order(new.order_id), _dumps(new))
+    shipping_record.queue(pipe, new.order_id, old.shipped_at() if old is not None else None, new.shipped_at())
+
+
 # --- the store ---------------------------------------------------------------
 
 
@@ -346,11 +360,11 @@ class OrderStore:
                     history = events if events is not None else self._history(old, order.status)
                     stored = replace(order, events=history)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, _dumps(stored))
+                    _write(pipe, old, stored)
                     if old is not None and normalise_email(old.email) != normalise_email(order.email):
                         pipe.zrem(keys.orders_by_email(normalise_email(old.email)), order.order_id)
-                    pipe.zadd(keys.orders_by_email(normalise_email(order.email)),
-                              {order.order_id: order.placed_at.timestamp()})
+                    pipe.zadd(keys.orders_by_email(normalise_email(order.email)), {order.order_id: order.placed_at.timestamp()})
+                    pipe.hset(keys.PRODUCT_NAMES, mapping={f"{item.sku}|{item.name}": item.name for item in order.items})
                     await pipe.execute()
                     return stored, old is None
                 except WatchError:
@@ -379,7 +393,7 @@ class OrderStore:
                         estimated_delivery=estimated_delivery or old.estimated_delivery,
                     )
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.set(key, _dumps(updated))
+                    _write(pipe, old, updated)
                     await pipe.execute()
                     return updated
                 except WatchError:

@@ -288,9 +288,13 @@ class RequestStore:
 
     async def for_conversation(self, conversation_id: str) -> list[ShopperRequest]:
         ids = await self.redis.lrange(keys.conversation_requests(conversation_id), 0, -1)
+        return await self.many([str(request_id) for request_id in ids])
+
+    async def many(self, request_ids: list[str]) -> list[ShopperRequest]:
+        """The requests of these ids that exist, in that order, read in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for request_id in ids:
-                pipe.hgetall(keys.request(str(request_id)))
+            for request_id in request_ids:
+                pipe.hgetall(keys.request(request_id))
             raws = await pipe.execute()
         return [_from_hash(raw) for raw in raws if raw]
 

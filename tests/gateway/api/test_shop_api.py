@@ -17,7 +17,9 @@ from core.types import EventKind
 from gateway import keys
 from gateway.api.agent import ROUTES as AGENT_ROUTES
 from gateway.api.openapi import document
+from gateway.api.reports import ROUTES as REPORT_ROUTES
 from gateway.api.shop import ROUTES
+from gateway.api.supervisor import ROUTES as SUPERVISOR_ROUTES
 from gateway.conversations.store import ConversationStore
 from gateway.run import dev_secrets, processes
 from gateway.settings import REPO_ROOT, Settings
@@ -379,7 +381,8 @@ async def test_openapi_describes_every_route_with_its_token_and_nothing_else(api
     assert response.status == 200 and served["openapi"] == "3.1.0"
     documented = {(path, method.upper()) for path, item in served["paths"].items()
                   for method in item if method != "parameters"}
-    assert documented == {(route.path, route.method) for route in (*ROUTES, *AGENT_ROUTES)}
+    assert documented == {(route.path, route.method) for route in (*ROUTES, *AGENT_ROUTES, *SUPERVISOR_ROUTES)} | {
+        (path, "GET") for path, _ in REPORT_ROUTES}
     for route in ROUTES:
         operation = served["paths"][route.path][route.method.lower()]
         expected = [] if route.role is None else [{f"{route.role.value}Token": []}]

@@ -1,0 +1,193 @@
+"""Conversations written through the real store and state machine with a clock the test
+controls: what the reports are recounted from (tests/gateway/reports/test_recount.py).
+
+A `Chat` keeps its own time; every step moves it on and writes at that moment, so many
+chats can be written one after another although their times interleave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from core.types import Author, Channel, ConversationState as S, EventKind
+from gateway.conversations import state_machine
+from gateway.conversations.store import ConversationStore
+from gateway.desk.business_hours import BusinessHours
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SUPERVISOR = "sven@nordlicht-home.example"
+# The agents and their teams (the supervisor works in general).
+AGENTS = {
+    "anna@nordlicht-home.example": "logistics", "ben@nordlicht-home.example": "logistics",
+    "carla@nordlicht-home.example": "product", "dana@nordlicht-home.example": "billing",
+    "emil@nordlicht-home.example": "general", "fritz@nordlicht-home.example": "general",
+    SUPERVISOR: "general",
+}
+
+
+def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: float = 0,
+           *, fold: int = 0) -> int:
+    """Milliseconds since the epoch of a Berlin wall-clock time (`fold=1`: the second 02:30
+    of the night the clocks go back)."""
+    whole = int(second)
+    at = datetime(year, month, day, hour, minute, whole, tzinfo=BERLIN, fold=fold)
+    return round(at.timestamp() * 1000) + round((second - whole) * 1000)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 0
+
+    def __call__(self) -> float:
+        return self.ms / 1000
+
+
+@dataclass
+class Scenario:
+    redis: Redis
+    hours: BusinessHours
+    clock: Clock = field(default_factory=Clock)
+    # What could not be written because the state machine does not allow it yet.
+    left_out: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.store = ConversationStore(self.redis, self.clock)
+
+    @property
+    def can_hand_back(self) -> bool:
+        return S.BOT in state_machine.ALLOWED[S.QUEUED] and S.BOT in state_machine.ALLOWED[S.ASSIGNED]
+
+    async def chat(self, channel: Channel, at: int, address: str, locale: str = "de") -> Chat:
+        self.clock.ms = at
+        contact = await self.store.contact_for_identity(channel.value, address)
+        conversation = await self.store.create(contact, channel, address, locale)
+        return Chat(self, conversation.id, channel, at)
+
+
+@dataclass
+class Chat:
+    scenario: Scenario
+    id: str
+    channel: Channel
+    t: int  # this chat's clock, ms
+    state: S = S.BOT
+    team: str | None = None
+    agent: str | None = None
+
+    def after(self, seconds: float) -> int:
+        self.t += round(seconds * 1000)
+        self.scenario.clock.ms = self.t
+        return self.t
+
+    def at(self, moment: int) -> int:
+        if moment < self.t:
+            raise ValueError("a chat's history only moves forward")
+        self.t = self.scenario.clock.ms = moment
+        return self.t
+
+    @property
+    def store(self) -> ConversationStore:
+        return self.scenario.store
+
+    async def _message(self, author: Author, text: str, after: float, data: dict[str, object] | None = None) -> None:
+        self.after(after)
+        await self.store.append_message(self.id, author, text, data)
+
+    async def shopper(self, text: str, after: float = 30) -> None:
+        await self._message(Author.SHOPPER, text, after)
+
+    async def bot(self, text: str, intent: str, *, retrieval: str | None = None, after: float = 1.2,
+                  messages: int = 1) -> None:
+        data: dict[str, object] = {"intent": intent, "confidence": 0.87}
+        if retrieval:
+            data["retrieval_intent"], data["retrieval_confidence"] = retrieval, 0.91
+        for n in range(messages):
+            await self._message(Author.BOT, text, after if n == 0 else 0.05, data)
+
+    async def turn(self, text: str, intent: str, *, retrieval: str | None = None, after: float = 30) -> None:
+        """The shopper writes and the bot answers."""
+        await self.shopper(text, after)
+        await self.bot("…", intent, retrieval=retrieval)
+
+    async def system(self, text: str, after: float = 0.2, **data: object) -> None:
+        await self._message(Author.SYSTEM, text, after, data)
+
+    async def notification(self, status: str, after: float) -> None:
+        await self._message(Author.BOT, f"Your order is {status}.", after,
+                            {"notification": {"order_id": "104233", "status": status}})
+
+    async def offer(self, after: float) -> None:
+        await self._message(Author.BOT, "Can I help?", after, {"offer_id": "offer-" + self.id[:8], "rule": "cart_idle"})
+
+    async def agent_says(self, text: str, after: float, agent: str | None = None) -> None:
+        """An agent's reply; to a queued chat it claims it first, as the desk does (in the
+        same millisecond: the reply is written at exactly `after`)."""
+        email = agent or self.agent
+        if email is None:
+            raise ValueError("nobody to write")
+        if self.state is S.QUEUED:
+            await self._move(S.ASSIGNED, after, "claimed", team=self.team, agent=email)
+            await self.system(f"{email.split('@')[0].title()} kümmert sich jetzt um Ihr Anliegen.", 0)
+            after = 0
+        await self._message(Author.AGENT, text, after, {"agent_name": email.split("@")[0].title(), "agent": email})
+
+    async def _move(self, to: S, after: float, reason: str, *, team: str | None = None,
+                    agent: str | None = None) -> None:
+        self.after(after)
+        await state_machine.transition(self.scenario.redis, self.id, to, clock=self.scenario.clock,
+                                       reason=reason, team=team, agent=agent)
+        self.state, self.team, self.agent = to, team if to in (S.QUEUED, S.ASSIGNED) else None, agent
+
+    async def handoff(self, team: str, reason: str, after: float = 0.4) -> None:
+        await self._move(S.QUEUED, after, reason, team=team)
+        moment = datetime.fromtimestamp(self.t / 1000, BERLIN)
+        if self.scenario.hours.is_open(moment, team):
+            await self.system("Sie sind Nummer 1 in der Warteschlange.")
+        else:
+            await self.system("Unser Team antwortet morgen um 08:00 Uhr.")
+
+    async def claim(self, agent: str, after: float) -> None:
+        await self._move(S.ASSIGNED, after, "claimed", team=self.team, agent=agent)
+        await self.system(f"{agent.split('@')[0].title()} kümmert sich jetzt um Ihr Anliegen.")
+
+    async def to_team(self, team: str, after: float) -> None:
+        await self._move(S.QUEUED, after, f"transferred by {self.agent or SUPERVISOR}", team=team)
+        await self.system("Wir haben Sie an ein anderes Team weitergegeben.")
+
+    async def to_agent(self, agent: str, after: float) -> None:
+        await self._move(S.ASSIGNED, after, f"transferred by {self.agent or SUPERVISOR}",
+                         team=AGENTS[agent], agent=agent)
+
+    async def resolve(self, after: float, by: str | None = None) -> None:
+        await self._move(S.RESOLVED, after, f"resolved by {by or self.agent or SUPERVISOR}")
+        await self.system("Wie zufrieden waren Sie? (1–5)")
+
+    async def csat(self, score: int, comment: str | None = None, after: float = 20) -> None:
+        """The shopper's answers to the survey, as the conversation loop records them."""
+        await self.shopper(str(score), after)
+        await self.store.append(self.id, EventKind.CSAT, author=Author.SHOPPER, data={"score": score, "comment": None})
+        await self.system("Möchten Sie uns noch etwas sagen?")
+        if comment is None:
+            await self.shopper("/csat_no_comment", 15)
+        else:
+            await self.shopper(comment, 40)
+            await self.store.append(self.id, EventKind.CSAT, author=Author.SHOPPER,
+                                    data={"score": score, "comment": comment})
+        await self.system("Danke!")
+
+    async def reopen(self, text: str, after: float) -> None:
+        """The shopper's next message after a resolve: a fresh bot turn."""
+        await self.shopper(text, after)
+        await self._move(S.BOT, 0, "shopper_returned")
+
+    async def hand_back(self, after: float) -> bool:
+        """Back to the bot from a queue or an agent; False where that does not exist yet."""
+        if not self.scenario.can_hand_back:
+            self.scenario.left_out.append(self.id)
+            return False
+        await self._move(S.BOT, after, f"handed back by {self.agent or SUPERVISOR}")
+        return True
