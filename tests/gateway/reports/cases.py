@@ -263,7 +263,7 @@ async def hand_written(s: Scenario) -> dict[str, str]:
     c.at(berlin(2026, 10, 29, 15, 0))
     await c.offer(0)
     await c.shopper("/offer_accept", 120)
-    await c.bot("Wie kann ich helfen?", "", after=1)  # the accepted offer's answer, no intent
+    await c.plain_bot("Wie kann ich helfen?", after=1)  # the accepted offer's answer: no intent
     await c.turn("Wo ist meine Bestellung?", "order_status", after=30)
     # Handed off on a Friday night and never answered: neither answered nor unanswered.
     c = await chat("still_waiting", Channel.SMS, berlin(2026, 11, 6, 21, 0))

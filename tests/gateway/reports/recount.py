@@ -8,9 +8,10 @@ interval arithmetic, so the two implementations check each other.
 Where the definitions leave room, this reads them so (test_recount.py lists every choice):
 - episodes: a conversation starts at the shopper's first message; a shopper message while
   the case is resolved is a survey answer unless it is the one that reopened the case
-  (the `resolved → bot` state event right after it); in a bot-only episode a shopper
-  message more than 24 h after the last shopper or bot message (order notifications and
-  chat offers do not break a silence) starts a new episode;
+  (the `resolved → bot` state event right after it); while only the bot is in the chat
+  (never handed off, or handed back), a shopper message more than 24 h after the last
+  shopper or bot message (order notifications and chat offers do not break a silence)
+  starts a new episode;
 - durations are whole milliseconds (`round(at * 1000)` of each end); percentiles are
   nearest-rank, then the lower edge of the value's bucket; means are exact, half-even
   to the millisecond.
@@ -68,8 +69,11 @@ class Handoff:
     reason: str
     first_agent: str | None = None  # the first agent it was assigned to
     answered_at: int | None = None
-    answered_by: str | None = None
-    unanswered: bool = False  # resolved or handed back before any agent wrote
+    answered_by: str | None = None  # the agent who wrote first, and their team then
+    answered_team: str | None = None
+    unanswered: bool = False  # resolved or handed back before any agent wrote ...
+    ended_team: str | None = None  # ... by whoever had it then
+    ended_agent: str | None = None
 
 
 @dataclass(slots=True)
@@ -84,6 +88,7 @@ class Resolve:
     conversation_id: str
     score: int | None = None  # the survey's first score
     comment: str | None = None
+    commented_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +140,7 @@ async def load_cases(redis: Redis) -> list[Case]:
             continue  # the survey beside a case
         raw = await redis.hgetall(key)
         events = await store.history(conversation_id, count=1_000_000)
-        cases.append(Case(conversation_id, raw["channel"], tuple(events)))
+        cases.append(Case(conversation_id, str(raw["channel"]), tuple(events)))
     return sorted(cases, key=lambda case: case.id)
 
 
@@ -182,8 +187,8 @@ def read(case: Case) -> Facts:
             if state == S.RESOLVED:
                 returning = event
                 continue
-            if episode is not None and not episode.handed_off and at - episode.talked > DAY_MS:
-                episode = None  # a bot-only chat picked up again after a day: a new conversation
+            if episode is not None and state == S.BOT and at - episode.talked > DAY_MS:
+                episode = None  # a chat with only the bot in it, picked up after a day: a new conversation
             if episode is None:
                 begin(event)
             else:
@@ -203,7 +208,7 @@ def read(case: Case) -> Facts:
         elif event.kind is EventKind.MESSAGE and event.author is Author.AGENT:
             answered(at, team, data.get("agent"))
             if handoff is not None and handoff.answered_at is None:
-                handoff.answered_at, handoff.answered_by = at, data.get("agent")
+                handoff.answered_at, handoff.answered_by, handoff.answered_team = at, data.get("agent"), team
         elif event.kind is EventKind.STATE:
             before, to = data.get("from"), data["to"]
             if before == S.RESOLVED and to == S.BOT and returning is not None:
@@ -219,9 +224,12 @@ def read(case: Case) -> Facts:
                 assigned_at = at if assigned_at is None else assigned_at
             if handoff is not None and (to == S.RESOLVED or (to == S.BOT and before in (S.QUEUED, S.ASSIGNED))):
                 handoff.unanswered = handoff.answered_at is None
+                handoff.ended_team, handoff.ended_agent = team, agent
                 if assigned_at is not None:
                     f.handling.append(Handling(at, channel, team, agent, assigned_at))
                 handoff, assigned_at = None, None
+            if to == S.BOT and before in (S.QUEUED, S.ASSIGNED):
+                waiting = None  # handed back with the shopper unanswered: like a resolve, not counted
             if to == S.RESOLVED:
                 survey = Resolve(at, channel, team, agent, episode.at if episode else None, case.id)
                 f.resolves.append(survey)
@@ -231,7 +239,7 @@ def read(case: Case) -> Facts:
             if survey.score is None and data.get("score") is not None:
                 survey.score = int(data["score"])
             if survey.comment is None and data.get("comment"):
-                survey.comment = str(data["comment"])
+                survey.comment, survey.commented_at = str(data["comment"]), at
     return f
 
 

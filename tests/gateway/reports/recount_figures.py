@@ -103,7 +103,7 @@ class Figures:
         """(the handoff, its first response's duration) for each answered handoff."""
         return [(h.at, self.span(h.at, h.answered_at, h.team)) for h in self.facts.handoffs
                 if h.answered_at is not None
-                and self.counted(h.at, h.channel, h.team, team=h.team, agent=h.answered_by)]
+                and self.counted(h.at, h.channel, h.team, team=h.answered_team, agent=h.answered_by)]
 
     def resolves(self) -> list[Any]:
         return [r for r in self.facts.resolves if self.counted(r.at, r.channel, r.team, team=r.team, agent=r.agent)]
@@ -147,7 +147,8 @@ class Figures:
         resolution, waiting = self.resolutions(), self.waits()
         handling = [(h.at, self.span(h.assigned_at, h.at, h.team)) for h in self.facts.handling
                     if self.counted(h.at, h.channel, h.team, team=h.team, agent=h.agent)]
-        unanswered = [h for h in self.handoffs() if h.unanswered]
+        unanswered = [h for h in self.facts.handoffs if h.unanswered
+                      and self.counted(h.at, h.channel, h.team, team=h.ended_team, agent=h.ended_agent)]
         days = {name: self.by_day(items) for name, items in
                 (("first_response", first), ("resolution", resolution), ("waiting", waiting))}
         return {

@@ -108,6 +108,10 @@ class Chat:
         for n in range(messages):
             await self._message(Author.BOT, text, after if n == 0 else 0.05, data)
 
+    async def plain_bot(self, text: str, after: float) -> None:
+        """A bot message that carries no understanding (the answer to a tapped offer)."""
+        await self._message(Author.BOT, text, after)
+
     async def turn(self, text: str, intent: str, *, retrieval: str | None = None, after: float = 30) -> None:
         """The shopper writes and the bot answers."""
         await self.shopper(text, after)
