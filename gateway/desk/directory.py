@@ -62,6 +62,29 @@ FACETS = ("state", "team", "agent", "channel", "csat")
 WRITERS = frozenset({Author.SHOPPER, Author.BOT, Author.AGENT})
 _LAST, _TERMS = "last", "terms"
 
+# Which of the postings sets in KEYS hold the conversation ARGV[1] (1 or 0 each): one round
+# trip for all of a fold's words, however many.
+_INDEXED = """
+local found = {}
+for i, key in ipairs(KEYS) do found[i] = redis.call('ZSCORE', key, ARGV[1]) and 1 or 0 end
+return found
+"""
+# The conversation ARGV[1] into the first ARGV[5] postings sets of KEYS at score ARGV[2], each
+# trimmed to its newest ARGV[3]; the words ARGV[6..] into the prefix sets after them, each
+# trimmed to ARGV[4]. One command instead of four per word.
+_POST = """
+local n = tonumber(ARGV[5])
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -tonumber(ARGV[3]) - 1)
+end
+for i = n + 1, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[i - n + 5])
+  redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -tonumber(ARGV[4]) - 1)
+end
+return n
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Bounds:
@@ -113,14 +136,14 @@ async def fold(redis: Redis, conversation: Conversation, state: Mapping[str, str
         if text := _written(event):
             written.update(dict.fromkeys(terms(text)))
     words = list(written)
-    async with redis.pipeline(transaction=False) as pipe:
-        for word in words:
-            pipe.zscore(keys.directory_postings(word), cid)
-        scores = await pipe.execute() if words else []
+    found = await redis.eval(_INDEXED, len(words), *map(keys.directory_postings, words), cid) if words else []
     indexed = int(state.get(_TERMS) or 0)
-    known = [word for word, score in zip(words, scores, strict=True) if score is not None]
-    new = [word for word, score in zip(words, scores, strict=True) if score is None]
+    known = [word for word, there in zip(words, found, strict=True) if there]
+    new = [word for word, there in zip(words, found, strict=True) if not there]
     new = new[:max(0, bounds.terms_per_conversation - indexed)]
+    # A term said again is re-scored too, so the trim keeps the cases that use it now.
+    posted = [*known, *new]
+    listed = [word for word in posted if prefix(word) is not None]
 
     def write(pipe: Pipeline) -> None:
         pipe.zadd(keys.DIRECTORY_ALL, {cid: last})
@@ -130,15 +153,10 @@ async def fold(redis: Redis, conversation: Conversation, state: Mapping[str, str
                 pipe.zrem(keys.directory_facet(facet, old), cid)
             if now is not None:
                 pipe.zadd(keys.directory_facet(facet, now), {cid: last})
-        # A term said again is re-scored too, so the trim keeps the cases that use it now.
-        for word in (*known, *new):
-            postings = keys.directory_postings(word)
-            pipe.zadd(postings, {cid: last})
-            pipe.zremrangebyrank(postings, 0, -bounds.postings_per_term - 1)
-            if (start := prefix(word)) is not None:
-                listed = keys.directory_prefix(start)
-                pipe.zadd(listed, {word: last})
-                pipe.zremrangebyrank(listed, 0, -bounds.terms_per_prefix - 1)
+        if posted:
+            pipe.eval(_POST, len(posted) + len(listed), *map(keys.directory_postings, posted),
+                      *(keys.directory_prefix(word[:PREFIX_CHARS]) for word in listed),
+                      cid, repr(last), bounds.postings_per_term, bounds.terms_per_prefix, len(posted), *listed)
 
     return Projected({_LAST: repr(last), _TERMS: str(indexed + len(new)), **facets}, write)
 
