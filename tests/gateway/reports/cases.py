@@ -9,7 +9,7 @@ import random
 from datetime import date, datetime, timedelta
 
 from core.types import Author, Channel, ConversationState as S, EventKind
-from tests.gateway.reports.scenario import AGENTS, BERLIN, SUPERVISOR, Chat, Scenario, berlin
+from gateway.run.history.writer import AGENTS, BERLIN, SUPERVISOR, Chat, Scenario, berlin
 
 # (reason, team) of the bot's handoffs.
 REASONS = (("shopper_asked", "general"), ("complaint", "product"), ("damaged_item", "product"),

@@ -1,5 +1,6 @@
-"""Conversations written through the real store and state machine with a clock the test
-controls: what the reports are recounted from (tests/gateway/reports/test_recount.py).
+"""Conversations written through the real store and state machine at moments of the
+writer's choosing: the demo history (`storechat demo-data`), the reports' recount test and
+the reports benchmark.
 
 A `Chat` keeps its own time; every step moves it on and writes at that moment, so many
 chats can be written one after another although their times interleave.
@@ -20,7 +21,7 @@ from gateway.desk.business_hours import BusinessHours
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SUPERVISOR = "sven@nordlicht-home.example"
-# The agents and their teams (the supervisor works in general).
+# The demo shop's agents and their teams (the supervisor works in general).
 AGENTS = {
     "anna@nordlicht-home.example": "logistics", "ben@nordlicht-home.example": "logistics",
     "carla@nordlicht-home.example": "product", "dana@nordlicht-home.example": "billing",
@@ -148,7 +149,7 @@ class Chat:
 
     async def handoff(self, team: str, reason: str, after: float = 0.4) -> None:
         await self._move(S.QUEUED, after, reason, team=team)
-        moment = datetime.fromtimestamp(self.t / 1000, BERLIN)
+        moment = datetime.fromtimestamp(self.t / 1000, self.scenario.hours.timezone)
         if self.scenario.hours.is_open(moment, team):
             await self.system("Sie sind Nummer 1 in der Warteschlange.")
         else:
