@@ -47,12 +47,16 @@ from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
 from gateway.messaging.delivery import ChannelDelivery, ProviderClient
+from gateway.complaints.projection import ComplaintsProjection
+from gateway.complaints.report import COMPLAINTS, ComplaintReports
+from gateway.desk.directory import DirectoryProjection
 from gateway.messaging.inbound import ChannelInbound
 from gateway.messaging.inbox import InboxWorker
 from gateway.messaging.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
 from gateway.notifications import NotificationConfig, Notifier
 from gateway.proactive.rules import Rules
 from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
+from gateway.reports.orders import OrdersProjection
 from gateway.reports.service import REPORTS, Reports
 from gateway.settings import Settings
 from gateway.texts import Texts
@@ -105,7 +109,10 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     hours = BusinessHours.load(settings.business_hours_file)
     desk = Desk(store, agents, Router(redis, roster, store.clock, settings.agent_max_chats), outbox, survey, texts,
                 hours)
-    reports = app[REPORTS] = build_reports(redis, settings, hours, store.clock)
+    complaints = await asyncio.to_thread(ComplaintsProjection.load, settings.root / "faq_data")
+    reports = app[REPORTS] = build_reports(redis, settings, hours, store.clock, complaints)
+    app[COMPLAINTS] = ComplaintReports(redis, complaints.lexicon, settings.complaint_alert_shoppers,
+                                       settings.complaint_alert_days, store.clock)
     rules = await asyncio.to_thread(Rules.load, settings.proactive_rules_file, languages=texts.languages,
                                     default_locale=texts.default)
     proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,
@@ -160,11 +167,18 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
-def build_reports(redis: Redis, settings: Settings, hours: BusinessHours, clock: Clock) -> Reports:
+def build_reports(redis: Redis, settings: Settings, hours: BusinessHours, clock: Clock,
+                  complaints: ComplaintsProjection | None = None) -> Reports:
     """The reports with every projection that follows the case events (the gateway, the
-    `reports rebuild` and `demo-data` commands)."""
+    `reports rebuild` and `demo-data` commands): the report rollups, the complaints, the
+    supervisors' conversation directory, and the order notifications. `complaints`: one
+    loaded already (loading trains the feedback classifier, under a second)."""
+    complaints = complaints or ComplaintsProjection.load(settings.root / "faq_data")
+    classifier = complaints.feedback
     return Reports.build(redis, hours, first_response_target=settings.first_response_target, clock=clock,
-                         concurrency=settings.agent_max_chats)
+                         concurrency=settings.agent_max_chats,
+                         extra=(complaints, DirectoryProjection(), OrdersProjection(hours.timezone)),
+                         feedback=lambda texts: [kind.value for kind in classifier.classify_many(texts)])
 
 
 async def _close_socketio(sio: socketio.AsyncServer) -> None:

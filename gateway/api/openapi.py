@@ -194,6 +194,11 @@ REPORTS = (
             "forecast", concurrency="chats one agent works at once (default STORECHAT_AGENT_MAX_CHATS)",
             service_level="share of handoffs to answer in time, 0.05–0.99 (default 0.8)",
             answer_within="seconds (default STORECHAT_FIRST_RESPONSE_TARGET)"),
+    _report("complaints", reports.ComplaintsReport, "Product alerts, complaint clusters by product and theme, "
+            "feedback classes"),
+    _report("proactive", reports.ProactiveRangeReport, "The chat offers per rule over the range, and today"),
+    _report("notifications", reports.NotificationsReport, "Order notifications sent by status and channel; "
+            "'where is my order?' per 100 shipped orders, notified vs not"),
     Operation("GET", "/agent/reports/conversations.csv", "The conversations behind the reports, one CSV row "
               "each (episode): times, channel, team, agent, topic, reason, outcome, CSAT", "agentSession",
               {"200": (None, "text/csv, UTF-8, a header row first"), **SUPERVISORS_ONLY}, query=reports_api.QUERY),

@@ -18,9 +18,13 @@ from core.types import Channel, Team
 from gateway.api import reports_contract as contract
 from gateway.api.agent import require_agent
 from gateway.api.http import ApiError, answer
+from gateway.complaints.report import COMPLAINTS
 from gateway.desk.agents import AgentRole
 from gateway.json_input import Body
+from gateway.proactive.service import PROACTIVE
 from gateway.reports import buckets, export
+from gateway.reports.orders import notifications_report
+from gateway.reports.proactive import proactive_report
 from gateway.reports.query import MAX_DAYS, ReportQuery
 from gateway.reports.service import REPORTS, Reports
 
@@ -119,6 +123,19 @@ async def _satisfaction(reports: Reports, query: ReportQuery, _: web.Request) ->
     return await reports.satisfaction(query)
 
 
+async def _complaints(_: Reports, query: ReportQuery, request: web.Request) -> dict[str, Any]:
+    return await request.config_dict[COMPLAINTS].report(query)
+
+
+async def _proactive(reports: Reports, query: ReportQuery, request: web.Request) -> dict[str, Any]:
+    today = datetime.fromtimestamp(reports.clock(), reports.hours.timezone).date()
+    return await proactive_report(reports.redis, query, request.config_dict[PROACTIVE].rules.rules, today)
+
+
+async def _notifications(reports: Reports, query: ReportQuery, _: web.Request) -> dict[str, Any]:
+    return await notifications_report(reports.redis, query)
+
+
 def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
     raw = request.query.get(name)
     if not raw:
@@ -160,6 +177,9 @@ ROUTES = (
     ("/agent/reports/bot", _report(contract.BotReport, _bot)),
     ("/agent/reports/satisfaction", _report(contract.SatisfactionReport, _satisfaction)),
     ("/agent/reports/staffing", _report(contract.StaffingReport, _staffing)),
+    ("/agent/reports/complaints", _report(contract.ComplaintsReport, _complaints)),
+    ("/agent/reports/proactive", _report(contract.ProactiveRangeReport, _proactive)),
+    ("/agent/reports/notifications", _report(contract.NotificationsReport, _notifications)),
     ("/agent/reports/conversations.csv", export_conversations),
 )
 

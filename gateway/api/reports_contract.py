@@ -188,3 +188,91 @@ class StaffingReport(Report):
     handling_measured: bool = Field(description="false: no chat was handled in the range; 600 s is assumed")
     needed: Grid = Field(description="agents needed per weekday × hour for the range's handoffs (Erlang C)")
     forecast: StaffingForecast | None = Field(description="next week; null with less than a week of history")
+
+
+class ProactiveRuleResult(Body):
+    rule: str
+    target: str = Field(description="bot or human: who the offer puts the shopper through to")
+    shown: int
+    accepted: int
+    declined: int
+    converted: int = Field(description="an order placed in the offer's browsing session")
+    conversion_rate: float = Field(description="converted / shown, 0 when none was shown")
+
+
+class ProactiveRangeReport(Report):
+    unfiltered: list[str] = Field(description="figures a filter did not apply to (offers have no team, agent or hours)")
+    rules: list[ProactiveRuleResult] = Field(description="every rule of the rules file, over the range")
+    today: list[ProactiveRuleResult] = Field(description="the same for today (shop time)")
+
+
+class NotificationsSent(Body):
+    status: str
+    channel: str
+    count: int
+
+
+class WismoSide(Body):
+    orders: int = Field(description="orders shipped in the range on this side")
+    contacts: int = Field(description="conversations asking where such an order is, after it shipped")
+    per_100: float | None = Field(description="contacts per 100 of these orders; null without orders")
+
+
+class Wismo(Body):
+    notified: WismoSide = Field(description="orders the shopper was told had shipped")
+    not_notified: WismoSide
+
+
+class NotificationsReport(Report):
+    unfiltered: list[str] = Field(description="figures a filter did not apply to (WISMO has no channel, team or agent)")
+    sent: list[NotificationsSent] = Field(description="order-status messages sent, by status and channel")
+    wismo: Wismo = Field(description="'where is my order?' contacts per 100 shipped orders")
+
+
+class Product(Body):
+    sku: str
+    name: str
+
+
+class Theme(Body):
+    id: str
+    label: str = Field(description="the theme's most telling words")
+    terms: list[str]
+
+
+class ComplaintAlert(Body):
+    product: Product | None
+    shoppers: int = Field(description="distinct shoppers complaining within window_days")
+    window_days: int
+    baseline: float = Field(description="the product's usual shoppers per window before this one")
+    since: int = Field(description="milliseconds since the epoch: the window's first complaint")
+    cases: list[str] = Field(description="the complaints' conversation ids, newest first")
+    theme: Theme | None = Field(description="the theme most of these complaints share")
+
+
+class ClusterDay(Body):
+    day: str
+    count: int
+
+
+class ClusterCase(Body):
+    conversation_id: str
+    at: int
+    text: str
+    source: str = Field(description="intent, handoff, return or csat: where the complaint was said")
+
+
+class ComplaintCluster(Body):
+    product: Product | None = Field(description="null: no product could be told")
+    theme: Theme
+    cases: int
+    shoppers: int
+    trend: list[ClusterDay]
+    conversations: list[ClusterCase] = Field(description="the newest complaints of the cluster, at most 20")
+
+
+class ComplaintsReport(Report):
+    unfiltered: list[str] = Field(description="figures a filter did not apply to (alerts are the whole shop's)")
+    alerts: list[ComplaintAlert]
+    clusters: list[ComplaintCluster] = Field(description="by product and theme, most shoppers first, at most 50")
+    feedback: dict[str, int] = Field(description="comments classed as praise, suggestion or complaint")

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from aiohttp import web
 from redis.asyncio import Redis
 
+from core.types import Clock
 from gateway.complaints import store
 from gateway.complaints.alerts import Alert, product_alerts
 from gateway.complaints.documents import ComplaintDocument
@@ -94,6 +96,24 @@ async def complaints_report(redis: Redis, query: ReportQuery, *, now: float, lex
         "clusters": _clusters_json(clustered, query),
         "feedback": {kind.value: feedback.get(kind, 0) for kind in FeedbackClass},
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintReports:
+    """The complaints report as the gateway answers it: the shop's lexicon and alert thresholds."""
+
+    redis: Redis
+    lexicon: Lexicon
+    alert_shoppers: int
+    alert_days: int
+    clock: Clock
+
+    async def report(self, query: ReportQuery) -> dict[str, Any]:
+        return await complaints_report(self.redis, query, now=self.clock(), lexicon=self.lexicon,
+                                       alert_shoppers=self.alert_shoppers, alert_days=self.alert_days)
+
+
+COMPLAINTS = web.AppKey("complaints", ComplaintReports)
 
 
 def _unfiltered(query: ReportQuery) -> list[str]:

@@ -7,7 +7,7 @@ document, definitions in the README). Nothing here reads a conversation.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -26,7 +26,6 @@ MAX_COMMENTS = 200
 UNFILTERED_VOLUME = ("started", "heatmap.incoming")
 UNFILTERED_BOT = ("conversations", "deflected", "deflection_rate", "topics", "not_understood")
 
-Classify = Callable[[str], str]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -166,7 +165,8 @@ def _breakdown(counters: Mapping[str, int], kind: str, key: str) -> list[dict[st
     return lines
 
 
-async def satisfaction(redis: Redis, query: ReportQuery, *, classify: Classify | None = None) -> dict[str, Any]:
+async def satisfaction(redis: Redis, query: ReportQuery) -> dict[str, Any]:
+    """Comments come unclassed (`feedback` null): the service classes them (one batch)."""
     days = await read_days(redis, query)
     counters = total(days)
     return {
@@ -177,11 +177,11 @@ async def satisfaction(redis: Redis, query: ReportQuery, *, classify: Classify |
         "by_team": _breakdown(counters, "t", "team"),
         "by_agent": _breakdown(counters, "a", "agent"),
         "by_channel": _breakdown(counters, "c", "channel"),
-        "comments": await _comments(redis, query, classify),
+        "comments": await _comments(redis, query),
     }
 
 
-async def _comments(redis: Redis, query: ReportQuery, classify: Classify | None) -> list[dict[str, Any]]:
+async def _comments(redis: Redis, query: ReportQuery) -> list[dict[str, Any]]:
     async with redis.pipeline(transaction=False) as pipe:
         for day in reversed(query.days()):
             pipe.lrange(keys.report_comments(day.isoformat()), 0, -1)
@@ -197,7 +197,7 @@ async def _comments(redis: Redis, query: ReportQuery, classify: Classify | None)
                 "conversation_id": entry["conversation_id"], "at": round(entry["at"] * 1000),
                 "score": int(score) if score else None, "comment": entry["comment"], "channel": entry["channel"],
                 "team": entry.get("team"), "agent": entry.get("agent"),
-                "feedback": classify(entry["comment"]) if classify else None,
+                "feedback": None,
             })
             if len(comments) >= MAX_COMMENTS:
                 return comments

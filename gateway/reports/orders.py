@@ -174,13 +174,17 @@ def _write(pipe: Pipeline, conversation_id: str, folded: _Folded) -> None:
 
 
 async def notifications_report(redis: Redis, query: ReportQuery) -> dict[str, Any]:
-    """`{"range", "sent": [{"status", "channel", "count"}], "wismo": {"notified": {"orders",
+    """`{"range", "unfiltered", "sent": [{"status", "channel", "count"}], "wismo": {"notified": {"orders",
     "contacts", "per_100"}, "not_notified": {...}}}`.
 
     `sent` is counted on the day of the sending and follows the channel filter; `wismo` is about
     the orders shipped in the range (on the shipping day) and has no channel, team or agent.
     """
-    return {"range": query.range_json(), "sent": await _sent(redis, query), "wismo": await _wismo(redis, query)}
+    unfiltered = ["sent"] if query.team or query.agent or query.business_hours else []
+    if query.channel or query.team or query.agent or query.business_hours:
+        unfiltered.append("wismo")
+    return {"range": query.range_json(), "unfiltered": unfiltered, "sent": await _sent(redis, query),
+            "wismo": await _wismo(redis, query)}
 
 
 async def _sent(redis: Redis, query: ReportQuery) -> list[dict[str, Any]]:

@@ -26,10 +26,12 @@ from gateway.reports.query import ReportQuery
 
 
 async def proactive_report(redis: Redis, query: ReportQuery, rules: Iterable[Rule], today: date) -> dict[str, Any]:
-    """`{"range", "rules": [{rule, target, shown, accepted, declined, converted, conversion_rate}],
+    """`{"range", "unfiltered", "rules": [{rule, target, shown, accepted, declined, converted, conversion_rate}],
     "today": [the same for `today`, the shop-local day of the clock]}`, rules in the file's order."""
     rules = tuple(rules)
     web = query.channel in (None, Channel.WEB)
     in_range = await day_counters(redis, query.days()) if web else Counter[str]()
     on_today = await day_counters(redis, [today]) if web else Counter[str]()
-    return {"range": query.range_json(), "rules": rule_rows(rules, in_range), "today": rule_rows(rules, on_today)}
+    unfiltered = ["rules", "today"] if query.team or query.agent or query.business_hours else []
+    return {"range": query.range_json(), "unfiltered": unfiltered, "rules": rule_rows(rules, in_range),
+            "today": rule_rows(rules, on_today)}

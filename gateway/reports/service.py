@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ from gateway.reports.rollups import Rollups, read_days, total
 
 # The handling time a plan assumes before any chat was handled in the range (10 minutes).
 DEFAULT_HANDLING_SECONDS = 600.0
+# Comments in, their classes (praise, suggestion, complaint) out, in order.
+ClassifyMany = Callable[[list[str]], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +39,19 @@ class Reports:
     clock: Clock
     # Chats one agent works at once, the staffing plan's default (STORECHAT_AGENT_MAX_CHATS).
     concurrency: int = 3
+    # Classes the satisfaction report's comments (gateway/complaints/feedback.py); None: unclassed.
+    feedback: ClassifyMany | None = None
 
     @classmethod
     def build(cls, redis: Redis, hours: BusinessHours, *, first_response_target: int, clock: Clock,
-              concurrency: int = 3, extra: Sequence[Projection] = ()) -> Reports:
+              concurrency: int = 3, extra: Sequence[Projection] = (),
+              feedback: ClassifyMany | None = None) -> Reports:
         if not buckets.is_edge(first_response_target):
             raise ValueError(f"a first-response target of {first_response_target} s cannot be counted exactly: "
                              "use whole seconds below a minute, 10 s steps below 10 minutes, whole minutes "
                              "below an hour, quarter hours below a day")
         return cls(redis, hours, (ReportsProjection(Rollups(hours)), *extra), first_response_target, clock,
-                   concurrency)
+                   concurrency, feedback)
 
     def followers(self) -> list[Follower]:
         return [Follower(self.redis, projection) for projection in self.projections]
@@ -71,7 +76,14 @@ class Reports:
         return await figures.bot(self.redis, query)
 
     async def satisfaction(self, query: ReportQuery) -> dict[str, Any]:
-        return await figures.satisfaction(self.redis, query)
+        report = await figures.satisfaction(self.redis, query)
+        comments = report["comments"]
+        if self.feedback is not None and comments:
+            # One batch, off the event loop: the classifier is a scikit-learn pipeline.
+            classes = await asyncio.to_thread(self.feedback, [comment["comment"] for comment in comments])
+            for comment, feedback in zip(comments, classes, strict=True):
+                comment["feedback"] = feedback
+        return report
 
     async def staffing(self, query: ReportQuery, *, concurrency: int, service_level: float,
                        answer_within: int) -> dict[str, Any]:
