@@ -29,11 +29,12 @@ def _training_inputs(root: Path) -> list[Path]:
     for folder in (root / "faq_data", bot / "domain", bot / "data"):
         if folder.is_dir():
             candidates.extend(p for p in folder.rglob("*") if p.is_file())
-    # The action server reads its texts at run time: editing one needs no new model.
-    runtime_only = root / "faq_data" / "messages"
+    # Read at run time, not trained into the model: the action server's texts, and the
+    # complaints' feedback examples and themes (the gateway trains its own classifier).
+    runtime_only = (root / "faq_data" / "messages", root / "faq_data" / "feedback")
     return sorted(
         p for p in candidates
-        if p.is_file() and "__pycache__" not in p.parts and not p.is_relative_to(runtime_only)
+        if p.is_file() and "__pycache__" not in p.parts and not any(p.is_relative_to(f) for f in runtime_only)
     )
 
 
