@@ -183,38 +183,31 @@ class Desk:
         return moved
 
     async def resolve(self, conversation_id: str, agent: Agent) -> Conversation:
-        conversation = await self.store.get(conversation_id)
-        self._check_owner(conversation, agent, "resolve")
-        try:
-            resolved = await state_machine.transition(
-                self.store.redis, conversation_id, S.RESOLVED, clock=self.store.clock,
-                reason=f"resolved by {agent.email}", expect=conversation.state,
-            )
-        except state_machine.StateChanged:
-            raise Conflict("the conversation changed meanwhile: reload it",
-                           await self.store.get(conversation_id)) from None
+        resolved = await self._release(conversation_id, agent, S.RESOLVED, "resolve", f"resolved by {agent.email}")
         await self.survey.ask(resolved)
-        if conversation.agent and (owner := await self.agents.get(conversation.agent)) is not None:
-            await self.agent_available(owner)
         return resolved
 
     async def hand_back(self, conversation_id: str, agent: Agent) -> Conversation:
         """Give a queued or assigned conversation back to the bot: the shopper is told the
         assistant answers again, and the agent who had it gets a slot free."""
+        back = await self._release(conversation_id, agent, S.BOT, "hand back", f"handed_back by {agent.email}")
+        await self._say(back, "handed_back")
+        return back
+
+    async def _release(self, conversation_id: str, agent: Agent, to: S, action: str, reason: str) -> Conversation:
+        """The conversation leaves the desk (its owner or a supervisor decides), and the agent
+        who had it gets a slot free."""
         conversation = await self.store.get(conversation_id)
-        self._check_owner(conversation, agent, "hand back")
+        self._check_owner(conversation, agent, action)
         try:
-            back = await state_machine.transition(
-                self.store.redis, conversation_id, S.BOT, clock=self.store.clock,
-                reason=f"handed_back by {agent.email}", expect=conversation.state,
-            )
+            moved = await state_machine.transition(self.store.redis, conversation_id, to, clock=self.store.clock,
+                                                   reason=reason, expect=conversation.state)
         except state_machine.StateChanged:
             raise Conflict("the conversation changed meanwhile: reload it",
                            await self.store.get(conversation_id)) from None
-        await self._say(back, "handed_back")
         if conversation.agent and (owner := await self.agents.get(conversation.agent)) is not None:
             await self.agent_available(owner)
-        return back
+        return moved
 
 
 def _taken(conversation: Conversation) -> str:
