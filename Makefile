@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 # environment says otherwise: recompiling every test module costs each run ~8 s.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks typecheck system-deps clean
+.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -68,6 +68,10 @@ bench-handoff: train
 # Signed Twilio webhooks/s one gateway process accepts, against a bare aiohttp handler (benchmarks/).
 bench-webhooks: setup
 	@$(PY) benchmarks/webhook_ingest.py
+
+# Complaint themes of 2,000 complaints, and the feedback classifier on its held-out file (benchmarks/).
+bench-complaints: setup
+	@$(PY) benchmarks/complaints.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy
