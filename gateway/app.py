@@ -33,7 +33,7 @@ from gateway.api.agent_socket import AgentSockets
 from gateway.api.reports import add_report_routes
 from gateway.api.return_label import add_return_label_route
 from gateway.api.shop import SHOP_API, ShopApi, api_app
-from gateway.api.supervisor import add_supervisor_routes  # supervisor console (issue 12)
+from gateway.api.supervisor import add_supervisor_routes
 from gateway.bot.faq import load_languages, load_topics
 from gateway.bot.rasa_client import RasaClient
 from gateway.conversations.csat import Survey
@@ -230,7 +230,7 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     api = api_app()
     add_agent_routes(api)
     add_report_routes(api)
-    add_supervisor_routes(api)  # supervisor console (issue 12): directory, overview, requests
+    add_supervisor_routes(api)  # the supervisor console: every conversation, the overview, the requests
     app.add_subapp("/api/v1", api)
     add_return_label_route(app, texts)
     return app

@@ -4,7 +4,7 @@ overview of queues and agents, and the teams' shopper requests.
 Supervisors only: an agent's session gets 403, no session 401. Taking a conversation over
 is `POST /agent/conversations/{cid}/transfer {"agent": <own email>}` and handing it back to
 the bot is `POST /agent/conversations/{cid}/handback` (both gateway/api/agent.py). The
-directory is kept by its projection's Follower (gateway/reports/directory.py); what it
+directory is kept by its projection's Follower (gateway/desk/directory.py); what it
 answers is as current as that Follower, while each page's summaries are read from the
 conversations themselves.
 """
