@@ -53,13 +53,14 @@ class Handoffs(Body):
 
 class Heatmaps(Body):
     incoming: Grid = Field(description="conversations started, 7 rows (Monday first) × 24 local hours")
-    handoffs: Grid = Field(description="handoffs, 7 × 24")
+    handoffs: Grid | None = Field(description="handoffs, 7 × 24; null with an agent filter (see unfiltered)")
 
 
 class VolumeReport(Report):
-    unfiltered: list[str] = Field(description="figures a team or agent filter does not apply to")
+    unfiltered: list[str] = Field(description="figures a team or agent filter does not apply to: shown for "
+                                  "everyone, or null where nobody had them yet (handoffs, with an agent filter)")
     started: Started
-    handoffs: Handoffs
+    handoffs: Handoffs | None = Field(description="null with an agent filter: a handoff is no agent's yet")
     heatmap: Heatmaps
 
 
@@ -71,8 +72,9 @@ class Durations(Body):
 
 
 class FirstResponse(Durations):
-    over_target: int = Field(description="first responses of target_seconds or longer")
-    unanswered: int = Field(description="handoffs resolved or handed back before an agent wrote")
+    over_target: int = Field(description="first responses of `target` seconds or longer (target_seconds)")
+    unanswered: int | None = Field(description="handoffs resolved or handed back before an agent wrote; "
+                                   "null with an agent filter")
 
 
 class CountMedian(Body):
@@ -88,6 +90,7 @@ class DaySpeed(Body):
 
 
 class SpeedReport(Report):
+    unfiltered: list[str] = Field(description="figures an agent filter does not apply to (left out: null)")
     target_seconds: int
     first_response: FirstResponse
     resolution: Durations
@@ -97,7 +100,8 @@ class SpeedReport(Report):
 
 
 class Topic(Body):
-    topic: str = Field(description="order_status is \"where is my order?\"; faq/<topic>; none: handed off first")
+    topic: str = Field(description="order_status is \"where is my order?\"; faq/<topic>; "
+                       "none: nothing recognised before the handoff or the end")
     conversations: int
     deflected: int
     deflection_rate: float | None
@@ -120,12 +124,14 @@ class NotUnderstood(Body):
 
 
 class BotReport(Report):
-    unfiltered: list[str]
-    conversations: int
+    unfiltered: list[str] = Field(description="figures a team or agent filter does not apply to: shown for "
+                                  "everyone, or null where nobody had them yet (handoffs_by_reason, with an "
+                                  "agent filter)")
+    conversations: int = Field(description="bot episodes: conversations, and again what follows a hand back")
     deflected: int
     deflection_rate: float | None
     topics: list[Topic]
-    handoffs_by_reason: list[Reason]
+    handoffs_by_reason: list[Reason] | None = Field(description="null with an agent filter")
     not_understood: NotUnderstood
 
 

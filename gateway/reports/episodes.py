@@ -6,7 +6,8 @@ conversation started, a handoff, a first response, a resolve, a survey answer â€
 placed at the moment the README's definitions name ("Reports: what every figure means").
 A conversation in the reports is one *episode* of a case: from the shopper's first
 message (again after a resolve, or after IDLE_SECONDS of silence in a bot-only chat)
-to its resolve.
+to its resolve. The bot report counts *bot episodes*: the bot's part of a conversation,
+from its start, or the shopper's first message after a hand back, to its handoff.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ IDLE_SECONDS = 24 * 3600
 NOT_UNDERSTOOD = frozenset({"nlu_fallback", "out_of_scope"})
 # Intents that say nothing about what the shopper came for.
 NO_TOPIC = NOT_UNDERSTOOD | {"greet", "goodbye", "thanks", "bot_challenge", "affirm", "deny"}
-# The topic of a conversation handed off before the bot recognised what it was about.
+# The topic of a bot episode in which the bot recognised nothing the shopper came for.
 UNKNOWN_TOPIC = "none"
 MAX_TEXT_CHARS = 200
 
@@ -34,8 +35,9 @@ class FactName(StrEnum):
 
     STARTED = "started"
     HANDOFF = "handoffs"
-    HANDED = "handed"            # a conversation's first handoff, placed at its start
-    TOPIC = "topic"              # a conversation's topic, placed at its start
+    BOT_EPISODE = "bot"          # a bot episode, placed at its start
+    HANDED = "handed"            # a bot episode ending in a handoff, placed at its start
+    TOPIC = "topic"              # a bot episode's topic, placed at its start (none: no such fact)
     TOPIC_HANDED = "topic_handed"
     FIRST_RESPONSE = "frt"
     UNANSWERED = "unanswered"
@@ -74,8 +76,13 @@ class EpisodeState:
     state: str = "bot"
     team: str | None = None
     agent: str | None = None
-    topic: str | None = None
-    handed: bool = False
+    topic: str | None = None     # the conversation's first bot episode's
+    # The bot episode running (its start, its topic), or None; and whether the bot has the
+    # conversation back from a person with the shopper not having written since.
+    bot_since: float | None = None
+    bot_topic: str | None = None
+    bot_pending: bool = False
+    last_talk_at: float | None = None  # the last shopper or bot message (the idle rule)
     handoff_at: float | None = None
     first_handoff_at: float | None = None
     awaiting_reply: bool = False
@@ -133,7 +140,7 @@ def row(state: EpisodeState, conversation_id: str, channel: str) -> dict[str, An
         "started_at": state.started_at, "first_handoff_at": state.first_handoff_at,
         "first_response_at": state.first_response_at, "resolved_at": state.resolved_at if not state.open else None,
         "team": state.last_team, "agent": state.last_agent,
-        "topic": state.topic, "reason": state.reason, "outcome": state.outcome, "csat": state.csat,
+        "topic": state.topic or UNKNOWN_TOPIC, "reason": state.reason, "outcome": state.outcome, "csat": state.csat,
     }
 
 
@@ -152,11 +159,18 @@ class _Folder:
     def start(self, at: float) -> None:
         s = self.s
         s.episode += 1
-        s.open, s.started_at, s.topic, s.handed, s.reason = True, at, None, False, None
+        s.open, s.started_at, s.topic, s.reason = True, at, None, None
         s.first_handoff_at = s.first_response_at = s.assigned_at = s.handoff_at = None
         s.awaiting_reply, s.exchange_at, s.csat, s.outcome = False, None, None, "bot"
         s.resolved_at = s.resolved_team = s.resolved_agent = s.last_team = s.last_agent = None
+        s.last_talk_at = at
         self.emit(FactName.STARTED, at)
+        self.start_bot(at)
+
+    def start_bot(self, at: float) -> None:
+        s = self.s
+        s.bot_since, s.bot_topic, s.bot_pending = at, None, False
+        self.emit(FactName.BOT_EPISODE, at)
 
     def end_exchange(self) -> None:
         self.s.exchange_at = None
@@ -173,17 +187,20 @@ class _Folder:
 
     def shopper_message(self, event: Event) -> None:
         s = self.s
-        previous = s.last_shopper_at
         s.last_shopper_at = event.at
+        shown = event.data.get("quick_reply_title") or event.text or ""
+        s.last_shopper_text = " ".join(str(shown).lower().split())[:MAX_TEXT_CHARS]
         if s.state == "resolved":
             return  # a survey answer, or the message that reopens it (the state change follows)
+        previous = s.last_talk_at
         idle = s.state == "bot" and previous is not None and event.at - previous > IDLE_SECONDS
         if not s.open or idle:
             self.start(event.at)
+        elif s.bot_pending and s.state == "bot":
+            self.start_bot(event.at)
+        s.last_talk_at = event.at
         if s.exchange_at is None:
             s.exchange_at = event.at
-        shown = event.data.get("quick_reply_title") or event.text or ""
-        s.last_shopper_text = " ".join(str(shown).lower().split())[:MAX_TEXT_CHARS]
         s.turn_answered = False
 
     def answer(self, event: Event) -> None:
@@ -202,13 +219,17 @@ class _Folder:
                 s.awaiting_reply = False
                 s.first_response_at = s.first_response_at or event.at
             return
+        s.last_talk_at = event.at
         intent = event.data.get("intent")
         if intent in NOT_UNDERSTOOD and not s.turn_answered and s.last_shopper_at is not None:
             self.emit(FactName.NOT_UNDERSTOOD, s.last_shopper_at, text=s.last_shopper_text)
         s.turn_answered = True
-        if s.topic is None and not s.handed and isinstance(intent, str) and intent not in NO_TOPIC:
-            s.topic = str(event.data.get("retrieval_intent") or intent)
-            self.emit(FactName.TOPIC, s.started_at, label=s.topic)
+        if (s.bot_since is not None and s.bot_topic is None and isinstance(intent, str) and intent
+                and intent not in NO_TOPIC):
+            s.bot_topic = str(event.data.get("retrieval_intent") or intent)
+            self.emit(FactName.TOPIC, s.bot_since, label=s.bot_topic)
+            if s.bot_since == s.started_at:  # the conversation's first bot episode
+                s.topic = s.bot_topic
 
     # --- state changes -------------------------------------------------------------------
 
@@ -249,13 +270,11 @@ class _Folder:
         s.handoff_at, s.awaiting_reply, s.team, s.outcome = at, True, team, "open"
         if s.first_handoff_at is None:
             s.first_handoff_at, s.reason = at, reason
-        if not s.handed:
-            s.handed = True
-            if s.topic is None:
-                s.topic = UNKNOWN_TOPIC
-                self.emit(FactName.TOPIC, s.started_at, label=s.topic)
-            self.emit(FactName.HANDED, s.started_at)
-            self.emit(FactName.TOPIC_HANDED, s.started_at, label=s.topic)
+        if s.bot_since is not None:
+            self.emit(FactName.HANDED, s.bot_since)
+            if s.bot_topic is not None:
+                self.emit(FactName.TOPIC_HANDED, s.bot_since, label=s.bot_topic)
+            s.bot_since = s.bot_topic = None
 
     def release(self, at: float) -> None:
         """A person lets go of the conversation (resolve or hand back)."""
@@ -271,6 +290,7 @@ class _Folder:
     def hand_back(self, at: float) -> None:
         self.release(at)
         self.s.outcome = "handed_back"
+        self.s.bot_since, self.s.bot_topic, self.s.bot_pending = None, None, True
 
     def resolve(self, at: float) -> None:
         s = self.s
@@ -281,6 +301,8 @@ class _Folder:
         self.emit(FactName.SURVEY, at, team=s.team, agent=s.agent)
         s.resolved_at, s.resolved_team, s.resolved_agent = at, s.team, s.agent
         s.open, s.outcome, s.csat = False, "resolved", None
+        s.bot_since = s.bot_topic = None
+        s.bot_pending = False
 
     def survey_answer(self, event: Event) -> None:
         s = self.s

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 from redis.asyncio import Redis
@@ -25,6 +26,11 @@ MAX_COMMENTS = 200
 # Figures that have no team: a team or agent filter does not apply to them.
 UNFILTERED_VOLUME = ("started", "heatmap.incoming")
 UNFILTERED_BOT = ("conversations", "deflected", "deflection_rate", "topics", "not_understood")
+# Figures a handoff settles before any agent has it: with an agent filter they are left out
+# (null) rather than shown as zero.
+NO_AGENT_VOLUME = ("handoffs", "heatmap.handoffs")
+NO_AGENT_SPEED = ("first_response.unanswered",)
+NO_AGENT_BOT = ("handoffs_by_reason",)
 
 
 
@@ -40,12 +46,13 @@ def durations(counters: Mapping[str, int], name: str) -> dict[str, Any]:
         "count": count,
         "median": buckets.percentile(spread, 0.5),
         "p90": buckets.percentile(spread, 0.9),
-        "mean": round(counters.get(f"{name}:ms", 0) / count / 1000, 3) if count else None,
+        # Exact, half to even, to the millisecond (float division could tip a tie either way).
+        "mean": round(Fraction(counters.get(f"{name}:ms", 0), count)) / 1000 if count else None,
     }
 
 
-def _unfiltered(query: ReportQuery, figures: tuple[str, ...]) -> list[str]:
-    return list(figures) if query.team or query.agent else []
+def _unfiltered(query: ReportQuery, figures: tuple[str, ...], no_agent: tuple[str, ...] = ()) -> list[str]:
+    return [*(figures if query.team or query.agent else ()), *(no_agent if query.agent else ())]
 
 
 def _heatmap(days: Mapping[date, Mapping[str, int]], name: str) -> list[list[int]]:
@@ -60,9 +67,10 @@ async def volume(redis: Redis, query: ReportQuery) -> dict[str, Any]:
     everyone = await read_days(redis, query, filtered=False)
     filtered = await read_days(redis, query)
     started, handed = total(everyone), total(filtered)
+    agent = query.agent is not None
     return {
         "range": query.range_json(),
-        "unfiltered": _unfiltered(query, UNFILTERED_VOLUME),
+        "unfiltered": _unfiltered(query, UNFILTERED_VOLUME, NO_AGENT_VOLUME),
         "started": {
             "total": started.get("started", 0),
             "by_channel": {c.value: started.get(f"started@c:{c.value}", 0) for c in Channel},
@@ -70,13 +78,14 @@ async def volume(redis: Redis, query: ReportQuery) -> dict[str, Any]:
                         "by_channel": {c.value: counters.get(f"started@c:{c.value}", 0) for c in Channel}}
                        for day, counters in everyone.items()],
         },
-        "handoffs": {
+        "handoffs": None if agent else {
             "total": handed.get("handoffs", 0),
             "by_team": {t.value: handed.get(f"handoffs@t:{t.value}", 0) for t in Team},
             "by_day": [{"day": day.isoformat(), "total": counters.get("handoffs", 0)}
                        for day, counters in filtered.items()],
         },
-        "heatmap": {"incoming": _heatmap(everyone, "started"), "handoffs": _heatmap(filtered, "handoffs")},
+        "heatmap": {"incoming": _heatmap(everyone, "started"),
+                    "handoffs": None if agent else _heatmap(filtered, "handoffs")},
     }
 
 
@@ -85,9 +94,10 @@ async def speed(redis: Redis, query: ReportQuery, *, target_seconds: int) -> dic
     counters = total(days)
     first = durations(counters, "frt")
     first["over_target"] = buckets.count_over(histogram(counters, "frt"), target_seconds)
-    first["unanswered"] = counters.get("unanswered", 0)
+    first["unanswered"] = None if query.agent else counters.get("unanswered", 0)
     return {
         "range": query.range_json(),
+        "unfiltered": _unfiltered(query, (), NO_AGENT_SPEED),
         "target_seconds": target_seconds,
         "first_response": first,
         "resolution": durations(counters, "res"),
@@ -108,9 +118,15 @@ def _count_median(counters: Mapping[str, int], name: str) -> dict[str, Any]:
 async def bot(redis: Redis, query: ReportQuery) -> dict[str, Any]:
     everyone = total(await read_days(redis, query, filtered=False))
     filtered = total(await read_days(redis, query))
-    conversations, handed = everyone.get("started", 0), everyone.get("handed", 0)
+    # Bot episodes: a conversation, and again what follows a hand back (README, "topic").
+    conversations, handed = everyone.get("bot", 0), everyone.get("handed", 0)
     started_by_topic = with_prefix(everyone, "topic:")
     handed_by_topic = with_prefix(everyone, "topic_handed:")
+    # Every bot episode without a topic fact is one in which nothing was recognised.
+    unknown = conversations - sum(started_by_topic.values())
+    if unknown:
+        started_by_topic[UNKNOWN_TOPIC] = unknown
+        handed_by_topic[UNKNOWN_TOPIC] = handed - sum(handed_by_topic.values())
     topics: list[dict[str, Any]] = sorted(
         ({"topic": topic, "conversations": n, "deflected": n - handed_by_topic.get(topic, 0),
           "deflection_rate": _rate(n - handed_by_topic.get(topic, 0), n)}
@@ -124,12 +140,12 @@ async def bot(redis: Redis, query: ReportQuery) -> dict[str, Any]:
     reasons.sort(key=lambda line: (-line["handoffs"], line["reason"], line["team"]))
     return {
         "range": query.range_json(),
-        "unfiltered": _unfiltered(query, UNFILTERED_BOT),
+        "unfiltered": _unfiltered(query, UNFILTERED_BOT, NO_AGENT_BOT),
         "conversations": conversations,
         "deflected": conversations - handed,
         "deflection_rate": _rate(conversations - handed, conversations),
         "topics": topics,
-        "handoffs_by_reason": reasons,
+        "handoffs_by_reason": None if query.agent else reasons,
         "not_understood": {"turns": everyone.get("nu", 0), "top": await _top_texts(redis, query)},
     }
 
@@ -188,8 +204,10 @@ async def _comments(redis: Redis, query: ReportQuery) -> list[dict[str, Any]]:
         raws = await pipe.execute()
     comments: list[dict[str, Any]] = []
     for raw_day in raws:
-        for raw in reversed(raw_day):
-            entry = json.loads(raw)
+        # A day's comments are kept in the order their conversations were folded, not by time;
+        # the days themselves come newest first, so sorting each day sorts them all.
+        entries = sorted((json.loads(raw) for raw in raw_day), key=lambda e: (-e["at"], e["conversation_id"]))
+        for entry in entries:
             if not _matches(entry, query):
                 continue
             score = entry.get("score")

@@ -3,9 +3,9 @@
 A report over 90 days reads 90 small hashes, never a conversation. Each fact is counted
 in every hash a filter could ask for — its channel or all channels, × all teams, its
 team, its team and agent, its agent — so a filtered report reads one hash a day
-instead of summing many. It is counted twice over: in the `all` variant, and, when its
-moment lies in the opening hours (its team's, or the shop's), in the `open` variant,
-where durations count only the seconds inside opening hours. The cost per conversation
+instead of summing many. It is counted twice over: in the `all` variant, and in the `open` variant
+when its moment lies in the opening hours (its team's, or the shop's) — a duration always,
+counting only its seconds inside opening hours. The cost per conversation
 (commands and bytes) is what benchmarks/reports.py prints.
 """
 
@@ -117,9 +117,12 @@ class Rollups:
             local = self.local(fact.at)
             day, until = local.date(), self._until(local.date())
             variants = [(VARIANT_ALL, fact.span[1] - fact.span[0] if fact.span else None)]
-            if self.hours.is_open(local, fact.team):
-                opened = self.hours.open_seconds(*fact.span, fact.team) if fact.span else None
-                variants.append((VARIANT_OPEN, opened))
+            if fact.span is not None:
+                # A duration counts in opening hours whenever it started (a handoff made while
+                # closed: its clock runs from the next opening), at its opening seconds.
+                variants.append((VARIANT_OPEN, self.hours.open_seconds(*fact.span, fact.team)))
+            elif self.hours.is_open(local, fact.team):
+                variants.append((VARIANT_OPEN, None))
             for variant, seconds in variants:
                 self._stage_fact(staged, fact, variant, day, local.hour, seconds, until)
             if fact.name is FactName.COMMENT:

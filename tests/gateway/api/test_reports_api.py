@@ -70,6 +70,13 @@ async def test_an_evening_handoff_answered_next_morning(aiohttp_client: Any, red
     assert volume["heatmap"]["handoffs"][1][19] == 1
     status, other = await _get(client, "volume?from=2026-12-01&to=2026-12-01&channel=web")
     assert other["started"]["total"] == 0
+    # A handoff is no agent's yet: with an agent filter it is left out, not shown as zero.
+    status, bea = await _get(client, "volume?from=2026-12-01&to=2026-12-01&agent=bea@shop.example")
+    assert status == 200 and bea["handoffs"] is None and bea["heatmap"]["handoffs"] is None
+    assert {"handoffs", "heatmap.handoffs", "started"} <= set(bea["unfiltered"])
+    status, bea_speed = await _get(client, "speed?from=2026-12-01&to=2026-12-02&agent=bea@shop.example")
+    assert bea_speed["first_response"]["count"] == 1 and bea_speed["first_response"]["unanswered"] is None
+    assert bea_speed["unfiltered"] == ["first_response.unanswered"]
 
 
 async def test_reports_are_for_supervisors_and_the_query_is_checked(api: TestClient, redis: Redis) -> None:

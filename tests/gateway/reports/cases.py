@@ -115,7 +115,7 @@ async def hand_written(s: Scenario) -> dict[str, str]:
     await c.agent_says("Guten Morgen, ich kläre das mit DHL.", 0, agent="anna@nordlicht-home.example")
     await c.resolve(1800)
 
-    # A first response of exactly the target (120.000 s): not over it.
+    # A first response of exactly the target (120.000 s): over it (`target` seconds or longer).
     c = await chat("exactly_target", Channel.WEB, berlin(2026, 10, 14, 10, 0))
     c.at(berlin(2026, 10, 14, 10, 0))
     await c.turn("Ich will einen Menschen", "request_human", after=0)

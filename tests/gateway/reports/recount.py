@@ -5,16 +5,21 @@ without gateway/reports/: the rollups fold events as they happen; this reads eac
 history at once, and computes opening hours minute by minute from the schedule instead of
 interval arithmetic, so the two implementations check each other.
 
-Where the definitions leave room, this reads them so (test_recount.py lists every choice):
+Where the definitions leave room, this reads them so (and the README's definitions now say so too):
 - episodes: a conversation starts at the shopper's first message; a shopper message while
   the case is resolved is a survey answer unless it is the one that reopened the case
   (the `resolved → bot` state event right after it); while only the bot is in the chat
   (never handed off, or handed back), a shopper message more than 24 h after the last
   shopper or bot message (order notifications and chat offers do not break a silence)
   starts a new episode;
+- a bot episode (what the bot report counts) starts with a conversation, and again with the
+  shopper's first message after a hand back; it ends at its handoff; its topic is the first
+  one the bot recognised in it before that, "none" if there was none;
+- the CSV's topic is the conversation's first bot episode's; its team and agent the last
+  team and the last agent that had the conversation;
 - durations are whole milliseconds (`round(at * 1000)` of each end); percentiles are
   nearest-rank, then the lower edge of the value's bucket; means are exact, half-even
-  to the millisecond.
+  to the millisecond; shares are rounded to four decimals.
 """
 
 from __future__ import annotations
@@ -51,14 +56,37 @@ class Case:
     events: tuple[Event, ...]
 
 
+@dataclass(slots=True)
+class BotEpisode:
+    """The bot's part of a conversation: from its start, or the shopper's first message after
+    a hand back, to its handoff."""
+
+    at: int
+    channel: str
+    conversation_id: str
+    topic: str | None = None
+    handed_off: bool = False
+
+
 # The facts are filled in while a history is read (a handoff learns later who answered it).
 @dataclass(slots=True)
 class Episode:
+    """A conversation: from the shopper's first message to its resolve (a CSV row)."""
+
     at: int
     channel: str
-    talked: int
-    topic: str | None = None
-    handed_off: bool = False
+    talked: int  # the last shopper or bot message
+    conversation_id: str = ""
+    number: int = 1  # the conversation id's how-manieth
+    first_bot: BotEpisode | None = None  # its topic is the conversation's (the CSV's)
+    first_handoff: int | None = None
+    reason: str | None = None
+    first_response: int | None = None
+    resolved: int | None = None
+    team: str | None = None
+    agent: str | None = None
+    outcome: str = "bot"
+    score: int | None = None
 
 
 @dataclass(slots=True)
@@ -67,7 +95,7 @@ class Handoff:
     channel: str
     team: str | None
     reason: str
-    first_agent: str | None = None  # the first agent it was assigned to
+    conversation_id: str
     answered_at: int | None = None
     answered_by: str | None = None  # the agent who wrote first, and their team then
     answered_team: str | None = None
@@ -86,6 +114,7 @@ class Resolve:
     agent: str | None
     started: int | None
     conversation_id: str
+    episode: Episode | None = None
     score: int | None = None  # the survey's first score
     comment: str | None = None
     commented_at: int | None = None
@@ -119,6 +148,7 @@ class Handling:
 @dataclass(slots=True)
 class Facts:
     episodes: list[Episode] = field(default_factory=list)
+    bot_episodes: list[BotEpisode] = field(default_factory=list)
     handoffs: list[Handoff] = field(default_factory=list)
     resolves: list[Resolve] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
@@ -162,6 +192,8 @@ def read(case: Case) -> Facts:
     channel = case.channel
     state, team, agent = S.BOT.value, None, None
     episode: Episode | None = None
+    bot: BotEpisode | None = None  # the bot episode running
+    handed_back = False  # the bot has it again, and the shopper has not written since
     returning: Event | None = None  # a shopper message written while resolved
     handoff: Handoff | None = None  # the handoff whose window is still open
     assigned_at: int | None = None  # the window's first assignment
@@ -169,11 +201,19 @@ def read(case: Case) -> Facts:
     turn: Event | None = None  # the shopper message the bot has not answered yet
     survey: Resolve | None = None
 
+    def begin_bot(at: int) -> None:
+        nonlocal bot, handed_back
+        bot, handed_back = BotEpisode(at, channel, case.id), False
+        f.bot_episodes.append(bot)
+
     def begin(message: Event) -> None:
         nonlocal episode, waiting, turn
-        episode = Episode(ms(message.at), channel, ms(message.at))
+        number = sum(e.conversation_id == case.id for e in f.episodes) + 1
+        episode = Episode(ms(message.at), channel, ms(message.at), case.id, number)
         f.episodes.append(episode)
         waiting, turn = ms(message.at), message
+        begin_bot(ms(message.at))
+        episode.first_bot = bot
 
     def answered(at: int, by_team: str | None, by_agent: str | None) -> None:
         nonlocal waiting
@@ -195,6 +235,8 @@ def read(case: Case) -> Facts:
                 waiting = at if waiting is None else waiting
                 turn = event
                 episode.talked = at
+                if handed_back and state == S.BOT:
+                    begin_bot(at)
         elif event.kind is EventKind.MESSAGE and event.author is Author.BOT and _is_dialogue(event):
             answered(at, None, None)
             intent = data.get("intent")
@@ -203,24 +245,28 @@ def read(case: Case) -> Facts:
             turn = None
             if episode is not None:
                 episode.talked = at
-                if episode.topic is None and intent and intent not in NO_TOPIC:
-                    episode.topic = str(data.get("retrieval_intent") or intent)
+            if bot is not None and bot.topic is None and intent and intent not in NO_TOPIC:
+                bot.topic = str(data.get("retrieval_intent") or intent)
         elif event.kind is EventKind.MESSAGE and event.author is Author.AGENT:
             answered(at, team, data.get("agent"))
             if handoff is not None and handoff.answered_at is None:
                 handoff.answered_at, handoff.answered_by, handoff.answered_team = at, data.get("agent"), team
+                if episode is not None and episode.first_response is None:
+                    episode.first_response = at
         elif event.kind is EventKind.STATE:
             before, to = data.get("from"), data["to"]
             if before == S.RESOLVED and to == S.BOT and returning is not None:
                 begin(returning)
             returning = None
             if before == S.BOT and to == S.QUEUED:
-                handoff = Handoff(at, channel, data.get("team"), str(data.get("reason")))
+                handoff = Handoff(at, channel, data.get("team"), str(data.get("reason")), case.id)
                 f.handoffs.append(handoff)
-                if episode is not None:
-                    episode.handed_off = True
+                if bot is not None:
+                    bot.handed_off = True
+                bot = None
+                if episode is not None and episode.first_handoff is None:
+                    episode.first_handoff, episode.reason = at, handoff.reason
             if to == S.ASSIGNED and handoff is not None:
-                handoff.first_agent = handoff.first_agent or data.get("agent")
                 assigned_at = at if assigned_at is None else assigned_at
             if handoff is not None and (to == S.RESOLVED or (to == S.BOT and before in (S.QUEUED, S.ASSIGNED))):
                 handoff.unanswered = handoff.answered_at is None
@@ -230,14 +276,25 @@ def read(case: Case) -> Facts:
                 handoff, assigned_at = None, None
             if to == S.BOT and before in (S.QUEUED, S.ASSIGNED):
                 waiting = None  # handed back with the shopper unanswered: like a resolve, not counted
+                handed_back = True
+                if episode is not None:
+                    episode.outcome = "handed_back"
+            if episode is not None and to in (S.QUEUED, S.ASSIGNED):
+                episode.outcome = "open"
+                episode.team = data.get("team") or episode.team
+                episode.agent = data.get("agent") or episode.agent
             if to == S.RESOLVED:
-                survey = Resolve(at, channel, team, agent, episode.at if episode else None, case.id)
+                survey = Resolve(at, channel, team, agent, episode.at if episode else None, case.id, episode)
                 f.resolves.append(survey)
-                episode, waiting, turn = None, None, None
+                if episode is not None:
+                    episode.resolved, episode.outcome = at, "resolved"
+                episode, bot, waiting, turn = None, None, None, None
             state, team, agent = to, data.get("team"), data.get("agent")
         elif event.kind is EventKind.CSAT and survey is not None:
             if survey.score is None and data.get("score") is not None:
                 survey.score = int(data["score"])
+                if survey.episode is not None:
+                    survey.episode.score = survey.score
             if survey.comment is None and data.get("comment"):
                 survey.comment, survey.commented_at = str(data["comment"]), at
     return f
@@ -323,13 +380,15 @@ def count_median(values: list[int]) -> dict[str, float | int | None]:
 
 
 def share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
+    return round(part / whole, 4) if whole else None
 
 
 def normalised(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def top_texts(turns: list[Turn]) -> list[dict[str, object]]:
+def top_texts(turns: list[Turn], top: int = 20) -> list[dict[str, object]]:
+    """The `top` most frequent not-understood messages (ties: alphabetical)."""
     counts = Counter(normalised(turn.text) for turn in turns)
-    return [{"text": text, "count": n} for text, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
+    return [{"text": text, "count": n} for text, n in ordered]

@@ -68,7 +68,18 @@ def test_a_hand_back_leaves_an_unanswered_handoff_and_keeps_the_conversation() -
     assert case.state.outcome == "handed_back" and case.state.topic == "request_human"
     case.state_to("queued", "bot", team="logistics").after(40).agent()
     assert [f.span[1] - f.span[0] for f in case.facts(FactName.FIRST_RESPONSE)] == [40]
-    assert len(case.facts(FactName.HANDED)) == 1, "a conversation is handed off once for deflection"
+    # The bot's part after the hand back is a bot episode of its own, with its own topic.
+    assert [f.at - 1_000_000 for f in case.facts(FactName.BOT_EPISODE)] == [0, 110]
+    assert [(f.at - 1_000_000, f.label) for f in case.facts(FactName.TOPIC)] == [(0, "request_human"),
+                                                                              (110, "order_status")]
+    assert len(case.facts(FactName.HANDED)) == 2, "each bot episode ended in a handoff"
+
+
+def test_a_hand_back_the_shopper_does_not_answer_is_no_bot_episode() -> None:
+    case = Case().shopper().bot("greet").state_to("queued", "bot", team="general")
+    case.after(100).state_to("bot", "queued").after(10).state_to("resolved", "bot")
+    assert len(case.facts(FactName.BOT_EPISODE)) == 1 and case.facts(FactName.TOPIC) == []
+    assert len(case.facts(FactName.HANDED)) == 1
 
 
 def test_a_bot_chat_resumed_after_a_day_of_silence_is_a_new_conversation() -> None:
@@ -76,6 +87,11 @@ def test_a_bot_chat_resumed_after_a_day_of_silence_is_a_new_conversation() -> No
     assert len(case.facts(FactName.STARTED)) == 1
     case.after(IDLE_SECONDS + 1).shopper().bot()
     assert len(case.facts(FactName.STARTED)) == 2
+    # Silence is from the last shopper or bot message; an order notification does not break it.
+    case.after(3600).bot().after(IDLE_SECONDS - 1).shopper().bot()
+    assert len(case.facts(FactName.STARTED)) == 2
+    case.after(60).bot(None, notification={"order_id": "1", "status": "shipped"}).after(IDLE_SECONDS).shopper()
+    assert len(case.facts(FactName.STARTED)) == 3
 
 
 def test_waiting_counts_each_exchange_once_and_notices_do_not_answer() -> None:
