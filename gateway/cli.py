@@ -66,6 +66,15 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> int:
         eta = order.estimated_delivery.isoformat() if order.estimated_delivery else "-"
         print(f"  {order.order_id}  {order.status.value:17} eta {eta:10}  {order.email}")
     print(f"loaded {len(loaded)} demo orders from {ORDERS_FILE}")
+    if args.history:
+        from gateway.run.history.load import describe, load_history_into
+
+        print("loading the demo history (eight weeks of conversations; about a minute)…", flush=True)
+        try:
+            print(describe(asyncio.run(load_history_into(settings))))
+        except RedisError as exc:
+            print(f"error: the demo history could not be written ({exc})", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -180,8 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="generate the bot's data from faq_data/ and train if it changed")
     train.add_argument("--force", action="store_true", help="train even if nothing changed")
     train.set_defaults(handler=_train)
-    commands.add_parser("demo-data", help="load the demo shop's orders into Redis (idempotent)") \
-        .set_defaults(handler=_demo_data)
+    demo = commands.add_parser("demo-data", help="load the demo shop's orders and its eight-week history into "
+                               "Redis (idempotent: the history is written once)")
+    demo.add_argument("--history", action=argparse.BooleanOptionalAction, default=True,
+                      help="also the history of conversations, orders and a product defect, ending today "
+                           "(default; --no-history: the orders only)")
+    demo.set_defaults(handler=_demo_data)
     _add_agents_commands(commands)
     reports = commands.add_parser("reports", help="the supervisors' reports").add_subparsers(
         dest="reports_command", required=True)

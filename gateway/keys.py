@@ -370,3 +370,10 @@ def complaint_product_shoppers(sku: str) -> str:
     """Sorted set of `day:contact:conversation` for a product's complaints, scored by the first
     time that day: the per-product, per-day counts the alerts are computed from."""
     return f"{PREFIX}:complaints:product:{sku}:shoppers"
+
+
+# --- the demo shop's history (gateway/run/history/) ----------------------------------
+
+# The shop-local day the demo history ends on, set when `storechat demo-data` (or the first
+# `make run`) writes it: a second run finds it and writes nothing twice.
+DEMO_HISTORY = f"{PREFIX}:demo:history"

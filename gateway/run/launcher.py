@@ -36,6 +36,8 @@ class Launcher:
         self.log_dir = settings.data_dir / "log"
         self.running: list[tuple[processes.ProcessSpec, subprocess.Popen[bytes]]] = []
         self._stop = threading.Event()
+        self._history: threading.Thread | None = None
+        self._history_report = ""
 
     def _log_path(self, service: processes.ProcessSpec) -> Path:
         return self.log_dir / f"{service.name}.log"
@@ -74,6 +76,28 @@ class Launcher:
             raise processes.ProcessError(f"could not load the demo orders into Redis: {exc}") from None
         print(f"  loaded {len(loaded)} demo orders (demo_shop/orders.yml)", flush=True)
 
+    def _start_demo_history(self) -> None:
+        """The demo shop's eight-week history, written once per Redis (gateway/run/history/), in
+        a thread while Rasa starts: the first start takes about a minute longer at most."""
+        def load() -> None:
+            from gateway.run.history.load import describe, load_history_into
+            try:
+                self._history_report = describe(asyncio.run(load_history_into(self.settings)))
+            except Exception as exc:  # the demo still runs without its history
+                log.exception("the demo history could not be written")
+                self._history_report = f"the demo history could not be written: {exc}"
+        self._history = threading.Thread(target=load, name="demo-history", daemon=True)
+        self._history.start()
+
+    def _finish_demo_history(self) -> None:
+        if self._history is None:
+            return
+        if self._history.is_alive():
+            print("  waiting for the demo history…", flush=True)
+        self._history.join()
+        self._history = None
+        print(f"  {self._history_report}", flush=True)
+
     def _add_demo_agent(self) -> None:
         """A supervisor account for the demo console, unless agents exist already."""
         async def add() -> bool:
@@ -104,6 +128,7 @@ class Launcher:
             self._wait(redis, process, processes.redis_ok(s.effective_redis_url), timeout=20)
             self._load_demo_orders()
             self._add_demo_agent()
+            self._start_demo_history()
         actions = processes.action_server(s)
         actions_process = self._start(actions)
         rasa = processes.rasa_server(s)
@@ -113,6 +138,7 @@ class Launcher:
         self._wait(actions, actions_process, processes.http_ok(f"http://127.0.0.1:{s.action_server_port}/health"))
         self._wait(rasa, rasa_process, processes.http_ok(f"{s.rasa_url}/"))
         self._wait(gateway, gateway_process, processes.http_ok(f"http://{s.host}:{s.port}/healthz"))
+        self._finish_demo_history()
 
     def stop_all(self) -> None:
         for service, process in reversed(self.running):

@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from core.types import Author, Channel, ConversationState as S, EventKind
+from gateway import keys
 from gateway.conversations import state_machine
 from gateway.conversations.store import ConversationStore
-from gateway.desk.business_hours import BusinessHours
+from gateway.desk.business_hours import BusinessHours, describe_opening
+from gateway.shop.verification import PROOF_SECONDS
+from gateway.texts import Texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SUPERVISOR = "sven@nordlicht-home.example"
@@ -39,6 +42,10 @@ def berlin(year: int, month: int, day: int, hour: int = 0, minute: int = 0, seco
     return round(at.timestamp() * 1000) + round((second - whole) * 1000)
 
 
+class PastTheEnd(Exception):
+    """A chat's next step would fall after the scenario's `until`: the history stops there."""
+
+
 class Clock:
     def __init__(self) -> None:
         self.ms = 0
@@ -54,6 +61,12 @@ class Scenario:
     clock: Clock = field(default_factory=Clock)
     # What could not be written because the state machine does not allow it yet.
     left_out: list[str] = field(default_factory=list)
+    # Nothing is written after this moment (ms; the demo history's "now"): a step past it
+    # raises PastTheEnd, so a chat still going on is left as it stands at that moment.
+    until: int | None = None
+    # The gateway's texts for what the shopper is told (queue, survey) in the chat's language;
+    # without them the notices are short German stand-ins.
+    texts: Texts | None = None
 
     def __post_init__(self) -> None:
         self.store = ConversationStore(self.redis, self.clock)
@@ -62,11 +75,16 @@ class Scenario:
     def can_hand_back(self) -> bool:
         return S.BOT in state_machine.ALLOWED[S.QUEUED] and S.BOT in state_machine.ALLOWED[S.ASSIGNED]
 
+    def check(self, moment: int) -> None:
+        if self.until is not None and moment > self.until:
+            raise PastTheEnd(moment)
+
     async def chat(self, channel: Channel, at: int, address: str, locale: str = "de") -> Chat:
+        self.check(at)
         self.clock.ms = at
         contact = await self.store.contact_for_identity(channel.value, address)
         conversation = await self.store.create(contact, channel, address, locale)
-        return Chat(self, conversation.id, channel, at)
+        return Chat(self, conversation.id, channel, at, locale=locale)
 
 
 @dataclass
@@ -78,8 +96,14 @@ class Chat:
     state: S = S.BOT
     team: str | None = None
     agent: str | None = None
+    locale: str = "de"
+
+    def _text(self, key: str, stand_in: str, **values: object) -> str:
+        texts = self.scenario.texts
+        return stand_in if texts is None else texts.get(self.locale, key, **values)
 
     def after(self, seconds: float) -> int:
+        self.scenario.check(self.t + round(seconds * 1000))
         self.t += round(seconds * 1000)
         self.scenario.clock.ms = self.t
         return self.t
@@ -87,6 +111,7 @@ class Chat:
     def at(self, moment: int) -> int:
         if moment < self.t:
             raise ValueError("a chat's history only moves forward")
+        self.scenario.check(moment)
         self.t = self.scenario.clock.ms = moment
         return self.t
 
@@ -121,12 +146,22 @@ class Chat:
     async def system(self, text: str, after: float = 0.2, **data: object) -> None:
         await self._message(Author.SYSTEM, text, after, data)
 
-    async def notification(self, status: str, after: float) -> None:
-        await self._message(Author.BOT, f"Your order is {status}.", after,
-                            {"notification": {"order_id": "104233", "status": status}})
+    async def notification(self, status: str, after: float, order_id: str = "104233", text: str | None = None) -> None:
+        """An order-status notification, as the notifier sends it (the text: its own or a stand-in)."""
+        await self._message(Author.BOT, text or f"Your order is {status}.", after,
+                            {"notification": {"order_id": order_id, "status": status}})
 
-    async def offer(self, after: float) -> None:
-        await self._message(Author.BOT, "Can I help?", after, {"offer_id": "offer-" + self.id[:8], "rule": "cart_idle"})
+    async def offer(self, after: float, text: str = "Can I help?", rule: str = "cart_idle") -> None:
+        await self._message(Author.BOT, text, after, {"offer_id": "offer-" + self.id[:8], "rule": rule})
+
+    async def prove(self, order_id: str) -> None:
+        """The shopper proves owning the order here, as gateway/shop/verification.py remembers it
+        (kept PROOF_SECONDS: the projections folding the history soon after read it)."""
+        redis = self.scenario.redis
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(keys.verified_orders(self.id), order_id)
+            pipe.expire(keys.verified_orders(self.id), PROOF_SECONDS)
+            await pipe.execute()
 
     async def agent_says(self, text: str, after: float, agent: str | None = None) -> None:
         """An agent's reply; to a queued chat it claims it first, as the desk does (in the
@@ -136,7 +171,7 @@ class Chat:
             raise ValueError("nobody to write")
         if self.state is S.QUEUED:
             await self._move(S.ASSIGNED, after, "claimed", team=self.team, agent=email)
-            await self.system(f"{email.split('@')[0].title()} kümmert sich jetzt um Ihr Anliegen.", 0)
+            await self.system(self._joined(email), 0)
             after = 0
         await self._message(Author.AGENT, text, after, {"agent_name": email.split("@")[0].title(), "agent": email})
 
@@ -150,18 +185,26 @@ class Chat:
     async def handoff(self, team: str, reason: str, after: float = 0.4) -> None:
         await self._move(S.QUEUED, after, reason, team=team)
         moment = datetime.fromtimestamp(self.t / 1000, self.scenario.hours.timezone)
-        if self.scenario.hours.is_open(moment, team):
-            await self.system("Sie sind Nummer 1 in der Warteschlange.")
-        else:
+        hours, texts = self.scenario.hours, self.scenario.texts
+        if hours.is_open(moment, team):
+            await self.system(self._text("queue_next", "Sie sind Nummer 1 in der Warteschlange."))
+        elif texts is None:
             await self.system("Unser Team antwortet morgen um 08:00 Uhr.")
+        else:
+            when = describe_opening(hours.next_opening(moment, team), moment, self.locale, texts)
+            await self.system(texts.get(self.locale, "out_of_hours", when=when))
+
+    def _joined(self, agent: str) -> str:
+        name = agent.split("@")[0].title()
+        return self._text("agent_joined", f"{name} kümmert sich jetzt um Ihr Anliegen.", name=name)
 
     async def claim(self, agent: str, after: float) -> None:
         await self._move(S.ASSIGNED, after, "claimed", team=self.team, agent=agent)
-        await self.system(f"{agent.split('@')[0].title()} kümmert sich jetzt um Ihr Anliegen.")
+        await self.system(self._joined(agent))
 
     async def to_team(self, team: str, after: float) -> None:
         await self._move(S.QUEUED, after, f"transferred by {self.agent or SUPERVISOR}", team=team)
-        await self.system("Wir haben Sie an ein anderes Team weitergegeben.")
+        await self.system(self._text("transferred", "Wir haben Sie an ein anderes Team weitergegeben."))
 
     async def to_agent(self, agent: str, after: float) -> None:
         await self._move(S.ASSIGNED, after, f"transferred by {self.agent or SUPERVISOR}",
@@ -169,20 +212,20 @@ class Chat:
 
     async def resolve(self, after: float, by: str | None = None) -> None:
         await self._move(S.RESOLVED, after, f"resolved by {by or self.agent or SUPERVISOR}")
-        await self.system("Wie zufrieden waren Sie? (1–5)")
+        await self.system(self._text("csat_question", "Wie zufrieden waren Sie? (1–5)"))
 
     async def csat(self, score: int, comment: str | None = None, after: float = 20) -> None:
         """The shopper's answers to the survey, as the conversation loop records them."""
         await self.shopper(str(score), after)
         await self.store.append(self.id, EventKind.CSAT, author=Author.SHOPPER, data={"score": score, "comment": None})
-        await self.system("Möchten Sie uns noch etwas sagen?")
+        await self.system(self._text("csat_comment", "Möchten Sie uns noch etwas sagen?"))
         if comment is None:
             await self.shopper("/csat_no_comment", 15)
         else:
             await self.shopper(comment, 40)
             await self.store.append(self.id, EventKind.CSAT, author=Author.SHOPPER,
                                     data={"score": score, "comment": comment})
-        await self.system("Danke!")
+        await self.system(self._text("csat_thanks", "Danke!"))
 
     async def reopen(self, text: str, after: float) -> None:
         """The shopper's next message after a resolve: a fresh bot turn."""
@@ -194,5 +237,7 @@ class Chat:
         if not self.scenario.can_hand_back:
             self.scenario.left_out.append(self.id)
             return False
-        await self._move(S.BOT, after, f"handed back by {self.agent or SUPERVISOR}")
+        await self._move(S.BOT, after, f"handed_back by {self.agent or SUPERVISOR}")
+        if self.scenario.texts is not None:
+            await self.system(self.scenario.texts.get(self.locale, "handed_back"))
         return True
