@@ -10,9 +10,10 @@ agent or opening hours — the report lists what a filter did not apply to in `u
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import hashlib
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -33,6 +34,38 @@ MAX_DOCUMENTS = 5_000
 MAX_CLUSTERS = 50
 # Complaints shown with a cluster (the newest); `cases` counts them all.
 MAX_SHOWN = 20
+# Clusterings a gateway process keeps (a console reloading one view asks for the same again).
+CACHED_THEMES = 32
+
+
+class ThemeCache:
+    """The themes of the same complaints, computed once: k-means over a range's complaints
+    takes from a tenth of a second to a few seconds (benchmarks/reports.py), and the same
+    texts with the same catalogue always give the same themes (fixed seed)."""
+
+    def __init__(self, size: int = CACHED_THEMES) -> None:
+        self.size = size
+        self._themes: OrderedDict[str, Themes] = OrderedDict()
+
+    @staticmethod
+    def key(texts: Sequence[str], catalogue: Catalogue) -> str:
+        digest = hashlib.sha256()
+        for sku, names in sorted(catalogue.names.items()):
+            digest.update(f"{sku}\0{'|'.join(names)}\1".encode())
+        for text in texts:
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        return digest.hexdigest()
+
+    async def themes(self, texts: Sequence[str], lexicon: Lexicon, catalogue: Catalogue) -> Themes:
+        key = self.key(texts, catalogue)
+        if (found := self._themes.get(key)) is not None:
+            self._themes.move_to_end(key)
+            return found
+        themes = await asyncio.to_thread(cluster, texts, lexicon, catalogue)
+        self._themes[key] = themes
+        while len(self._themes) > self.size:
+            self._themes.popitem(last=False)
+        return themes
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,19 +105,20 @@ def _wanted(query: ReportQuery, channel: str, team: str | None) -> bool:
 
 
 async def complaint_themes(redis: Redis, query: ReportQuery, *, lexicon: Lexicon,
-                           max_documents: int = MAX_DOCUMENTS) -> Clustered:
+                           max_documents: int = MAX_DOCUMENTS, cache: ThemeCache | None = None) -> Clustered:
     start, end = _bounds(query)
     found = await store.documents_between(redis, start, end, limit=max_documents)
     documents = tuple(document for document in found if _wanted(query, document.channel, document.team))
     catalogue = Catalogue(await store.catalogue_names(redis), lexicon)
-    themes = await asyncio.to_thread(cluster, [document.text for document in documents], lexicon, catalogue)
+    texts = [document.text for document in documents]
+    themes = await (cache or ThemeCache(size=0)).themes(texts, lexicon, catalogue)
     return Clustered(documents, themes, catalogue)
 
 
 async def complaints_report(redis: Redis, query: ReportQuery, *, now: float, lexicon: Lexicon,
-                            alert_shoppers: int, alert_days: int,
-                            max_documents: int = MAX_DOCUMENTS) -> dict[str, Any]:
-    clustered = await complaint_themes(redis, query, lexicon=lexicon, max_documents=max_documents)
+                            alert_shoppers: int, alert_days: int, max_documents: int = MAX_DOCUMENTS,
+                            cache: ThemeCache | None = None) -> dict[str, Any]:
+    clustered = await complaint_themes(redis, query, lexicon=lexicon, max_documents=max_documents, cache=cache)
     start, end = _bounds(query)
     alerts = await product_alerts(redis, as_of=min(now, end), shoppers=alert_shoppers, days=alert_days)
     feedback = Counter(entry.feedback for entry in await store.feedback_between(redis, start, end)
@@ -107,10 +141,12 @@ class ComplaintReports:
     alert_shoppers: int
     alert_days: int
     clock: Clock
+    cache: ThemeCache = field(default_factory=ThemeCache)
 
     async def report(self, query: ReportQuery) -> dict[str, Any]:
         return await complaints_report(self.redis, query, now=self.clock(), lexicon=self.lexicon,
-                                       alert_shoppers=self.alert_shoppers, alert_days=self.alert_days)
+                                       alert_shoppers=self.alert_shoppers, alert_days=self.alert_days,
+                                       cache=self.cache)
 
 
 COMPLAINTS = web.AppKey("complaints", ComplaintReports)

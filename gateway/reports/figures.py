@@ -65,7 +65,8 @@ def _heatmap(days: Mapping[date, Mapping[str, int]], name: str) -> list[list[int
 
 async def volume(redis: Redis, query: ReportQuery) -> dict[str, Any]:
     everyone = await read_days(redis, query, filtered=False)
-    filtered = await read_days(redis, query)
+    # Without a team or agent filter both are the same hashes: read once.
+    filtered = await read_days(redis, query) if query.team or query.agent else everyone
     started, handed = total(everyone), total(filtered)
     agent = query.agent is not None
     return {
@@ -117,7 +118,7 @@ def _count_median(counters: Mapping[str, int], name: str) -> dict[str, Any]:
 
 async def bot(redis: Redis, query: ReportQuery) -> dict[str, Any]:
     everyone = total(await read_days(redis, query, filtered=False))
-    filtered = total(await read_days(redis, query))
+    filtered = total(await read_days(redis, query)) if query.team or query.agent else everyone
     # Bot episodes: a conversation, and again what follows a hand back (README, "topic").
     conversations, handed = everyone.get("bot", 0), everyone.get("handed", 0)
     started_by_topic = with_prefix(everyone, "topic:")

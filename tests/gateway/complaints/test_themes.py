@@ -6,7 +6,9 @@ import pytest
 
 from gateway.complaints.lexicon import Lexicon
 from gateway.complaints.products import Catalogue
+from gateway.complaints.report import ThemeCache
 from gateway.complaints.themes import cluster, precision_recall
+from gateway.settings import REPO_ROOT
 from tests.gateway.complaints.test_products import NAMES
 
 SEAMS = [
@@ -66,3 +68,18 @@ def test_few_complaints_still_get_a_theme(lexicon: Lexicon, catalogue: Catalogue
 def test_a_known_defect_is_measured_by_precision_and_recall() -> None:
     assert precision_recall({"a", "b", "c", "x"}, {"a", "b", "c", "d"}) == (0.75, 0.75)
     assert precision_recall(set(), {"a"}) == (0.0, 0.0)
+
+
+async def test_the_same_complaints_are_clustered_once_per_catalogue() -> None:
+    lexicon = Lexicon.load(REPO_ROOT / "faq_data")
+    texts = ["Die Naht der Kissenhülle geht auf", "the seam came apart", "Paket kam zu spät", "parcel arrived late"]
+    catalogue = Catalogue({"NL-1001": ["Leinen-Kissenhülle"]}, lexicon)
+    cache = ThemeCache(size=2)
+    first = await cache.themes(texts, lexicon, catalogue)
+    assert await cache.themes(list(texts), lexicon, catalogue) is first
+    renamed = Catalogue({"NL-1001": ["Leinen-Kissenhülle", "Linen cushion cover"]}, lexicon)
+    assert await cache.themes(texts, lexicon, renamed) is not first
+    assert await cache.themes(texts[:3], lexicon, catalogue) is not first
+    # The oldest of the three is gone (two are kept): computed again, the same themes.
+    again = await cache.themes(texts, lexicon, catalogue)
+    assert again is not first and again == first
