@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 # environment says otherwise: recompiling every test module costs each run ~8 s.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints typecheck system-deps clean
+.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints bench-reports typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -72,6 +72,10 @@ bench-webhooks: setup
 # Complaint themes of 2,000 complaints, and the feedback classifier on its held-out file (benchmarks/).
 bench-complaints: setup
 	@$(PY) benchmarks/complaints.py
+
+# Every report over 90 days × 2,000 conversations a day, and what keeping the rollups costs (benchmarks/).
+bench-reports: setup
+	@$(PY) benchmarks/reports.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy
