@@ -9,6 +9,15 @@ const CHART_JS = "/console/vendor/chart.umd.min.js";
 export const PALETTE = ["#1f6f68", "#3a7bd5", "#e08a1e", "#8e5cc2", "#c2415a", "#5b8c2a", "#6b7785"];
 export const CHANNEL_COLOURS = { web: "#1f6f68", sms: "#e08a1e", messenger: "#3a7bd5", whatsapp: "#5b8c2a" };
 const HEAT_LEVELS = 6; // heat-0 (nothing) … heat-5 (the busiest hour), console.css/reports.css
+// Steps a duration axis may take (seconds): its ticks read "30 min", "2 h", not "2 h 46 min".
+const DURATION_STEPS = [1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800];
+const DURATION_TICKS = 6;
+
+/** The first step that puts the largest of `values` (seconds) under about six ticks. */
+export function durationStep(values) {
+  const max = Math.max(0, ...values.filter((v) => Number.isFinite(v)));
+  return DURATION_STEPS.find((step) => max / step <= DURATION_TICKS) || DURATION_STEPS[DURATION_STEPS.length - 1];
+}
 
 /** Resolves with window.Chart once the library has loaded (a script element: CSP 'self'). */
 export function loadChartJs() {
@@ -110,14 +119,20 @@ export class Charts {
    * Lines by day. series: [{label, data, colour, axis: "y"|"y2"}]; yTick/y2Tick format each axis
    * (durations, percents). Gaps (null) stay gaps: a day without a sample has no median.
    */
-  lines(label, labels, series, { yTick, y2Tick, yMax } = {}) {
+  lines(label, labels, series, { yTick, y2Tick, yMax, durations = false } = {}) {
     return this.box(label, () => {
       const options = this.base(yTick);
       if (yMax !== undefined) options.scales.y.max = yMax;
+      const onAxis = (axis) => series.filter((s) => (s.axis || "y") === axis).flatMap((s) => s.data);
       const tickOf = { y: yTick || ((v) => this.i18n.number(v)), y2: y2Tick || ((v) => this.i18n.number(v)) };
       if (series.some((s) => s.axis === "y2")) {
         options.scales.y2 = { position: "right", beginAtZero: true, grid: { display: false },
           ticks: { callback: (value) => tickOf.y2(value) } };
+      }
+      if (durations) {
+        for (const axis of Object.keys(tickOf)) {
+          if (options.scales[axis]) options.scales[axis].ticks.stepSize = durationStep(onAxis(axis));
+        }
       }
       options.plugins.tooltip.callbacks.label = (item) =>
         `${item.dataset.label}: ${tickOf[item.dataset.yAxisID || "y"](item.raw)}`;
@@ -125,7 +140,8 @@ export class Charts {
       return {
         type: "line",
         data: { labels, datasets: series.map((s, n) => ({
-          label: s.label, data: s.data, yAxisID: s.axis || "y", spanGaps: false, tension: 0.25, pointRadius: 2,
+          label: s.label, data: s.data, yAxisID: s.axis || "y", spanGaps: false, pointRadius: 2,
+          tension: 0, // straight from day to day: a curve would show values nobody measured
           borderColor: s.colour || PALETTE[n % PALETTE.length], backgroundColor: s.colour || PALETTE[n % PALETTE.length],
         })) },
         options,
@@ -174,4 +190,22 @@ export function rateBar(i18n, rate) {
     h("meter", { className: "rate-bar", attrs: { min: 0, max: 1, value: known ? Math.min(1, Math.max(0, share)) : 0,
       "aria-hidden": "true" } }),
     h("span", { className: "rate-value", text: i18n.percent(rate) }));
+}
+
+/**
+ * A day-by-day row of tiny bars in a table cell (a cluster's trend): the numbers stay in the
+ * title and the accessible name. Heights go through CSSOM (style-src 'self' allows that).
+ */
+export function sparkline(i18n, points) {
+  const list = Array.isArray(points) ? points : [];
+  const max = Math.max(0, ...list.map((p) => Number(p.count) || 0));
+  const total = list.reduce((sum, p) => sum + (Number(p.count) || 0), 0);
+  const words = list.map((p) => `${i18n.shortDay(p.day)}: ${i18n.number(p.count || 0)}`).join(", ");
+  return h("span", { className: "sparkline", attrs: { role: "img", "aria-label": words, title: words },
+    dataset: { total } },
+  list.map((p) => {
+    const bar = h("span", { className: `spark${p.count ? "" : " spark--zero"}` });
+    bar.style.height = `${max ? Math.max(8, Math.round((100 * (Number(p.count) || 0)) / max)) : 8}%`;
+    return bar;
+  }));
 }

@@ -35,6 +35,15 @@ class Console {
     $("presence").addEventListener("change", (e) => this.setPresence(e.target.value));
   }
 
+  /** A text in the agent's language (navigation.js loads them before anything is shown). */
+  t(key, values) {
+    return this.navigation.i18n ? this.navigation.i18n.t(key, values) : key;
+  }
+
+  label(prefix, code) {
+    return this.navigation.i18n ? this.navigation.i18n.label(prefix, code) : String(code);
+  }
+
   // ------------------------------------------------------------------ session
 
   async boot() {
@@ -62,7 +71,7 @@ class Console {
     const email = form.elements.email.value.trim();
     const password = form.elements.password.value;
     if (!email || !password) {
-      $("login-error").textContent = "Enter your email and password.";
+      $("login-error").textContent = this.t("console.enter_login");
       return;
     }
     const button = form.querySelector('button[type="submit"]');
@@ -73,7 +82,7 @@ class Console {
       await this.start(session);
     } catch (error) {
       $("login-error").textContent =
-        error.status === 401 ? "Wrong email or password." : error.message || "Login failed.";
+        error.status === 401 ? this.t("console.wrong_login") : error.message || this.t("console.login_failed");
     } finally {
       button.disabled = false;
     }
@@ -86,13 +95,13 @@ class Console {
       /* the session may already be gone: log out locally all the same */
     }
     this.stop();
-    this.showLogin("You are logged out.");
+    this.showLogin(this.t("console.logged_out"));
   }
 
   sessionLost() {
     if (!this.me) return;
     this.stop();
-    this.showLogin("Your session has ended. Please log in again.");
+    this.showLogin(this.t("console.session_ended"));
   }
 
   async start(session) {
@@ -131,9 +140,9 @@ class Console {
   async setPresence(status) {
     try {
       const presence = await this.api.presence(status);
-      this.notify(`You are ${presence.presence}.`);
+      this.notify(this.t("console.presence_now", { presence: this.label("presence", presence.presence) }));
     } catch (error) {
-      if (error.status !== 401) this.notify(`Could not change presence: ${error.message}`);
+      if (error.status !== 401) this.notify(this.t("console.presence_failed", { error: error.message }));
     }
   }
 
@@ -152,7 +161,7 @@ class Console {
     try {
       data = await this.api.queues();
     } catch (error) {
-      if (error.status !== 401) this.notify(`Could not load the queues: ${error.message}`);
+      if (error.status !== 401) this.notify(this.t("console.queues_failed", { error: error.message }));
       return;
     }
     // A fresh picture: whatever is no longer queued or mine drops out of the lists.
@@ -207,7 +216,7 @@ class Console {
     else this.summaries.delete(summary.id);
     if (chat && chat.summary !== summary) chat.setSummaryQuietly(summary);
     if (announce && this.isMine(summary) && !this.isMine(before) && !chat) {
-      this.notify(`New chat assigned to you (${summary.channel}).`);
+      this.notify(this.t("console.assigned_to_you", { channel: this.label("channel", summary.channel) }));
       if (this.chats.size < MAX_OPEN) this.open(summary.id, { focus: false });
     }
     this.renderSidebar();
@@ -220,7 +229,7 @@ class Console {
       await this.open(id);
     } catch (error) {
       if (error.status === 409) {
-        let who = "another agent";
+        let who = this.t("console.another_agent");
         try {
           const whole = await this.api.conversation(id);
           this.onSummary(whole.conversation);
@@ -228,10 +237,10 @@ class Console {
         } catch (e) {
           /* keep "another agent" */
         }
-        this.notify(`Already taken by ${who}.`);
+        this.notify(this.t("console.already_taken", { who }));
         await this.refreshQueues();
       } else if (error.status !== 401) {
-        this.notify(`Could not claim: ${error.message}`);
+        this.notify(this.t("console.claim_failed", { error: error.message }));
       }
     }
   }
@@ -253,10 +262,10 @@ class Console {
       } catch (error) {
         if (error.status === 404) {
           this.close(id);
-          this.notify("That conversation no longer exists.");
+          this.notify(this.t("console.gone"));
           return;
         }
-        if (error.status !== 401) chat.alert(`Could not load the conversation: ${error.message}`);
+        if (error.status !== 401) chat.alert(this.t("console.load_failed", { error: error.message }));
       }
     }
     this.unread.delete(id);
@@ -310,7 +319,7 @@ class Console {
 
   connect() {
     if (!window.io) {
-      this.notify("Live updates are unavailable (the Socket.IO client did not load).");
+      this.notify(this.t("console.no_live"));
       return;
     }
     const socket = window.io("/agent", {

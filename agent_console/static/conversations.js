@@ -2,11 +2,19 @@
 // (GET /agent/conversations), filtered and searched by text, a page at a time by the
 // answer's `next` cursor. A click opens the case in the case panel beside the queues.
 
-import { clear, h, shopperText } from "./dom.js";
+import { clear, h } from "./dom.js";
 
 const PAGE = 50;
 const SEARCH_DELAY_MS = 300;
 const STATES = ["bot", "queued", "assigned", "resolved"];
+// A button's payload ("/offer_accept{…}", "/csat_no_comment") is what the shopper tapped, not wrote.
+const PAYLOAD = /^\/[a-z_]+/;
+
+/** The list's preview of the newest message: a tapped button in words, else the text (as text). */
+function previewText(i18n, text) {
+  if (!text) return "—";
+  return PAYLOAD.test(String(text)) ? i18n.t("conversations.button") : String(text);
+}
 
 function choice(name, label, options) {
   return h("label", { className: "filter" }, h("span", { className: "filter-label", text: label }),
@@ -138,6 +146,6 @@ export class ConversationsView {
           agent ? h("span", { className: "agent-tag", text: agent }) : null,
           csat ? h("span", { className: "csat-tag", text: `${csat} ★` }) : null,
           h("time", { className: "muted conversation-time", text: i18n.moment(summary.last_activity_at || summary.updated_at || summary.created_at) })),
-        h("span", { className: "preview", text: shopperText(summary.preview) || "—" })));
+        h("span", { className: "preview", text: previewText(i18n, summary.preview) })));
   }
 }

@@ -95,10 +95,10 @@ export class I18n {
     return pair(Math.floor(s / DAY), "d", Math.floor((s % DAY) / HOUR), "h");
   }
 
-  /** "YYYY-MM-DD" (a shop-local day) → "Mo., 3. Nov." / "Mon 3 Nov". */
+  /** "YYYY-MM-DD" (a shop-local day), or epoch milliseconds → "Mo., 3. Nov." / "Mon 3 Nov". */
   day(iso, options = { weekday: "short", day: "numeric", month: "short" }) {
-    if (!iso) return "";
-    const date = new Date(`${String(iso).slice(0, 10)}T12:00:00`);
+    if (iso === null || iso === undefined || iso === "") return "";
+    const date = typeof iso === "number" ? new Date(iso) : new Date(`${String(iso).slice(0, 10)}T12:00:00`);
     return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleDateString(this.locale, options);
   }
 

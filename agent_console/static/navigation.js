@@ -26,6 +26,7 @@ export class Navigation {
   /** The texts in the agent's language, before anything is drawn. */
   async prepare() {
     this.i18n = await I18n.load(document.body, navigator.languages);
+    document.documentElement.lang = this.i18n.language;
     this.i18n.apply(document);
     return this.i18n;
   }
@@ -45,6 +46,7 @@ export class Navigation {
       };
       this.controls = new CaseControls(app);
     }
+    document.getElementById("me-team").textContent = this.i18n.label("team", me.team);
     this.renderTabs();
     window.addEventListener("hashchange", this.onHash);
     this.route();

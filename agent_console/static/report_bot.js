@@ -3,7 +3,10 @@
 
 import { rateBar } from "./charts.js";
 import { h } from "./dom.js";
-import { agentLabel, caseButton, dayLabels, grid, kpis, panel, share, table, unfilteredNote } from "./report_parts.js";
+import { agentLabel, caseButton, dayLabels, firstOf, grid, kpis, panel, share, table, unfilteredNote } from "./report_parts.js";
+
+const TOPICS_SHOWN = 12;
+const COMMENTS_SHOWN = 8;
 
 /** "faq/returns" → "FAQ: returns"; order_status → "Where is my order?" (the locale's topic.* texts first). */
 export function topicLabel(ctx, topic) {
@@ -31,12 +34,13 @@ export function bot(ctx, data) {
       { name: "not-understood", label: i18n.t("bot.not_understood_turns"), value: i18n.number(notUnderstood.turns) },
     ]),
     grid(
-      panel(i18n.t("bot.topics"), table(
+      panel(i18n.t("bot.topics"), topics.length ? firstOf(ctx, topics, TOPICS_SHOWN, (shown) => table(
         [{ label: i18n.t("bot.topic") }, { label: i18n.t("bot.conversations"), numeric: true },
           { label: i18n.t("bot.deflected"), numeric: true }, { label: i18n.t("bot.deflection") }],
-        topics.map((t) => [topicLabel(ctx, t.topic), i18n.number(t.conversations), i18n.number(t.deflected),
+        shown.map((t) => [topicLabel(ctx, t.topic), i18n.number(t.conversations), i18n.number(t.deflected),
           rateBar(i18n, t.deflection_rate)]),
-        { rowData: (cells, n) => ({ topic: topics[n].topic }), empty: i18n.t("reports.none") }), { name: "topics" }),
+        { rowData: (cells, n) => ({ topic: shown[n].topic }) })) : h("p", { className: "empty", text: i18n.t("reports.none") }),
+      { name: "topics" }),
       panel(i18n.t("bot.handoffs_by_reason"), table(
         [{ label: i18n.t("bot.reason") }, { label: i18n.t("common.team") }, { label: i18n.t("volume.handoffs"), numeric: true }],
         reasons.map((r) => [i18n.label("reason", r.reason), i18n.label("team", r.team), i18n.number(r.handoffs)]),
@@ -111,7 +115,7 @@ export function satisfaction(ctx, data) {
       scoreTable(ctx, "agent", data.by_agent),
       scoreTable(ctx, "channel", data.by_channel),
       panel(i18n.t("satisfaction.comments"), comments.length
-        ? h("ul", { className: "comments" }, comments.map((entry) => comment(ctx, entry)))
+        ? firstOf(ctx, comments, COMMENTS_SHOWN, (shown) => h("ul", { className: "comments" }, shown.map((entry) => comment(ctx, entry))))
         : h("p", { className: "empty", text: i18n.t("satisfaction.no_comments") }), { wide: true, name: "comments" }),
     ));
 }

@@ -1,5 +1,6 @@
 // The reports' filter bar: a date range (the last 28 days unless chosen), channel, team,
-// agent, business hours only, and the CSV export with the same filters.
+// agent, business hours only; and the CSV export link with the same filters (`csv`, placed
+// by the view).
 
 import { clear, h } from "./dom.js";
 
@@ -54,8 +55,7 @@ export class ReportFilters {
     select("agent", i18n.t("common.agent"), [["", i18n.t("reports.all_agents")]]),
     h("label", { className: "filter filter--check" },
       h("input", { attrs: { type: "checkbox", name: "business_hours" } }),
-      h("span", { text: i18n.t("reports.business_hours") })),
-    this.csv);
+      h("span", { text: i18n.t("reports.business_hours") })));
     clear(this.root).appendChild(this.form);
     this.updateCsv();
     this.loadAgents();

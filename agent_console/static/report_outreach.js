@@ -1,9 +1,11 @@
 // Reports on what the shop says first and what shoppers complain about: Proactive offers and
 // notifications (with WISMO per 100 shipped orders), and Complaints (alerts and clusters).
 
-import { rateBar } from "./charts.js";
+import { rateBar, sparkline } from "./charts.js";
 import { h } from "./dom.js";
-import { caseButton, dayLabels, grid, kpis, panel, table } from "./report_parts.js";
+import { caseButton, dayLabels, firstOf, grid, kpis, panel, table } from "./report_parts.js";
+
+const CLUSTERS_SHOWN = 10;
 
 function ruleTable(ctx, rules, name) {
   const { i18n } = ctx;
@@ -115,7 +117,7 @@ export function alertBanner(ctx, data) {
       h("div", { className: "alert-cases" },
         h("span", { className: "muted", text: i18n.t("complaints.cases", { n: i18n.number(cases.length) }) }),
         cases.map((cid, n) => caseButton(ctx, cid, i18n.t("complaints.case_n", { n: n + 1 }))))),
-    trend.length ? h("div", { className: "alert-chart" }, charts.lines(i18n.t("complaints.trend"),
+    trend.length ? h("div", { className: "alert-chart" }, charts.bars(i18n.t("complaints.trend"),
       dayLabels(ctx, trend), [{ label: i18n.t("complaints.complaints"), data: trend.map((p) => p.count), colour: "#b3261e" }]))
       : null);
   }));
@@ -136,8 +138,7 @@ function clusterRow(ctx, cluster) {
     productName(ctx, cluster.product),
     h("span", { text: theme.label || theme.id || "—", attrs: { title: (theme.terms || []).join(", ") } }),
     i18n.number(cluster.cases), i18n.number(cluster.shoppers),
-    h("span", { className: "sparkline", text: trend.map((p) => p.count || 0).join(" · ") || "—",
-      attrs: { title: trend.map((p) => `${p.day}: ${p.count}`).join("\n") } }),
+    trend.length ? sparkline(i18n, trend) : "—",
     details,
   ];
 }
@@ -158,13 +159,13 @@ export function complaints(ctx, data) {
       })),
     ]),
     grid(
-      panel(i18n.t("complaints.clusters"), table(
+      panel(i18n.t("complaints.clusters"), clusters.length ? firstOf(ctx, clusters, CLUSTERS_SHOWN, (shown) => table(
         [{ label: i18n.t("complaints.product") }, { label: i18n.t("complaints.theme_column") },
           { label: i18n.t("complaints.cases_column"), numeric: true }, { label: i18n.t("complaints.shoppers"), numeric: true },
           { label: i18n.t("complaints.per_day") }, { label: "" }],
-        clusters.map((cluster) => clusterRow(ctx, cluster)),
-        { rowData: (cells, n) => ({ sku: (clusters[n].product || {}).sku || "", theme: (themeOf(clusters[n].theme) || {}).id || "" }),
-          empty: i18n.t("complaints.no_clusters") }), { wide: true, name: "clusters" }),
+        shown.map((cluster) => clusterRow(ctx, cluster)),
+        { rowData: (cells, n) => ({ sku: (shown[n].product || {}).sku || "", theme: (themeOf(shown[n].theme) || {}).id || "" }) }))
+        : h("p", { className: "empty", text: i18n.t("complaints.no_clusters") }), { wide: true, name: "clusters" }),
       top.length ? panel(i18n.t("complaints.trend_top"), charts.lines(i18n.t("complaints.trend_top"),
         days.map((day) => i18n.shortDay(day)), top.map((cluster) => ({
           label: `${productName(ctx, cluster.product)} · ${(themeOf(cluster.theme) || {}).label || ""}`,

@@ -40,14 +40,23 @@ export function empty(text) {
   return h("p", { className: "empty", text });
 }
 
-/** A button opening a case (the case panel beside the queues); `label` says which. */
+/**
+ * A link opening a case (#/conversations/{id}: a chat column, the case beside it); `label`
+ * says which. A real link, so it also opens in a new tab and can be copied.
+ */
 export function caseButton(ctx, cid, label) {
-  return h("button", {
+  return h("a", {
     className: "button button--small case-link",
     text: label || ctx.i18n.t("reports.open_case"),
-    attrs: { type: "button", title: ctx.i18n.t("reports.open_case") },
+    attrs: { href: `#/conversations/${encodeURIComponent(cid)}`, title: ctx.i18n.t("reports.open_case") },
     dataset: { conversationId: cid },
-    on: { click: () => ctx.open(cid) },
+    on: {
+      click: (event) => {
+        if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return; // a new tab
+        event.preventDefault();
+        ctx.open(cid); // also when the address names this case already
+      },
+    },
   });
 }
 
@@ -84,4 +93,16 @@ export function share(ctx, part, whole) {
   return ctx.i18n.t("reports.share", {
     part: ctx.i18n.number(part), whole: ctx.i18n.number(whole), rate: ctx.i18n.percent(rate),
   });
+}
+
+/**
+ * The first `n` of a long list drawn by make(items), and the rest behind "Show all (N)"
+ * (a <details>, so they are in the page, only folded away).
+ */
+export function firstOf(ctx, items, n, make) {
+  if (items.length <= n) return make(items);
+  return h("div", { className: "first-of" }, make(items.slice(0, n)),
+    h("details", { className: "show-all" },
+      h("summary", { text: ctx.i18n.t("reports.show_all", { n: ctx.i18n.number(items.length) }) }),
+      make(items.slice(n))));
 }

@@ -7,10 +7,13 @@ import { dayLabels, grid, kpis, panel, share, table, unfilteredNote } from "./re
 
 const DURATIONS = ["first_response", "resolution", "waiting", "handling"];
 
+/** The channels anything came in on (a channel filter leaves one: the others are not news). */
 function channelsOf(started, days) {
   const names = new Set(Object.keys(started.by_channel || {}));
   days.forEach((day) => Object.keys(day.by_channel || {}).forEach((name) => names.add(name)));
-  return [...names];
+  const total = (name) => days.reduce((sum, day) => sum + ((day.by_channel || {})[name] || 0), 0)
+    + ((started.by_channel || {})[name] || 0);
+  return [...names].filter((name) => total(name) > 0);
 }
 
 /** Started conversations by channel and day, handoffs by team, and the two weekday × hour heatmaps. */
@@ -84,9 +87,9 @@ export function speed(ctx, data) {
       panel(i18n.t("speed.trend"), charts.lines(i18n.t("speed.trend"), dayLabels(ctx, days), [
         { label: i18n.t("speed.first_response_median"), axis: "y",
           data: days.map((day) => (day.first_response || {}).median ?? null) },
-        { label: i18n.t("speed.resolution_median"), axis: "y2",
+        { label: i18n.t("speed.resolution_median"), axis: "y",
           data: days.map((day) => (day.resolution || {}).median ?? null) },
-      ], { yTick: (s) => i18n.duration(s), y2Tick: (s) => i18n.duration(s) }), { name: "speed-trend" }),
+      ], { yTick: (s) => i18n.duration(s), durations: true }), { name: "speed-trend" }),
     ));
 }
 
@@ -97,9 +100,8 @@ export function staffing(ctx, data) {
   const people = (n) => i18n.number(n);
   return h("div", {},
     kpis([
-      { name: "service-level", label: i18n.t("staffing.service_level"),
-        value: i18n.t("staffing.service_level_value", {
-          share: i18n.percent(data.service_level), within: i18n.duration(data.answer_within_seconds) }) },
+      { name: "service-level", label: i18n.t("staffing.service_level"), value: i18n.percent(data.service_level),
+        sub: i18n.t("staffing.service_level_value", { within: i18n.duration(data.answer_within_seconds) }) },
       { name: "concurrency", label: i18n.t("staffing.concurrency"), value: i18n.number(data.concurrency) },
       { name: "handling", label: i18n.t("staffing.handling"), value: i18n.duration(data.handling_seconds),
         sub: data.handling_measured === false ? i18n.t("staffing.handling_assumed") : null },

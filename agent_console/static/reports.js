@@ -53,7 +53,7 @@ export class ReportsView {
     }));
     clear(this.root).append(
       h("header", { className: "reports-head" },
-        h("h1", { className: "view-title", text: i18n.t("view.reports") }), this.rangeLine),
+        h("h1", { className: "view-title", text: i18n.t("view.reports") }), this.rangeLine, this.filters.csv),
       filters, this.alerts, toc, body);
     this.built = true;
   }
