@@ -157,6 +157,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     tasks.append(asyncio.create_task(notifier.run(**ticks), name="notifications"))
     if settings.report_worker:
         tasks += reports.start()
+    # Every process answers reports: each keeps its own complaint themes warm.
+    tasks.append(asyncio.create_task(app[COMPLAINTS].keep_warm(hours.timezone), name="complaint-themes"))
     try:
         async with agent_socket.running(sockets, settings.effective_redis_url):
             yield

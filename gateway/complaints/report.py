@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.types import Clock
 from gateway.complaints import store
@@ -30,12 +33,17 @@ from gateway.complaints.products import Catalogue
 from gateway.complaints.themes import Themes, cluster, precision_recall
 from gateway.reports.query import ReportQuery
 
+log = logging.getLogger(__name__)
+
 MAX_DOCUMENTS = 5_000
 MAX_CLUSTERS = 50
 # Complaints shown with a cluster (the newest); `cases` counts them all.
 MAX_SHOWN = 20
 # Clusterings a gateway process keeps (a console reloading one view asks for the same again).
 CACHED_THEMES = 32
+# The console's preset ranges (days up to today), clustered ahead every WARM_SECONDS.
+WARM_RANGES = (7, 28, 90)
+WARM_SECONDS = 60.0
 
 
 class ThemeCache:
@@ -46,6 +54,9 @@ class ThemeCache:
     def __init__(self, size: int = CACHED_THEMES) -> None:
         self.size = size
         self._themes: OrderedDict[str, Themes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._themes)
 
     @staticmethod
     def key(texts: Sequence[str], catalogue: Catalogue) -> str:
@@ -111,7 +122,7 @@ async def complaint_themes(redis: Redis, query: ReportQuery, *, lexicon: Lexicon
     documents = tuple(document for document in found if _wanted(query, document.channel, document.team))
     catalogue = Catalogue(await store.catalogue_names(redis), lexicon)
     texts = [document.text for document in documents]
-    themes = await (cache or ThemeCache(size=0)).themes(texts, lexicon, catalogue)
+    themes = await (cache if cache is not None else ThemeCache(size=0)).themes(texts, lexicon, catalogue)
     return Clustered(documents, themes, catalogue)
 
 
@@ -147,6 +158,24 @@ class ComplaintReports:
         return await complaints_report(self.redis, query, now=self.clock(), lexicon=self.lexicon,
                                        alert_shoppers=self.alert_shoppers, alert_days=self.alert_days,
                                        cache=self.cache)
+
+    async def warm(self, timezone: ZoneInfo) -> None:
+        """Cluster the console's preset ranges (the last 7, 28 and 90 days, no filter) ahead
+        of the supervisor, once per change of their complaints: the report then only reads.
+        Any other range or filter is clustered when first asked for, and kept."""
+        today = datetime.fromtimestamp(self.clock(), timezone).date()
+        for days in WARM_RANGES:
+            query = ReportQuery(today - timedelta(days=days - 1), today, timezone)
+            await complaint_themes(self.redis, query, lexicon=self.lexicon, cache=self.cache)
+
+    async def keep_warm(self, timezone: ZoneInfo, interval: float = WARM_SECONDS) -> None:
+        """`warm` every `interval` seconds for as long as the process runs (a background task)."""
+        while True:
+            try:
+                await self.warm(timezone)
+            except RedisError as exc:
+                log.warning("complaint themes not warmed (%s); trying again in %.0f s", exc, interval)
+            await asyncio.sleep(interval)
 
 
 COMPLAINTS = web.AppKey("complaints", ComplaintReports)

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from core.types import Channel
 from gateway.complaints.projection import ComplaintsProjection
-from gateway.complaints.report import complaint_themes, complaints_report
+from gateway.complaints.report import ComplaintReports, complaint_themes, complaints_report
 from gateway.reports.query import ReportQuery
 from tests.gateway.complaints.support import DAY, START, Clock, fold, open_case, put_order
 
@@ -112,3 +112,17 @@ async def test_a_known_defect_is_found_as_one_cluster_with_its_precision_and_rec
     assert found is not None
     (product, _), precision, recall = found
     assert (product, precision, recall) == ("NL-1001", 1.0, 1.0)
+
+
+async def test_the_consoles_preset_ranges_are_clustered_before_they_are_asked_for(
+        redis: Redis, projection: ComplaintsProjection) -> None:
+    await _history(redis, projection)
+    reports = ComplaintReports(redis, projection.lexicon, 3, 7, clock=lambda: START + 4 * DAY)
+    await reports.warm(BERLIN)
+    # The last 7, 28 and 90 days up to Friday 6 March hold the same complaints: one clustering.
+    assert len(reports.cache) == 1
+    last_week = ReportQuery(first=date(2026, 2, 28), last=date(2026, 3, 6), timezone=BERLIN)
+    report = await reports.report(last_week)
+    assert len(reports.cache) == 1 and report["clusters"]  # read, not clustered again
+    await reports.report(ReportQuery(first=FIRST, last=date(2026, 3, 3), timezone=BERLIN))
+    assert len(reports.cache) == 2  # other complaints: clustered when asked, and kept
