@@ -142,6 +142,7 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Process
             "STORECHAT_NOTIFICATIONS": str(settings.notifications_file),
             "STORECHAT_PROACTIVE_RULES": str(settings.proactive_rules_file),
             "STORECHAT_INBOX_WORKER": "yes" if settings.inbox_worker else "no",
+            "STORECHAT_REPORT_WORKER": "yes" if settings.report_worker else "no",
             "STORECHAT_AGENT_MAX_CHATS": str(settings.agent_max_chats),
             **_api_env(settings),
             **(env or {}),

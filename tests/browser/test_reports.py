@@ -79,7 +79,9 @@ async def _write_waiting(redis: Redis, hours: BusinessHours) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """A gateway on the shop's hours over the demo history, a supervisor and an agent."""
-    settings = base_settings.replace(port=free_port(), business_hours_file=SHOP_HOURS)
+    # Its followers fold what the tests do (take over, hand back) while the module runs; the
+    # gateway stops with the module.
+    settings = base_settings.replace(port=free_port(), business_hours_file=SHOP_HOURS, report_worker=True)
 
     async def load() -> tuple[DemoTruth, dict[str, str]]:
         redis = Redis.from_url(settings.effective_redis_url, decode_responses=True)
