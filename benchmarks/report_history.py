@@ -21,13 +21,13 @@ import asyncio
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from redis.asyncio import Redis
 
 from core.types import Channel, ConversationState as S
 from gateway.desk.business_hours import BusinessHours
-from gateway.run.history.writer import AGENTS, BERLIN, SUPERVISOR, Chat, Scenario, berlin
+from gateway.run.history.writer import AGENTS, SUPERVISOR, Chat, Scenario, answer_delay, berlin
 
 HOUR = 3600.0
 CHANNELS = (Channel.WEB, Channel.WHATSAPP, Channel.SMS, Channel.MESSENGER)
@@ -102,17 +102,6 @@ async def _bot_turns(chat: Chat, rng: random.Random, *, after: float) -> None:
         await chat.bot("…", intent, retrieval=retrieval, after=rng.uniform(0.2, 3), messages=rng.choice((1, 1, 2)))
 
 
-def _answer_after(chat: Chat, rng: random.Random) -> float:
-    """Seconds until an agent claims: soon while the team is in, after its next opening when not."""
-    hours, team = chat.scenario.hours, chat.team or "general"
-    now = datetime.fromtimestamp(chat.t / 1000, BERLIN)
-    if hours.is_open(now, team):
-        delay = rng.choice((rng.uniform(3, 60), rng.uniform(60, 600), rng.uniform(600, 3600)))
-        if hours.is_open(now + timedelta(seconds=delay), team):
-            return delay
-        now += timedelta(seconds=delay)
-    opening = hours.next_opening(now, team) + timedelta(seconds=rng.uniform(30, 1800))
-    return max(1.0, (opening.timestamp() * 1000 - chat.t) / 1000)
 
 
 async def _human_part(chat: Chat, rng: random.Random, written: Written) -> None:
@@ -131,7 +120,7 @@ async def _human_part(chat: Chat, rng: random.Random, written: Written) -> None:
     if outcome < 0.14 and await chat.hand_back(rng.uniform(120, 3600)):
         return
     first, *others = rng.sample(_agents_of(chat.team or "general"), k=len(_agents_of(chat.team or "general")))
-    await chat.claim(first, _answer_after(chat, rng))
+    await chat.claim(first, max(1.0, answer_delay(chat, rng, ((3, 60), (60, 600), (600, 3600)), (30, 1800))))
     if others and rng.random() < 0.08:
         await chat.to_agent(others[0], rng.uniform(30, 300))
     written.answered += 1

@@ -21,11 +21,14 @@ from gateway.notifications.compose import notification_text
 from gateway.proactive.metrics import Metrics, Outcome
 from gateway.run.history import phrases as P
 from gateway.run.history.orders import HistoryOrder, Product
-from gateway.run.history.writer import AGENTS, BERLIN, SUPERVISOR, Chat, Scenario
+from gateway.run.history.writer import AGENTS, BERLIN, SUPERVISOR, Chat, Scenario, answer_delay
 from gateway.shop.orders import Order, OrderStatus
 from gateway.texts import Texts
 
 HOUR = 3600.0
+# How soon an agent answers while the team is in (seconds, one span drawn), and after its next opening.
+ANSWERED_SOON = ((20, 90), (60, 420), (300, 1800))
+AFTER_OPENING = (60, 2400)
 # The bot's intent for the message that brings each handoff reason.
 INTENT_OF = {"shopper_asked": "request_human", "billing_problem": "billing_problem",
              "delivered_not_received": "delivered_not_received", "order_problem": "change_address",
@@ -87,19 +90,6 @@ def pick(rng: random.Random, said: P.Said, locale: str) -> str:
 
 def agents_of(team: str) -> list[str]:
     return [email for email, of in AGENTS.items() if of == team and email != SUPERVISOR] or [SUPERVISOR]
-
-
-def answer_delay(chat: Chat, rng: random.Random) -> float:
-    """Seconds until an agent answers: soon while the team is in, after its next opening when not."""
-    hours, team = chat.scenario.hours, chat.team or "general"
-    now = datetime.fromtimestamp(chat.t / 1000, BERLIN)
-    if hours.is_open(now, team):
-        delay = rng.choice((rng.uniform(20, 90), rng.uniform(60, 420), rng.uniform(300, 1800)))
-        if hours.is_open(now + timedelta(seconds=delay), team):
-            return delay
-        now += timedelta(seconds=delay)
-    opening = hours.next_opening(now, team) + timedelta(seconds=rng.uniform(60, 2400))
-    return (opening.timestamp() * 1000 - chat.t) / 1000
 
 
 def answer_delay_next_day(chat: Chat, rng: random.Random) -> float:
@@ -197,7 +187,7 @@ async def desk(ctx: Ctx, chat: Chat, rng: random.Random, team: str, reason: str,
             await chat.resolve(rng.uniform(HOUR, 5 * HOUR), by=SUPERVISOR)
         return
     who = agent or rng.choice(agents_of(team))
-    await chat.claim(who, max(1.0, answer_delay(chat, rng) - rng.uniform(2, 20)))
+    await chat.claim(who, max(1.0, answer_delay(chat, rng, ANSWERED_SOON, AFTER_OPENING) - rng.uniform(2, 20)))
     ctx.tally.agents[who] += 1
     answer, reply, close = lines or (pick(rng, P.SERVICE_ANSWERS, chat.locale), "", "")
     await chat.agent_says(answer, rng.uniform(2, 25))
@@ -279,7 +269,7 @@ async def defect_report(ctx: Ctx, chat: Chat, rng: random.Random, text: str, ord
     await chat.handoff("product", "damaged_item", after=rng.uniform(0.3, 2))
     ctx.tally.teams["product"] += 1
     agent = rng.choice(("carla@nordlicht-home.example", SUPERVISOR))
-    await chat.claim(agent, max(1.0, answer_delay(chat, rng)))
+    await chat.claim(agent, max(1.0, answer_delay(chat, rng, ANSWERED_SOON, AFTER_OPENING)))
     ctx.tally.agents[agent] += 1
     await chat.agent_says(lines[0], rng.uniform(2, 25))
     await chat.shopper(lines[1], rng.uniform(60, 400))

@@ -8,8 +8,10 @@ chats can be written one after another although their times interleave.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -241,3 +243,18 @@ class Chat:
         if self.scenario.texts is not None:
             await self.system(self.scenario.texts.get(self.locale, "handed_back"))
         return True
+
+
+def answer_delay(chat: Chat, rng: random.Random, soon: Sequence[tuple[float, float]],
+                 after_opening: tuple[float, float]) -> float:
+    """Seconds until an agent answers `chat`: one of the `soon` spans drawn while its team is
+    in (if the team is still in then), else a moment `after_opening` seconds past the next opening."""
+    hours, team = chat.scenario.hours, chat.team or "general"
+    now = datetime.fromtimestamp(chat.t / 1000, hours.timezone)
+    if hours.is_open(now, team):
+        delay = rng.choice(tuple(rng.uniform(low, high) for low, high in soon))
+        if hours.is_open(now + timedelta(seconds=delay), team):
+            return delay
+        now += timedelta(seconds=delay)
+    opening = hours.next_opening(now, team) + timedelta(seconds=rng.uniform(*after_opening))
+    return (opening.timestamp() * 1000 - chat.t) / 1000

@@ -6,10 +6,10 @@ cases, a bot chat picked up after a day), and seeded random ones around them.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from core.types import Author, Channel, ConversationState as S, EventKind
-from gateway.run.history.writer import AGENTS, BERLIN, SUPERVISOR, Chat, Scenario, berlin
+from gateway.run.history.writer import AGENTS, SUPERVISOR, Chat, Scenario, answer_delay, berlin
 
 # (reason, team) of the bot's handoffs.
 REASONS = (("shopper_asked", "general"), ("complaint", "product"), ("damaged_item", "product"),
@@ -36,6 +36,8 @@ HOUR_WEIGHTS = (1, 1, 1, 1, 1, 1, 2, 4, 8, 10, 10, 10, 9, 9, 10, 10, 9, 8, 8, 8,
 AUTUMN = (date(2026, 10, 5), 35)  # five weeks around the clocks going back on 25 October
 SPRING = (date(2026, 3, 23), 14)  # two weeks around the clocks going forward on 29 March
 HOUR = 3600
+# How soon an agent answers while the team is in (one span drawn), and after its next opening.
+ANSWERED_SOON = ((3, 60), (60, 600), (600, 7200))
 
 
 def agents_of(team: str) -> list[str]:
@@ -291,17 +293,6 @@ async def bot_turns(chat: Chat, rng: random.Random, *, after: float) -> None:
         await chat.bot("…", intent, retrieval=retrieval, after=rng.uniform(0.2, 3), messages=rng.choice((1, 1, 2)))
 
 
-def answer_time(chat: Chat, rng: random.Random) -> float:
-    """Seconds until an agent answers: soon while the team is in, after its next opening when not."""
-    hours, team = chat.scenario.hours, chat.team or "general"
-    now = datetime.fromtimestamp(chat.t / 1000, BERLIN)
-    if hours.is_open(now, team):
-        delay = rng.choice((rng.uniform(3, 60), rng.uniform(60, 600), rng.uniform(600, 7200)))
-        if hours.is_open(now + timedelta(seconds=delay), team):
-            return delay
-        now += timedelta(seconds=delay)
-    opening = hours.next_opening(now, team) + timedelta(seconds=rng.uniform(30, 1800))
-    return (opening.timestamp() * 1000 - chat.t) / 1000
 
 
 async def human_part(chat: Chat, rng: random.Random) -> None:
@@ -323,7 +314,7 @@ async def human_part(chat: Chat, rng: random.Random) -> None:
     if outcome < 0.2 and await chat.hand_back(rng.uniform(120, 3600)):
         return
     first, *others = rng.sample(agents_of(chat.team or "general"), k=len(agents_of(chat.team or "general")))
-    await chat.claim(first, max(1.0, answer_time(chat, rng) - 5))
+    await chat.claim(first, max(1.0, answer_delay(chat, rng, ANSWERED_SOON, (30, 1800)) - 5))
     if others and rng.random() < 0.1:
         await chat.to_agent(others[0], rng.uniform(30, 300))
     if rng.random() < 0.05:
