@@ -1,9 +1,10 @@
 """The `complaints` report: product alerts, complaint clusters by product and theme, feedback counts.
 
-Clusters are made at report time from the range's documents (the newest MAX_DOCUMENTS of
-them), off the event loop; alerts come from the per-product counts as of the range's end
-(or now, if sooner); feedback from the feedback entries. `channel` and `team` filter the
-clusters and the feedback; alerts are always the whole shop's, and nothing here has an
+Themes are found in the range's documents (the newest MAX_DOCUMENTS of them), off the event
+loop, and kept (ThemeCache; the console's preset ranges ahead, `ComplaintReports.keep_warm`);
+alerts come from the per-product counts as of the range's end (or now, if sooner); feedback
+from the feedback entries. `channel` and `team` choose the complaints shown among the range's
+themes, and the feedback; alerts are always the whole shop's, and nothing here has an
 agent or opening hours — the report lists what a filter did not apply to in `unfiltered`.
 """
 
@@ -119,11 +120,14 @@ async def complaint_themes(redis: Redis, query: ReportQuery, *, lexicon: Lexicon
                            max_documents: int = MAX_DOCUMENTS, cache: ThemeCache | None = None) -> Clustered:
     start, end = _bounds(query)
     found = await store.documents_between(redis, start, end, limit=max_documents)
-    documents = tuple(document for document in found if _wanted(query, document.channel, document.team))
     catalogue = Catalogue(await store.catalogue_names(redis), lexicon)
-    texts = [document.text for document in documents]
+    # The themes are the range's whatever the filter: a channel or a team shows its complaints
+    # among them, so every filter of a range reads one clustering.
+    texts = [document.text for document in found]
     themes = await (cache if cache is not None else ThemeCache(size=0)).themes(texts, lexicon, catalogue)
-    return Clustered(documents, themes, catalogue)
+    kept = [index for index, document in enumerate(found) if _wanted(query, document.channel, document.team)]
+    return Clustered(tuple(found[index] for index in kept),
+                     Themes(tuple(themes.assignments[index] for index in kept), themes.themes), catalogue)
 
 
 async def complaints_report(redis: Redis, query: ReportQuery, *, now: float, lexicon: Lexicon,
