@@ -50,6 +50,8 @@ from gateway.messaging.delivery import ChannelDelivery, ProviderClient
 from gateway.complaints.projection import ComplaintsProjection
 from gateway.complaints.report import COMPLAINTS, ComplaintReports
 from gateway.desk.directory import DirectoryProjection
+from gateway.limits.limiter import LIMITER, Limiter
+from gateway.limits.rules import Limits
 from gateway.messaging.inbound import ChannelInbound
 from gateway.messaging.inbox import InboxWorker
 from gateway.messaging.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
@@ -101,6 +103,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout)
     texts = app[TEXTS]
     store = ConversationStore(redis, app[CLOCK])
+    limiter = app[LIMITER] = Limiter(redis, await asyncio.to_thread(Limits.load, settings.limits_file))
     shop = ShopApi.build(redis, settings)
     agents = AgentStore(redis)
     outbox = Outbox(store)

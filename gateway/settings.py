@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Annotated, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
+from gateway.limits.clients import Network, parse_networks
 from gateway.environment import AtLeastOne, ConfigError, EnvironmentSettings, HttpAddress, Positive, Regex
 from gateway.messaging.channel_settings import ChannelSettings
 
@@ -54,6 +55,13 @@ def _redis_url(url: str) -> str:
 
 
 RedisUrl = Annotated[str, AfterValidator(_redis_url)]
+
+
+def _networks(raw: object) -> object:
+    return parse_networks(raw) if isinstance(raw, str) else raw
+
+
+TrustedProxies = Annotated[tuple[Network, ...], BeforeValidator(_networks)]
 
 
 class Settings(EnvironmentSettings):
@@ -121,6 +129,15 @@ class Settings(EnvironmentSettings):
     complaint_alert_shoppers: AtLeastOne = Field(default=3, validation_alias="STORECHAT_COMPLAINT_ALERT_SHOPPERS")
     # At most 28: the window and its 8-week baseline must fit the 120 days of counts kept.
     complaint_alert_days: Annotated[int, Field(ge=1, le=28)] = Field(default=7, validation_alias="STORECHAT_COMPLAINT_ALERT_DAYS")
+    # How often one client may do each thing (gateway/limits/rules.py names the rules).
+    limits_file: Path = Field(default=REPO_ROOT / "config" / "limits.yml", validation_alias="STORECHAT_LIMITS")
+    # Load balancers whose X-Forwarded-For is believed (gateway/limits/clients.py); none by default.
+    trusted_proxies: TrustedProxies | None = Field(default=None, validation_alias="STORECHAT_TRUSTED_PROXIES")
+
+    @property
+    def proxies(self) -> tuple[Network, ...]:
+        """The trusted proxies' networks (none by default)."""
+        return self.trusted_proxies or ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
