@@ -53,6 +53,11 @@ def orders_by_email(email: str) -> str:
     return f"{PREFIX}:orders:email:{email}"
 
 
+def conversation_client(conversation_id: str) -> str:
+    """The network address a web conversation's shopper last wrote from (the limits' client)."""
+    return f"{PREFIX}:conversation:{conversation_id}:client"
+
+
 def verification_failures(conversation_id: str) -> str:
     """Failed proofs in a conversation within the lock window (a counter with a TTL)."""
     return f"{PREFIX}:verify:conv:{conversation_id}:failures"
