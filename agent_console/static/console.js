@@ -19,6 +19,8 @@ class Console {
     this.api = new Api(() => this.sessionLost());
     this.me = null;
     this.teams = (document.body.dataset.teams || "").split(" ").filter(Boolean);
+    // The teams whose queues this agent reaches (GET /agent/queues answers only those).
+    this.queueTeams = [];
     this.summaries = new Map();
     this.unread = new Map();
     this.names = new Map();
@@ -82,7 +84,9 @@ class Console {
       await this.start(session);
     } catch (error) {
       $("login-error").textContent =
-        error.status === 401 ? this.t("console.wrong_login") : error.message || this.t("console.login_failed");
+        error.status === 401 ? this.t("console.wrong_login")
+          : error.status === 429 ? this.t("console.too_many_logins")
+          : error.message || this.t("console.login_failed");
     } finally {
       button.disabled = false;
     }
@@ -168,6 +172,7 @@ class Console {
     for (const [id, summary] of this.summaries) {
       if (!this.chats.has(id) && (summary.state === "queued" || summary.state === "assigned")) this.summaries.delete(id);
     }
+    this.queueTeams = Object.keys(data.queues || {});
     for (const list of Object.values(data.queues || {})) list.forEach((s) => this.remember(s));
     (data.mine || []).forEach((s) => this.remember(s));
     (data.agents || []).forEach((a) => this.presence(a));
@@ -190,7 +195,7 @@ class Console {
     if (!this.me) return;
     renderSidebar(this.els, {
       me: this.me,
-      teams: this.teams,
+      teams: this.queueTeams,
       summaries: this.summaries,
       unread: this.unread,
       openIds: new Set(this.chats.keys()),
@@ -204,12 +209,30 @@ class Console {
     return Boolean(summary && summary.state === "assigned" && summary.agent === this.me.email);
   }
 
+  /**
+   * Whether this agent still reaches a conversation at the desk (README "Who sees what"): a
+   * transfer to another team takes it away. Resolved and bot ones the server decides.
+   */
+  reaches(summary) {
+    if (this.me.role === "supervisor" || this.teams.every((team) => this.queueTeams.includes(team))) return true;
+    if (summary.agent === this.me.email) return true;
+    if (summary.state !== "queued" && summary.state !== "assigned") return true;
+    return this.queueTeams.includes(summary.team);
+  }
+
   /** A summary from the API or the socket: lists, open chats, and a chat newly given to me opens. */
   onSummary(summary, { announce = true } = {}) {
     if (!this.me) return;
     const before = this.summaries.get(summary.id);
     const known = before && before.updated_at > summary.updated_at;
     if (known) return; // an older picture arriving late
+    if (!this.reaches(summary)) {
+      // Transferred to another team: gone from the lists, and its chat closes.
+      this.summaries.delete(summary.id);
+      if (this.chats.has(summary.id)) this.close(summary.id);
+      this.renderSidebar();
+      return;
+    }
     const chat = this.chats.get(summary.id);
     // Only what the lists or an open chat show is kept: a long day sees many conversations.
     if (summary.state === "queued" || this.isMine(summary) || chat) this.remember(summary);
@@ -367,6 +390,8 @@ class Console {
       const chat = data && this.chats.get(data.conversation_id);
       if (chat) chat.setShopperTyping(Boolean(data.typing));
     });
+    // A console event the server refused (agent_console/README.md): a bug here, not the agent's.
+    socket.on("storechat_error", (error) => console.warn("the /agent socket refused", error));
     socket.on("presence", (agent) => {
       if (agent && agent.email) this.presence(agent);
       this.navigation.live();

@@ -1,5 +1,16 @@
 """The /agent Socket.IO namespace: consoles kept live, presence, typing.
 
+Who hears what follows the agents' reach (gateway/desk/reach.py). A console's sockets are
+in their agent's room and in their team's room, a supervisor's in the room of every
+conversation; a conversation's summary goes, on each state change, to the rooms of the
+team and agent it is with now and was with until then, and to the supervisors. A console
+watching a conversation (`watch`, only one it reaches) is in that conversation's room,
+and leaves it when a transfer takes the conversation out of its reach.
+
+An event whose payload is not `{"conversation_id": <id>}` is answered with
+`storechat_error {code, message, event}` (also as the ack, when one is asked for) and one
+log line.
+
 Every case event is published once on Redis (`gateway.conversations.store.append_event`).
 Each gateway process listens to that channel and hands each event to its own
 connected consoles only (`ignore_queue`): one publish reaches every console of every
@@ -15,7 +26,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol
@@ -28,11 +39,12 @@ from core.types import Channel, Conversation, ConversationState
 from gateway import background, keys
 from gateway.api.agent import COOKIE
 from gateway.api.agent_contract import AgentLoadView
-from gateway.conversations.store import ConversationStore
+from gateway.conversations.store import ConversationStore, UnknownConversation
 from gateway.desk.agents import Agent, SessionStore
 from gateway.desk.assignment import AgentLoad, Presence, Roster
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
+from gateway.desk.reach import Holder, Reach
 from gateway.webchat.socket_server import session_room
 
 log = logging.getLogger(__name__)
@@ -53,6 +65,17 @@ def conversation_room(conversation_id: str) -> str:
 
 def agent_room(email: str) -> str:
     return f"agent:{email}"
+
+
+def team_room(team: str) -> str:
+    return f"team:{team}"
+
+
+# The sockets of those who reach every conversation (supervisors; everyone with reach "all").
+EVERY_CONVERSATION_ROOM = "reach:all"
+_INVALID_PAYLOAD = 'send {"conversation_id": "<id>"}'
+# A console event's handler, given a payload that names a conversation.
+EventHandler = Callable[[str, str, dict[str, Any]], Awaitable[object]]
 
 
 def _cookie(environ: dict[str, Any]) -> str | None:
@@ -90,10 +113,30 @@ class AgentSockets:
         sockets = cls(sio, sessions, roster, desk, cases, desk.store, channels, {})
         sio.on("connect", sockets.on_connect, namespace=NAMESPACE)
         sio.on("disconnect", sockets.on_disconnect, namespace=NAMESPACE)
-        sio.on("watch", sockets.on_watch, namespace=NAMESPACE)
-        sio.on("unwatch", sockets.on_unwatch, namespace=NAMESPACE)
-        sio.on("typing", sockets.on_typing, namespace=NAMESPACE)
+        sockets._on("watch", sockets.on_watch)
+        sockets._on("unwatch", sockets.on_unwatch)
+        sockets._on("typing", sockets.on_typing)
         return sockets
+
+    @property
+    def reach(self) -> Reach:
+        return self.cases.reach
+
+    def _on(self, event: str, handler: EventHandler) -> None:
+        """Handle a console event whose payload names a conversation; refuse any other payload
+        (none, null, a list, a number...) with one clear answer instead of a TypeError."""
+        async def checked(sid: str, *payload: object) -> object:
+            data = payload[0] if len(payload) == 1 else None
+            if not isinstance(data, dict) or (cid := self._conversation_id(data)) is None:
+                return await self._refuse(sid, event, "invalid_payload", _INVALID_PAYLOAD)
+            return await handler(sid, cid, data)
+        self.sio.on(event, checked, namespace=NAMESPACE)
+
+    async def _refuse(self, sid: str, event: str, code: str, message: str) -> dict[str, str]:
+        log.info("/agent %s from socket %s refused: %s", event, sid, code)
+        error = {"code": code, "message": message, "event": event}
+        await self.sio.emit("storechat_error", error, to=sid, namespace=NAMESPACE)
+        return error
 
     # --- connections and presence -------------------------------------------------------
 
@@ -104,13 +147,19 @@ class AgentSockets:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized: log in first")
         agent = session.agent
         await self.sio.save_session(sid, {"email": agent.email, "session_id": session_id}, namespace=NAMESPACE)
-        await self.sio.enter_room(sid, agent_room(agent.email), namespace=NAMESPACE)
+        for room in self._rooms(agent):
+            await self.sio.enter_room(sid, room, namespace=NAMESPACE)
         self.local[sid] = agent.email
         await self.roster.connected(agent.email, sid)
         load = await self.roster.load(agent)
         await self.announce_presence(load)
         if load.presence is Presence.ONLINE:
             await self.desk.agent_available(agent)
+
+    def _rooms(self, agent: Agent) -> list[str]:
+        """The rooms of an agent's sockets: their own, and their team's or every conversation's."""
+        wide = EVERY_CONVERSATION_ROOM if self.reach.sees_all(agent) else team_room(agent.team.value)
+        return [agent_room(agent.email), wide]
 
     async def on_disconnect(self, sid: str) -> None:
         email = self.local.pop(sid, None)
@@ -143,31 +192,40 @@ class AgentSockets:
         return session.agent
 
     @staticmethod
-    def _conversation_id(data: object) -> str | None:
-        if isinstance(data, dict) and isinstance(cid := data.get("conversation_id"), str) and 0 < len(cid) <= 64:
+    def _conversation_id(data: Mapping[str, Any]) -> str | None:
+        if isinstance(cid := data.get("conversation_id"), str) and 0 < len(cid) <= 64:
             return cid
         return None
 
-    async def on_watch(self, sid: str, data: object) -> None:
-        if (cid := self._conversation_id(data)) and await self._agent(sid):
-            await self.sio.enter_room(sid, conversation_room(cid), namespace=NAMESPACE)
+    async def _reachable(self, agent: Agent, conversation_id: str) -> Conversation | None:
+        """The conversation if the agent reaches it (gateway/desk/reach.py), else None."""
+        try:
+            return await self.reach.conversation(agent, conversation_id)
+        except UnknownConversation:
+            return None
 
-    async def on_unwatch(self, sid: str, data: object) -> None:
-        if cid := self._conversation_id(data):
-            await self.sio.leave_room(sid, conversation_room(cid), namespace=NAMESPACE)
+    async def on_watch(self, sid: str, cid: str, data: dict[str, Any]) -> object:
+        agent = await self._agent(sid)
+        if agent is None:
+            return None
+        if await self._reachable(agent, cid) is None:
+            return await self._refuse(sid, "watch", "unknown_conversation", "no such conversation")
+        await self.sio.enter_room(sid, conversation_room(cid), namespace=NAMESPACE)
+        return {"conversation_id": cid}
 
-    async def on_typing(self, sid: str, data: object) -> None:
+    async def on_unwatch(self, sid: str, cid: str, data: dict[str, Any]) -> object:
+        await self.sio.leave_room(sid, conversation_room(cid), namespace=NAMESPACE)
+        return {"conversation_id": cid}
+
+    async def on_typing(self, sid: str, cid: str, data: dict[str, Any]) -> None:
         """The agent types: the shopper's widget shows it (web chat only)."""
-        cid = self._conversation_id(data)
-        agent = await self._agent(sid) if cid else None
-        if agent is None or cid is None:
-            return
-        conversation = await self.store.find(cid)
-        if conversation is None:
+        agent = await self._agent(sid)
+        conversation = await self._reachable(agent, cid) if agent is not None else None
+        if agent is None or conversation is None:
             return
         if conversation.state is not ConversationState.ASSIGNED or conversation.agent != agent.email:
             return
-        typing = bool(isinstance(data, dict) and data.get("typing"))
+        typing = bool(data.get("typing"))
         if conversation.channel is Channel.WEB:
             await self.sio.emit("agent_typing", {"typing": typing, "agent_name": agent.name},
                                 room=session_room(conversation.address))
@@ -197,8 +255,33 @@ class AgentSockets:
         await self.sio.emit("event", {"conversation_id": cid, "event": event}, to=rooms,
                             namespace=NAMESPACE, ignore_queue=True)
         if event.get("kind") == "state" and conversation is not None:
-            await self.sio.emit("conversation", await self.cases.summary(conversation),
-                                namespace=NAMESPACE, ignore_queue=True)
+            await self._state_changed(conversation, event.get("id"))
+
+    async def _state_changed(self, conversation: Conversation, event_id: object) -> None:
+        """The summary to those who reach the conversation now and to those who did until this
+        change (their lists drop it); watchers it left the reach of leave its room."""
+        now = await self.reach.holder(conversation)
+        before = await self.reach.last_holder(conversation.id, before=event_id) if isinstance(event_id, str) \
+            else now
+        rooms = {EVERY_CONVERSATION_ROOM}
+        for holder in (now, before):
+            if holder.team:
+                rooms.add(team_room(holder.team))
+            if holder.agent:
+                rooms.add(agent_room(holder.agent))
+        await self.sio.emit("conversation", await self.cases.summary(conversation), to=sorted(rooms),
+                            namespace=NAMESPACE, ignore_queue=True)
+        if now != before:
+            await self._leave_if_out_of_reach(conversation.id, now)
+
+    async def _leave_if_out_of_reach(self, conversation_id: str, holder: Holder) -> None:
+        room = conversation_room(conversation_id)
+        watchers = [sid for sid, _ in self.sio.manager.get_participants(NAMESPACE, room)]
+        for sid in watchers:
+            email = self.local.get(sid)
+            agent = await self.roster.agents.get(email) if email else None
+            if agent is None or not self.reach.within(agent, holder):
+                await self.sio.leave_room(sid, room, namespace=NAMESPACE)
 
     async def listen(self, redis_url: str) -> None:
         """Forward the events channel to this process's consoles, reconnecting after a Redis restart."""

@@ -13,7 +13,8 @@ from core.types import Channel, Conversation, ConversationState
 from gateway import keys
 from gateway.conversations.csat import Survey
 from gateway.conversations.store import ConversationStore, event_to_json
-from gateway.desk.agents import AgentStore
+from gateway.desk.agents import Agent, AgentStore
+from gateway.desk.reach import Reach
 from gateway.shop.orders import order_to_json
 from gateway.shop.shopper_requests import RequestStore, request_to_json
 from gateway.shop.verification import Verifier
@@ -42,6 +43,8 @@ class Cases:
     requests: RequestStore
     survey: Survey
     public_url: str
+    # Who may read which conversation (also of the contact's earlier ones shown with a case).
+    reach: Reach
     # The web visitor's cart and page trail (gateway/proactive/visitors.py).
     visitors: VisitorTrail | None = None
 
@@ -68,12 +71,15 @@ class Cases:
     async def assigned_to(self, email: str) -> list[dict[str, Any]]:
         return await self.summaries([str(i) for i in await self.store.redis.zrange(keys.agent_chats(email), 0, -1)])
 
-    async def whole(self, conversation: Conversation) -> dict[str, Any]:
+    async def whole(self, conversation: Conversation, reader: Agent) -> dict[str, Any]:
+        """The case as `reader` sees it: of the contact's earlier conversations, those they reach."""
         events = await self.store.history(conversation.id, count=MAX_CASE_EVENTS)
         earlier_ids = await self.store.redis.zrevrange(
             keys.contact_conversations(conversation.contact_id), 0, EARLIER_CONVERSATIONS,
         )
-        earlier = await self.summaries([str(i) for i in earlier_ids if str(i) != conversation.id])
+        found = [await self.store.find(str(i)) for i in earlier_ids if str(i) != conversation.id]
+        earlier = [await self.summary(other) for other in found
+                   if other is not None and await self.reach.allows(reader, other)]
         visitor: dict[str, Any] = {"cart": None, "trail": []}
         if conversation.channel is Channel.WEB and self.visitors is not None:
             visitor = await self.visitors.for_agent(conversation.address)

@@ -37,7 +37,7 @@ class Console:
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                           middlewares=(conforms_to_the_document,))
         self.socket = socketio.AsyncClient(reconnection=False)
-        for event in ("conversation", "event", "typing", "presence"):
+        for event in ("conversation", "event", "typing", "presence", "storechat_error"):
             self.socket.on(event, self._collector(event), namespace="/agent")
 
     def _collector(self, event: str) -> Any:

@@ -17,6 +17,7 @@ from gateway import keys
 from gateway.api.agent import COOKIE
 from gateway.conversations.contacts import PHONE_CHANNELS, Contacts, LinkOutcome
 from gateway.conversations.store import ConversationStore
+from gateway.desk.agents import AgentRole
 from tests.gateway.agent_support import PASSWORD, add_agent
 from tests.gateway.shop_support import put_order, verify
 
@@ -40,7 +41,8 @@ async def survivors(redis: Redis, contact_ids: set[str]) -> set[str]:
 
 
 async def agent_case(api: TestClient, redis: Redis, conversation_id: str) -> Any:
-    await add_agent(redis, "lena@shop.example", Team.GENERAL)
+    # A supervisor: conversations only the bot had are out of an agent's reach (gateway/desk/reach.py).
+    await add_agent(redis, "lena@shop.example", Team.GENERAL, role=AgentRole.SUPERVISOR)
     login = await api.post("/api/v1/agent/login", json={"email": "lena@shop.example", "password": PASSWORD})
     assert login.status == 200, await login.text()
     # The session cookie is Secure (the public URL is https); the test client talks http.
