@@ -12,6 +12,11 @@ plenty for rules and forms, which look back a turn or two):
     action_session_start, session_started, slot…, active_loop?, action_listen,
     user, …  (the last `max_turns` turns, untouched)
 
+Nor does it keep credentials: the storefront's customer token comes with each web message
+(its metadata) and is used by that turn's actions, which get the tracker from Rasa's memory;
+the stored events (and the `session_started_metadata` slot) never hold it (it would otherwise sit in Redis as long as the tracker,
+30 days). A later turn brings its own.
+
 Configured in endpoints.yml (`type: bounded_tracker_store.BoundedRedisTrackerStore`);
 Rasa's lock store still orders the turns of one sender across Rasa processes.
 """
@@ -37,6 +42,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 
 DEFAULT_MAX_TURNS = 6
+# Message metadata that is a credential, used in its turn and never stored.
+CREDENTIALS = ("customer_token",)
 
 
 def _index_event_types() -> None:
@@ -96,6 +103,17 @@ def compacted_events(
     return start + events[cut:]
 
 
+def without_credentials(value: Any) -> Any:
+    """A serialised dialogue with no credential in it: not in a user message's metadata, and
+    not in the copy Rasa keeps of a session's first metadata (the `session_started_metadata`
+    slot, carried over by the cut above)."""
+    if isinstance(value, dict):
+        return {k: without_credentials(v) for k, v in value.items() if k not in CREDENTIALS}
+    if isinstance(value, list):
+        return [without_credentials(item) for item in value]
+    return value
+
+
 class BoundedRedisTrackerStore(RedisTrackerStore):
     """A RedisTrackerStore that stores only the last `max_turns` turns of the session."""
 
@@ -121,8 +139,5 @@ class BoundedRedisTrackerStore(RedisTrackerStore):
         """
         await self.stream_events(tracker)
         events = compacted_events(tracker, self.domain, self.max_turns)
-        self.red.set(
-            self.key_prefix + tracker.sender_id,
-            json.dumps(Dialogue(tracker.sender_id, events).as_dict()),
-            ex=timeout or self.record_exp,
-        )
+        dialogue = without_credentials(Dialogue(tracker.sender_id, events).as_dict())
+        self.red.set(self.key_prefix + tracker.sender_id, json.dumps(dialogue), ex=timeout or self.record_exp)

@@ -1,11 +1,15 @@
 """The gateway's way into Rasa: one synchronous JSON webhook.
 
 Registered in credentials.yml as `storechat_connector.StorechatInput` (Rasa runs with
-cwd `bot/` and `PYTHONPATH=bot`).
+cwd `bot/` and `PYTHONPATH=bot`), the only channel there: Rasa's own REST and Socket.IO
+channels stay off, so nothing but the gateway can speak for a conversation.
 
     GET  /webhooks/storechat/          → {"status": "ok"}
     POST /webhooks/storechat/webhook   {"sender": str, "message": str,
                                         "metadata": {"locale": "de", ...}?}
+         with `Authorization: Bearer $STORECHAT_RASA_TOKEN` (the gateway's secret)
+      401 → {"error": "unauthorized"} without it (and for every call while the
+            variable is unset: the connector fails closed)
       200 → {"messages": [{"text"?, "buttons"?: [{"title", "payload"}], "image"?,
                            "attachment"?, "custom"?}, ...],
              "intent": {"name", "confidence"} | null,
@@ -29,8 +33,10 @@ for that team.
 
 from __future__ import annotations
 
+import hmac
 import inspect
 import json
+import os
 import re
 import uuid
 from typing import Any, Awaitable, Callable, Optional
@@ -45,6 +51,8 @@ from sanic.response import HTTPResponse
 from language_from_metadata import LANGUAGE_ENTITY, language_from_locale, supported_languages
 
 structlogger = structlog.get_logger()
+
+TOKEN_VARIABLE = "STORECHAT_RASA_TOKEN"
 
 # Keys of Rasa's collected bot messages that the gateway understands.
 _MESSAGE_KEYS = ("text", "image", "attachment", "custom")
@@ -67,6 +75,15 @@ def parse_body(body: Any) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(metadata, dict):
         raise BadRequest("`metadata` must be an object")
     return sender, message, metadata
+
+
+def authorised(header: Optional[str], token: str) -> bool:
+    """Whether an Authorization header carries the bearer `token` (constant time; an
+    empty token authorises nothing)."""
+    if not token:
+        return False
+    given = (header or "").encode("utf-8", "replace")
+    return hmac.compare_digest(given, f"Bearer {token}".encode("utf-8"))
 
 
 def outgoing_message(collected: dict[str, Any]) -> dict[str, Any]:
@@ -152,8 +169,11 @@ def understanding(parse_data: dict[str, Any]) -> dict[str, Any]:
 class StorechatInput(InputChannel):
     """Synchronous JSON webhook for the storechat gateway."""
 
-    def __init__(self) -> None:
+    def __init__(self, token: Optional[str] = None) -> None:
         self._languages = supported_languages()
+        self._token = os.environ.get(TOKEN_VARIABLE, "") if token is None else token
+        if not self._token:
+            structlogger.error("storechat.token.missing", variable=TOKEN_VARIABLE)
 
     @classmethod
     def name(cls) -> str:
@@ -173,6 +193,9 @@ class StorechatInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not authorised(request.headers.get("Authorization"), self._token):
+                return response.json({"error": "unauthorized"}, status=401,
+                                     headers={"WWW-Authenticate": "Bearer"})
             try:
                 sender, text, metadata = parse_body(_json_or_none(request))
             except BadRequest as exc:

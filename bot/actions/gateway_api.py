@@ -56,10 +56,12 @@ class ApiSettings:
 
 @dataclass(frozen=True)
 class Verification:
-    """Outcome of one proof: the order, or how many attempts are left (0 = locked)."""
+    """Outcome of one proof: the order, or how many attempts are left; with none left
+    the shopper must wait `retry_after` seconds before trying again."""
 
     order: Optional[Order]
     attempts_left: int
+    retry_after: Optional[int] = None
 
     @property
     def locked(self) -> bool:
@@ -90,17 +92,18 @@ class GatewayApi:
             yield cls(session, settings)
 
     async def verify(self, cid: str, order_id: str, kind: str, value: str) -> Verification:
+        """`value` "" (a phone proof): the gateway checks the conversation's own number."""
+        proof = {"kind": kind, "value": value} if value else {"kind": kind}
         status, body = await self._call(
-            "POST",
-            f"{_conversation(cid)}/verifications",
-            {"order_id": order_id, "proof": {"kind": kind, "value": value}},
+            "POST", f"{_conversation(cid)}/verifications", {"order_id": order_id, "proof": proof}
         )
         if status == 200 and isinstance(body.get("order"), dict):
             return Verification(order=body["order"], attempts_left=0)
         if status == 404 and body.get("error") == "no_match":
-            return Verification(order=None, attempts_left=int(body.get("attempts_left") or 0))
+            return Verification(order=None, attempts_left=int(body.get("attempts_left") or 0),
+                                retry_after=_seconds(body.get("retry_after")))
         if status == 429:
-            return Verification(order=None, attempts_left=0)
+            return Verification(order=None, attempts_left=0, retry_after=_seconds(body.get("retry_after")) or 60)
         raise GatewayUnavailable(f"verification answered {status}")
 
     async def proven_order(self, cid: str, order_id: str) -> Optional[Order]:
@@ -155,6 +158,10 @@ class GatewayApi:
         if not isinstance(data, dict):
             raise GatewayUnavailable(f"{method} {path} answered a non-object")
         return response.status, data
+
+
+def _seconds(value: Any) -> Optional[int]:
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
 def _conversation(cid: str) -> str:

@@ -6,10 +6,12 @@ validation action decides each turn what to ask next and sets `requested_slot` i
 1. `order_number` — found in any message with the configured pattern; a malformed
    number gets a clear re-ask, never a guess.
 2. `proof` — the outcome of proving the order: "verified" (already proven in this
-   conversation, or by the message metadata's customer token / phone, or by the
-   e-mail address or postal code the shopper types), "locked" (too many wrong
-   proofs) or "unavailable" (the gateway did not answer). Only "verified" orders
-   are ever shown; a wrong proof and an unknown order get the same answer.
+   conversation, or by the message metadata's customer token, or by the number of
+   an SMS or WhatsApp conversation, or by the e-mail address or postal code the
+   shopper types), "locked" (too many wrong proofs: the shopper is told how long
+   to wait before trying again) or "unavailable" (the gateway did not answer). Only
+   "verified" orders are ever shown; a wrong proof and an unknown order get the
+   same answer.
 3. the task's own steps (task_steps.py), once the order is proven.
 
 The form ends with `action_order_task` (order_tasks.py), which does the task.
@@ -18,6 +20,7 @@ The form ends with `action_order_task` (order_tasks.py), which does the task.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
@@ -129,7 +132,7 @@ class _LookupTurn:
                 if result.order is not None:
                     return self._task_steps(result.order, [*events, SlotSet(PROOF, VERIFIED)])
                 if result.locked:
-                    return _done(*events, SlotSet(PROOF, LOCKED))
+                    return self._wait(order_id, result, events)
             return _ask(PROOF, *events)
         if self.requested != PROOF:
             return _ask(PROOF, *events)
@@ -143,10 +146,17 @@ class _LookupTurn:
         if result.order is not None:
             return self._task_steps(result.order, [*events, SlotSet(PROOF, VERIFIED)])
         if result.locked:
-            return _done(*events, SlotSet(PROOF, LOCKED))
+            return self._wait(order_id, result, events)
         key = "no_match_last_attempt" if result.attempts_left == 1 else "no_match"
         self.dispatcher.utter_message(text=self.texts(key, order_id=order_id, attempts_left=result.attempts_left))
         return _ask(PROOF, *events)
+
+    def _wait(self, order_id: str, result: Verification, events: list[EventType]) -> list[EventType]:
+        """No attempts left: how long until the next one; action_order_task offers a human."""
+        minutes = max(1, math.ceil((result.retry_after or 60) / 60))
+        key = "verification_wait_a_minute" if minutes == 1 else "verification_wait"
+        self.dispatcher.utter_message(text=self.texts(key, order_id=order_id, minutes=minutes))
+        return _done(*events, SlotSet(PROOF, LOCKED))
 
     async def _verify(self, order_id: str, proof: Proof) -> Verification:
         return await self.api.verify(self.tracker.sender_id, order_id, proof.kind, proof.value)

@@ -155,7 +155,7 @@ class ActionOrderTask(Action):
         team = _TEAM_OF_TASK.get(task or "", "general")
         proof, order_id = tracker.get_slot(PROOF), tracker.get_slot(ORDER_NUMBER)
         if proof == LOCKED:
-            dispatcher.utter_message(text=texts("verification_locked", order_id=order_id))
+            # The lookup said how long to wait (lookup_form.py); a person can help at once.
             locked = Handoff(team, "verification_failed")
             return [*events, SlotSet(ORDER_NUMBER, None), *offer_human(dispatcher, texts, locked)]
         try:

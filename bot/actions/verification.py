@@ -2,7 +2,9 @@
 
 Order numbers are not NLU entities: they are found in the message text with
 STORECHAT_ORDER_NUMBER_PATTERN. A proof is what the shopper types (an e-mail address
-or a postal code) or what the channel already vouches for (message metadata).
+or a postal code) or what the channel already vouches for: the storefront's signed
+customer token (message metadata), or, on SMS and WhatsApp, the number the conversation
+is with — which the gateway takes from its own record, so the bot sends no number at all.
 """
 
 from __future__ import annotations
@@ -12,19 +14,19 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-DEFAULT_ORDER_NUMBER_PATTERN = r"\b\d{6}\b"
+DEFAULT_ORDER_NUMBER_PATTERN = r"\b[0-9]{6}\b"
 _EMAIL = re.compile(r"[^\s@<>(),;:\"']+@[^\s@<>(),;:\"']+\.[A-Za-z]{2,}")
 # DE/FR 5 digits, AT/CH/BE/DK 4 digits, NL "1234 AB".
 _POSTAL_CODE = re.compile(r"(?<![\w-])(\d{4}\s?[A-Za-z]{2}|\d{4,5})(?![\w-])")
 _DIGITS = re.compile(r"\d")
-# Channels whose `phone` metadata is the sender's number, proven by the channel itself.
+# Channels whose conversations are with a phone number the provider has proven.
 PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 
 
 @dataclass(frozen=True)
 class Proof:
     kind: str  # "email" | "postal_code" | "phone" | "customer_token"
-    value: str
+    value: str  # "" for a phone proof: the gateway knows the conversation's number
 
 
 def order_number_pattern() -> re.Pattern[str]:
@@ -57,7 +59,7 @@ def proofs_from_metadata(metadata: Mapping[str, Any]) -> list[Proof]:
     token = metadata.get("customer_token")
     if isinstance(token, str) and token:
         proofs.append(Proof("customer_token", token))
-    phone = metadata.get("phone")
-    if isinstance(phone, str) and phone and metadata.get("channel") in PHONE_CHANNELS:
-        proofs.append(Proof("phone", phone))
+    # Never a number from the metadata: the gateway checks the conversation's own.
+    if metadata.get("channel") in PHONE_CHANNELS:
+        proofs.append(Proof("phone", ""))
     return proofs

@@ -1,7 +1,8 @@
 """The gateway's HTTP client for the Rasa server's storechat connector.
 
 The connector (bot/storechat_connector.py) answers one POST with the bot's
-messages and what the bot understood, so a turn costs one round trip.
+messages and what the bot understood, so a turn costs one round trip. Each POST
+carries the shared secret (STORECHAT_RASA_TOKEN) the connector refuses calls without.
 """
 
 from __future__ import annotations
@@ -81,16 +82,18 @@ def parse_turn(body: Mapping[str, Any]) -> BotTurn:
 
 
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, timeout: float, token: str | None) -> None:
         self._session = session
         self._url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        # No token: Rasa answers 401 to every turn, and the shopper is told the bot is away.
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def turn(self, sender: str, text: str, metadata: Mapping[str, Any]) -> BotTurn:
         payload = {"sender": sender, "message": text, "metadata": dict(metadata)}
         try:
             async with self._session.post(
-                self._url + WEBHOOK_PATH, json=payload, timeout=self._timeout
+                self._url + WEBHOOK_PATH, json=payload, timeout=self._timeout, headers=self._headers
             ) as response:
                 if response.status != 200:
                     detail = (await response.text())[:200]

@@ -1,7 +1,7 @@
 """Secrets for a development `storechat run` that has none configured.
 
-`make run` must show a working product on a fresh machine, and the shop API and
-the bot's order look-ups need tokens. Random ones are generated once into
+`make run` must show a working product on a fresh machine, and the shop API, the
+bot's order look-ups and the internal hops (gateway → Rasa → action server) need tokens. Random ones are generated once into
 ``var/secrets.json`` (readable only by the owner) and reused, so a shop script
 written against them keeps working across restarts. Variables set in the
 environment always win; production sets them all.
@@ -18,7 +18,8 @@ from gateway.settings import Settings
 
 SECRETS_FILE = "secrets.json"
 # Settings field → the environment variable that would set it.
-GENERATED = {name: Settings.variables()[name] for name in ("shop_token", "bot_token", "customer_token_secret")}
+GENERATED = {name: Settings.variables()[name]
+             for name in ("shop_token", "bot_token", "customer_token_secret", "rasa_token", "actions_token")}
 
 
 def secrets_path(settings: Settings) -> Path:
@@ -61,8 +62,14 @@ def with_dev_secrets(settings: Settings) -> Settings:
     if all(getattr(settings, name) is not None for name in GENERATED):
         return settings
     stored = _read_or_create(secrets_path(settings))
-    return settings.replace(
-        shop_token=settings.shop_token or stored["shop_token"],
-        bot_token=settings.bot_token or stored["bot_token"],
-        customer_token_secret=settings.customer_token_secret or stored["customer_token_secret"],
-    )
+    return settings.replace(**{name: getattr(settings, name) or stored[name] for name in GENERATED})
+
+
+# The secrets of the hops between the processes `storechat run` starts itself: nobody else
+# needs to know them, so a run without them set gets fresh ones (never written anywhere).
+INTERNAL = ("rasa_token", "actions_token")
+
+
+def with_internal_secrets(settings: Settings) -> Settings:
+    """`settings` with a random secret for each internal hop the environment leaves unset."""
+    return settings.replace(**{name: getattr(settings, name) or secrets.token_urlsafe(32) for name in INTERNAL})

@@ -32,7 +32,8 @@ class Launcher:
         # written into your orders (`storechat demo-data` does it on purpose).
         self.demo = settings.redis_url is None
         self.demo_agent = False
-        self.settings = dev_secrets.with_dev_secrets(settings) if self.demo else settings
+        self.settings = dev_secrets.with_internal_secrets(
+            dev_secrets.with_dev_secrets(settings) if self.demo else settings)
         self.log_dir = settings.data_dir / "log"
         self.running: list[tuple[processes.ProcessSpec, subprocess.Popen[bytes]]] = []
         self._stop = threading.Event()
@@ -135,7 +136,7 @@ class Launcher:
         rasa_process = self._start(rasa)
         gateway = processes.gateway(s)
         gateway_process = self._start(gateway)
-        self._wait(actions, actions_process, processes.http_ok(f"http://127.0.0.1:{s.action_server_port}/health"))
+        self._wait(actions, actions_process, processes.http_ok(f"{s.action_server_url}/health"))
         self._wait(rasa, rasa_process, processes.http_ok(f"{s.rasa_url}/"))
         self._wait(gateway, gateway_process, processes.http_ok(f"http://{s.host}:{s.port}/healthz"))
         self._finish_demo_history()

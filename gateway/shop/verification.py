@@ -4,18 +4,24 @@ An order number alone proves nothing (it is printed on parcels and invoices), so
 the bot must also bring something only the customer knows or holds: the email,
 the postal code, the phone number, or a customer token signed by the storefront.
 
-A typed email, postal code or phone number proves only the order it was checked
+A typed email or postal code, or the phone number, proves only the order it was checked
 against: anyone can place a guest order with someone else's address, or learn one
 (order, email) pair. Only a customer token — the shop's own login — proves every
 order of its email.
 
+The phone is never what the caller says it is: a phone proof is the conversation's own
+channel address, for an SMS or WhatsApp conversation (the provider proved the number),
+and whatever value is sent with it is ignored. An unknown conversation, or one on
+another channel, has no phone: its phone proof fails like a wrong one.
+
 Whoever asks must not learn whether an order exists: an unknown order and a wrong
-proof give the same answer and cost the same attempt. Attempts are limited per
-conversation (a shopper mistyping). Typed proofs are also limited per order id
-across all conversations (someone guessing an order's postal code from many
-conversations); possession proofs (the customer token, the phone number the channel
-vouches for) cannot be guessed, so they neither count against nor wait for that
-limit — otherwise throwaway chats could lock the owner out of their own order.
+proof give the same answer and cost the same attempt. Typed proofs (email, postal code)
+slow down the client that keeps failing — its conversation, device or session and network
+address — with growing waits (gateway/shop/proof_throttle.py), never the order, so
+throwaway chats cannot lock the owner out. Possession proofs cannot be guessed: they
+neither count against nor wait for those waits, and a valid customer token is never
+refused; phone proofs and invalid tokens are only rate-limited per conversation (the
+`possession_proof_per_conversation` rule, config/limits.yml).
 
 An order proven by its email, phone or customer token also says who the shopper is: the
 conversation's contact is linked to the order's email and phone (gateway/conversations/contacts.py), so
@@ -29,49 +35,28 @@ import hmac
 import re
 from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
 
 from redis.asyncio import Redis
 
-from core.types import MAX_CUSTOMER_TOKEN_LENGTH
+from core.types import MAX_CUSTOMER_TOKEN_LENGTH, Conversation
 from gateway import keys
-from gateway.conversations.contacts import EMAIL_IDENTITY, PHONE_IDENTITY, Contacts
+from gateway.conversations.contacts import EMAIL_IDENTITY, PHONE_CHANNELS, PHONE_IDENTITY, Contacts
+from gateway.conversations.store import ConversationStore
 from gateway.json_input import Body, Text
+from gateway.limits.limiter import Limiter
 from gateway.shop import customer_token
 from gateway.shop.orders import Order, OrderNumber, OrderStore, normalise_email
+from gateway.shop.proof_throttle import Attempt, Client, MustWait, ProofThrottle
 
-CONVERSATION_ATTEMPTS = 3
-ORDER_ATTEMPTS = 10
-# Failures count for an hour after the latest one; a lock lasts as long.
-LOCK_SECONDS = 3600
 # How long a proof holds in a conversation: a day covers a shopper coming back later.
 PROOF_SECONDS = 24 * 3600
 # The demo shop sells from Germany: a national number (0151 …) is a German one.
 DEFAULT_COUNTRY_CODE = "49"
-
-# Counts an attempt against the conversation's counter and, if given, the order's
-# (KEYS[2]) unless either is at its limit (then -1), in one step so that parallel
-# guesses cannot all slip under the limit.
-_RESERVE = """
-local conversation = tonumber(redis.call('GET', KEYS[1]) or '0')
-if conversation >= tonumber(ARGV[1]) then return -1 end
-if KEYS[2] then
-  if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[2]) then return -1 end
-  redis.call('INCR', KEYS[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
-end
-conversation = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return tonumber(ARGV[1]) - conversation
-"""
-
-# A successful proof gives its reserved attempt back.
-_REFUND = """
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
-end
-return 0
-"""
+# The rule (config/limits.yml) for phone proofs and invalid customer tokens, per conversation.
+POSSESSION_RULE = "possession_proof_per_conversation"
 
 
 class ProofKind(StrEnum):
@@ -91,7 +76,19 @@ MAX_LISTED_ORDERS = 20
 
 class Proof(Body):
     kind: ProofKind
-    value: Annotated[str, Text(max_length=MAX_CUSTOMER_TOKEN_LENGTH)]
+    value: Annotated[Annotated[str, Text(max_length=MAX_CUSTOMER_TOKEN_LENGTH)] | None,
+                     Field(description="required, except for a phone proof, whose value is ignored "
+                                       "(the conversation's own number is the proof)")] = None
+
+    @property
+    def text(self) -> str:
+        return self.value or ""
+
+    @model_validator(mode="after")
+    def _value_unless_phone(self) -> Self:
+        if self.value is None and self.kind is not ProofKind.PHONE:
+            raise ValueError(f"{self.kind.value} needs a value (only a phone proof has none)")
+        return self
 
 
 class VerificationInput(Body):
@@ -101,16 +98,23 @@ class VerificationInput(Body):
     proof: Proof
 
 
-class Locked(Exception):
-    """Too many failed attempts in this conversation or against this order id."""
-
-
 class NoMatch(Exception):
-    """Unknown order or wrong proof — deliberately the same."""
+    """Unknown order or wrong proof — deliberately the same. With no attempts left, the
+    client now waits `retry_after` seconds before its next typed proof."""
 
-    def __init__(self, attempts_left: int) -> None:
-        super().__init__(f"no match, {attempts_left} attempts left")
-        self.attempts_left = attempts_left
+    def __init__(self, attempt: Attempt) -> None:
+        super().__init__(f"no match, {attempt.attempts_left} attempts left")
+        self.attempts_left = attempt.attempts_left
+        self.retry_after = attempt.retry_after if attempt.attempts_left == 0 else None
+
+
+class TooManyAttempts(Exception):
+    """The client must wait `retry_after` seconds: earlier typed proofs failed, or (for a
+    possession proof) too many were tried in this conversation."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"wait {retry_after} s")
+        self.retry_after = retry_after
 
 
 class TokenProofsDisabled(Exception):
@@ -146,30 +150,27 @@ def _same(a: str, b: str) -> bool:
 
 
 class Verifier:
-    def __init__(self, redis: Redis, orders: OrderStore, token_secret: str | None) -> None:
+    def __init__(self, redis: Redis, orders: OrderStore, token_secret: str | None, limiter: Limiter) -> None:
         self.redis = redis
         self.orders = orders
         self.token_secret = token_secret
+        self.limiter = limiter
         self.contacts = Contacts(redis)
-        self._reserve = redis.register_script(_RESERVE)
-        self._refund = redis.register_script(_REFUND)
+        self.conversations = ConversationStore(redis)
+        self.throttle = ProofThrottle(redis)
 
     async def verify(self, conversation_id: str, order_id: str, proof: Proof) -> Order:
         """The order, now proven for the conversation, whose contact is linked to the order's
-        email and phone; raises NoMatch or Locked (and then links nothing)."""
+        email and phone; raises NoMatch or TooManyAttempts (and then links nothing)."""
         if proof.kind is ProofKind.CUSTOMER_TOKEN and self.token_secret is None:
             raise TokenProofsDisabled()
-        counters = [keys.verification_failures(conversation_id)]
-        if proof.kind not in POSSESSION_PROOFS:
-            counters.append(keys.order_verification_failures(order_id))
-        attempts_left = int(await self._reserve(counters, [CONVERSATION_ATTEMPTS, ORDER_ATTEMPTS, LOCK_SECONDS]))
-        if attempts_left < 0:
-            raise Locked()
-        order = await self.orders.get(order_id)
+        conversation = await self.conversations.find(conversation_id)
+        clients = await self.throttle.clients(conversation_id, conversation)
         claimed_email = self._claimed_email(proof)
-        if order is None or not self._matches(order, proof, claimed_email):
-            raise NoMatch(attempts_left)
-        await self._refund(counters)
+        if proof.kind in POSSESSION_PROOFS:
+            order = await self._by_possession(conversation_id, conversation, clients, order_id, proof, claimed_email)
+        else:
+            order = await self._by_typed_proof(clients, order_id, proof, claimed_email)
         # Only the shop's signed login vouches for the customer behind the email.
         customer_email = claimed_email if proof.kind is ProofKind.CUSTOMER_TOKEN else None
         await self._remember(conversation_id, order, customer_email)
@@ -181,26 +182,51 @@ class Verifier:
                 await self.contacts.link_conversation(conversation_id, kind, value)
         return order
 
+    async def _by_possession(self, conversation_id: str, conversation: Conversation | None, clients: list[Client],
+                             order_id: str, proof: Proof, claimed_email: str | None) -> Order:
+        # A valid token is the owner's login: never refused. Anything else is rate-limited.
+        if not (proof.kind is ProofKind.CUSTOMER_TOKEN and claimed_email is not None):
+            decision = await self.limiter.hit(POSSESSION_RULE, conversation_id)
+            if not decision.allowed:
+                raise TooManyAttempts(max(1, round(decision.retry_after)))
+        order = await self.orders.get(order_id)
+        if order is None or not self._matches(order, proof, claimed_email, _proven_phone(conversation)):
+            raise NoMatch(await self.throttle.standing(clients))
+        return order
+
+    async def _by_typed_proof(self, clients: list[Client], order_id: str, proof: Proof,
+                              claimed_email: str | None) -> Order:
+        try:
+            attempt = await self.throttle.reserve(clients)
+        except MustWait as exc:
+            raise TooManyAttempts(exc.retry_after) from None
+        order = await self.orders.get(order_id)
+        if order is None or not self._matches(order, proof, claimed_email, None):
+            raise NoMatch(attempt)
+        await self.throttle.refund(clients)
+        return order
+
     def _claimed_email(self, proof: Proof) -> str | None:
         """The normalised email an email or token proof names (None: not such a proof, or a bad token)."""
         if proof.kind is ProofKind.EMAIL:
-            return normalise_email(proof.value)
+            return normalise_email(proof.text)
         if proof.kind is ProofKind.CUSTOMER_TOKEN and self.token_secret is not None:
             try:
-                return normalise_email(customer_token.verify(proof.value, self.token_secret))
+                return normalise_email(customer_token.verify(proof.text, self.token_secret))
             except customer_token.InvalidToken:
                 return None
         return None
 
     @staticmethod
-    def _matches(order: Order, proof: Proof, claimed_email: str | None) -> bool:
+    def _matches(order: Order, proof: Proof, claimed_email: str | None, phone: str | None) -> bool:
+        """`phone`: the conversation's proven number (what a phone proof checks), or None."""
         if proof.kind in (ProofKind.EMAIL, ProofKind.CUSTOMER_TOKEN):
             return claimed_email is not None and _same(claimed_email, normalise_email(order.email))
         if proof.kind is ProofKind.POSTAL_CODE:
             known = [order.postal_code, order.shipping_address.postal_code if order.shipping_address else None]
-            wanted = normalise_postal_code(proof.value)
+            wanted = normalise_postal_code(proof.text)
             return any(_same(wanted, normalise_postal_code(code)) for code in known if code)
-        return order.phone is not None and _same(normalise_phone(proof.value), normalise_phone(order.phone))
+        return phone is not None and order.phone is not None and _same(phone, normalise_phone(order.phone))
 
     async def vouch(self, conversation_id: str, order: Order) -> None:
         """The order proven in the conversation on the shop's word: the conversation is at the
@@ -233,6 +259,13 @@ class Verifier:
         if await self.redis.sismember(keys.verified_orders(conversation_id), order.order_id):
             return True
         return bool(await self.redis.sismember(keys.verified_emails(conversation_id), normalise_email(order.email)))
+
+
+def _proven_phone(conversation: Conversation | None) -> str | None:
+    """The number an SMS or WhatsApp conversation is with (its provider proved it); None elsewhere."""
+    if conversation is None or conversation.channel not in PHONE_CHANNELS:
+        return None
+    return normalise_phone(conversation.address)
 
 
 def _newest_first(orders: Iterable[Order]) -> list[Order]:

@@ -136,12 +136,14 @@ def test_neither_email_nor_postal_code(text: str) -> None:
     assert verification.proof_from_text(text) is None
 
 
-def test_metadata_proofs_token_first_and_phone_only_where_the_channel_proves_it() -> None:
+def test_metadata_proofs_token_first_and_a_channel_phone_proof_that_carries_no_number() -> None:
+    """The gateway checks an SMS or WhatsApp conversation's own number; a `phone` in the
+    metadata (which a forged tracker could say anything in) is never sent as the proof."""
     token = verification.Proof("customer_token", "abc.def")
-    phone = verification.Proof("phone", "+4915112345678")
+    channel_phone = verification.Proof("phone", "")
     both = {"customer_token": "abc.def", "phone": "+4915112345678"}
-    assert verification.proofs_from_metadata({**both, "channel": "whatsapp"}) == [token, phone]
-    assert verification.proofs_from_metadata({**both, "channel": "sms"}) == [token, phone]
+    assert verification.proofs_from_metadata({**both, "channel": "whatsapp"}) == [token, channel_phone]
+    assert verification.proofs_from_metadata({**both, "channel": "sms"}) == [token, channel_phone]
     assert verification.proofs_from_metadata({**both, "channel": "web"}) == [token]
     assert verification.proofs_from_metadata({"locale": "de"}) == []
 

@@ -20,7 +20,9 @@ from gateway.settings import Settings
 
 @pytest.fixture
 async def webhook(rasa_settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+    """A session that sends the gateway's secret, as the gateway does (gateway/bot/rasa_client.py)."""
+    secret = {"Authorization": f"Bearer {rasa_settings.rasa_token}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), headers=secret) as session:
         yield session, f"{rasa_settings.rasa_url}/webhooks/storechat"
 
 
@@ -145,3 +147,47 @@ async def test_without_a_locale_the_language_is_detected_from_the_words(
     reply = await _say(webhook, text, None)
     assert reply["retrieval"]["name"] == "faq/shipping_countries"
     assert words in reply["messages"][0]["text"]
+
+
+# --- nobody but the gateway ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", "Bearer "])
+async def test_without_the_gateways_secret_the_bot_hears_nothing(rasa_settings: Settings, authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    body = {"sender": uuid4().hex, "message": "wo ist meine Bestellung 104233?",
+            "metadata": {"channel": "sms", "phone": "+4915112345678"}}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        async with session.post(f"{rasa_settings.rasa_url}/webhooks/storechat/webhook", json=body,
+                                headers=headers) as resp:
+            assert (resp.status, await resp.json()) == (401, {"error": "unauthorized"})
+
+
+@pytest.mark.parametrize("path", ["/webhooks/rest/webhook", "/socket.io/?EIO=4&transport=polling",
+                                  "/conversations/x/tracker", "/model/parse"])
+async def test_rasas_own_channels_and_http_api_are_not_open(rasa_settings: Settings, path: str) -> None:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        method = "GET" if "socket.io" in path or "tracker" in path else "POST"
+        async with session.request(method, rasa_settings.rasa_url + path, json={"sender": "x", "message": "hi"}) as resp:
+            assert resp.status in (404, 405)
+
+
+async def test_the_customer_token_is_not_kept_in_the_stored_tracker(
+    webhook: tuple[aiohttp.ClientSession, str], redis_url: str
+) -> None:
+    """Used in its turn (the tracker Rasa hands the actions), never stored for the 30 days."""
+    session, base = webhook
+    sender, token = uuid4().hex, "customer-token.that-must-not-be-stored"
+    for text in ("hallo", "wo ist meine Bestellung 104233?"):
+        body = {"sender": sender, "message": text, "metadata": {"locale": "de", "customer_token": token}}
+        async with session.post(f"{base}/webhook", json=body) as resp:
+            assert resp.status == 200
+
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    stored = await redis.get(f"storechat:tracker:{sender}") or ""
+    await redis.aclose()
+    events = json.loads(stored)["events"]
+    kept = [e["metadata"] for e in events if e["event"] == "user"]
+    assert [m["locale"] for m in kept] == ["de", "de"] and not any("customer_token" in m for m in kept)
+    assert token not in stored, "nor in a slot (Rasa's session_started_metadata)"
+

@@ -18,7 +18,9 @@ from pytest_aiohttp import AiohttpClient
 from redis.asyncio import Redis
 
 from bot.actions.gateway_api import ApiSettings, GatewayApi, GatewayUnavailable
+from core.types import Channel
 from gateway.app import create_app
+from gateway.conversations.store import ConversationStore
 from gateway.settings import REPO_ROOT, Settings
 from tests.gateway.shop_support import BOT_TOKEN, CUSTOMER_TOKEN_SECRET, PUBLIC_URL, SHOP, SHOP_TOKEN, order_body
 from tests.support import free_port
@@ -46,14 +48,29 @@ async def _put(gateway: TestClient, **changes: object) -> None:
     assert response.status in (200, 201), await response.text()
 
 
-async def test_a_wrong_proof_and_an_unknown_order_look_the_same_then_lock(gateway: TestClient, bot_api: GatewayApi) -> None:
+async def test_a_wrong_proof_and_an_unknown_order_look_the_same_then_wait(gateway: TestClient, bot_api: GatewayApi) -> None:
     await _put(gateway)
     wrong = await bot_api.verify("c1", "104233", "email", "eve@example.com")
     unknown = await bot_api.verify("c1", "999999", "email", "anna@example.com")
     assert (wrong.order, wrong.attempts_left, unknown.order, unknown.attempts_left) == (None, 2, None, 1)
     third = await bot_api.verify("c1", "104233", "postal_code", "99999")
-    assert third.locked
-    assert (await bot_api.verify("c1", "104233", "email", "anna@example.com")).locked
+    assert third.locked and third.retry_after == 60
+    waiting = await bot_api.verify("c1", "104233", "email", "anna@example.com")
+    assert waiting.locked and waiting.retry_after is not None and 0 < waiting.retry_after <= 60
+
+
+async def test_the_bot_proves_an_sms_conversations_number_without_sending_one(
+    gateway: TestClient, bot_api: GatewayApi, redis: Redis,
+) -> None:
+    await _put(gateway)
+    texting_anna = await ConversationStore(redis).open(Channel.SMS, "+4915112345678", "de")
+    texting_eve = await ConversationStore(redis).open(Channel.SMS, "+4915100000000", "de")
+
+    proven = await bot_api.verify(texting_anna.id, "104233", "phone", "")
+    refused = await bot_api.verify(texting_eve.id, "104233", "phone", "")
+
+    assert proven.order is not None and proven.order["order_id"] == "104233"
+    assert (refused.order, refused.attempts_left) == (None, 3)
 
 
 async def test_a_proven_order_is_remembered_for_the_conversation_only(gateway: TestClient, bot_api: GatewayApi) -> None:

@@ -1,6 +1,6 @@
 """The real action server when the gateway is down or slow: a polite "can't look it up
-right now" and the offer of a human, never an error. Rasa is not needed: the tests call
-the action server's webhook the way Rasa does."""
+right now" and the offer of a human, never an error; and nobody but Rasa gets it to run
+anything. Rasa is not needed: the tests call the action server's webhook the way Rasa does."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ from tests.support import free_port, running
 pytestmark = pytest.mark.rasa
 
 
+ACTIONS_TOKEN = "actions-token-for-tests"
+
+
 @dataclasses.dataclass(frozen=True)
 class ActionServer:
     url: str
@@ -33,7 +36,7 @@ class ActionServer:
 @pytest.fixture(scope="module")
 def action_server(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActionServer]:
     settings = base_settings.replace(
-        port=free_port(), action_server_port=free_port(), bot_token=BOT_TOKEN
+        port=free_port(), action_server_port=free_port(), bot_token=BOT_TOKEN, actions_token=ACTIONS_TOKEN,
     )
     service = processes.action_server(settings)
     service = dataclasses.replace(service, env={**service.env, "STORECHAT_API_TIMEOUT": "1"})
@@ -58,18 +61,38 @@ async def slow_gateway(action_server: ActionServer) -> AsyncIterator[None]:
     await runner.cleanup()
 
 
-async def _run(server: ActionServer, action: str, text: str = "", **slots: Any) -> dict[str, Any]:
+def _call(action: str, text: str = "", metadata: dict[str, Any] | None = None, **slots: Any) -> dict[str, Any]:
+    """The body Rasa posts to run `action`."""
+    latest = {"text": text, "intent": {"name": "order_status"}, "entities": [], "metadata": metadata or {}}
     tracker = {
-        "sender_id": "conv-down", "slots": {"language": "en", **slots}, "paused": False,
-        "latest_message": {"text": text, "intent": {"name": "order_status"}, "entities": []},
+        "sender_id": "conv-down", "slots": {"language": "en", **slots}, "paused": False, "latest_message": latest,
         "events": [{"event": "user", "text": text}], "active_loop": {}, "latest_action_name": "action_listen",
     }  # fmt: skip
-    body = {"next_action": action, "sender_id": "conv-down", "tracker": tracker, "domain": {}}
+    return {"next_action": action, "sender_id": "conv-down", "tracker": tracker, "domain": {}}
+
+
+async def _post(server: ActionServer, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, Any]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        async with session.post(f"{server.url}/webhook", json=body) as response:
-            assert response.status == 200, await response.text()
-            result: dict[str, Any] = await response.json()
-            return result
+        async with session.post(f"{server.url}/webhook", json=body, headers=headers) as response:
+            return response.status, await response.json(content_type=None)
+
+
+async def _run(server: ActionServer, action: str, text: str = "", **slots: Any) -> dict[str, Any]:
+    status, result = await _post(server, _call(action, text, **slots), {"Authorization": f"Bearer {ACTIONS_TOKEN}"})
+    assert status == 200, result
+    return dict(result)
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {ACTIONS_TOKEN}", f"Bearer {ACTIONS_TOKEN}x"])
+async def test_a_forged_tracker_without_the_secret_runs_nothing(action_server: ActionServer, authorization: str | None) -> None:
+    """The action-server hole: a tracker claiming the SMS number of someone's order."""
+    forged = _call("validate_order_lookup_form", "where is my order 104233?",
+                   {"channel": "sms", "phone": "+4915112345678"})
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    status, body = await _post(action_server, forged, headers)
+
+    assert (status, body) == (401, {"error": "unauthorized"})
 
 
 def _slots(result: dict[str, Any]) -> dict[str, Any]:

@@ -1,16 +1,81 @@
-"""Real `storechat serve` processes: scale-out over one Redis, and surviving a restart."""
+"""Real `storechat serve` processes: scale-out over one Redis, and surviving a restart; and
+how every process is started: internal services on loopback, each hop behind its secret."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
 from core.types import Channel
 from gateway import keys
 from gateway.conversations.store import ConversationStore
+from gateway.run import dev_secrets, processes
 from gateway.settings import Settings
 from tests.support import Shopper, free_port, gateway_process
+
+SECRETS = {"shop_token": "shop", "bot_token": "bot", "customer_token_secret": "customer", "rasa_token": "rasa",
+           "actions_token": "actions"}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A checkout with the bot's venv and a trained model, as far as the definitions look."""
+    for path in (".venv-bot/bin/rasa", ".venv-bot/bin/python", f"bot/{processes.MODEL_FILE}"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).touch()
+    return tmp_path
+
+
+def _after(argv: tuple[str, ...], flag: str) -> str:
+    return argv[argv.index(flag) + 1]
+
+
+def test_internal_services_listen_on_loopback_unless_told_otherwise(root: Path) -> None:
+    default = Settings(root=root, data_dir=root / "var", **SECRETS)
+    elsewhere = Settings.from_env({"STORECHAT_INTERNAL_HOST": "10.0.0.5"}).replace(root=root, **SECRETS)
+
+    for settings, host in ((default, "127.0.0.1"), (elsewhere, "10.0.0.5")):
+        actions, rasa = processes.action_server(settings), processes.rasa_server(settings)
+        assert actions.argv[1:3] == ("-m", "action_server"), "not `rasa run actions`, which binds 0.0.0.0"
+        assert _after(actions.argv, "--host") == _after(rasa.argv, "--interface") == host
+        assert rasa.env["ACTION_SERVER_URL"] == f"http://{host}:5055"
+        assert settings.rasa_url == f"http://{host}:5005"
+    redis = processes.embedded_redis(6390, root / "redis")
+    assert _after(redis.argv, "--bind") == "127.0.0.1"
+
+
+def test_each_process_gets_only_the_secrets_of_its_own_hops(root: Path) -> None:
+    settings = Settings(root=root, data_dir=root / "var", **SECRETS)
+
+    gateway, rasa = processes.gateway(settings).env, processes.rasa_server(settings).env
+    actions = processes.action_server(settings).env
+
+    assert (gateway["STORECHAT_RASA_TOKEN"], rasa["STORECHAT_RASA_TOKEN"]) == ("rasa", "rasa")
+    assert (rasa["STORECHAT_ACTIONS_TOKEN"], actions["STORECHAT_ACTIONS_TOKEN"]) == ("actions", "actions")
+    assert "STORECHAT_ACTIONS_TOKEN" not in gateway
+    assert not {"STORECHAT_RASA_TOKEN", "STORECHAT_SHOP_TOKEN", "STORECHAT_CUSTOMER_TOKEN_SECRET"} & set(actions)
+    assert not {"STORECHAT_BOT_TOKEN", "STORECHAT_SHOP_TOKEN", "STORECHAT_CUSTOMER_TOKEN_SECRET"} & set(rasa)
+
+
+@pytest.mark.parametrize("missing", ["rasa_token", "actions_token"])
+def test_an_internal_service_is_not_started_without_its_secret(root: Path, missing: str) -> None:
+    settings = Settings(root=root, data_dir=root / "var", **{**SECRETS, missing: None})
+
+    with pytest.raises(processes.ProcessError, match=Settings.variables()[missing]):
+        processes.rasa_server(settings)
+
+
+def test_storechat_run_generates_the_internal_secrets(root: Path) -> None:
+    bare = Settings(root=root, data_dir=root / "var")
+
+    demo, own_redis = dev_secrets.with_dev_secrets(bare), dev_secrets.with_internal_secrets(bare)
+
+    for settings in (demo, own_redis):
+        assert settings.rasa_token and settings.actions_token and settings.rasa_token != settings.actions_token
+    assert dev_secrets.with_dev_secrets(bare).rasa_token == demo.rasa_token, "kept in var/secrets.json"
+    assert own_redis.shop_token is None, "only the hops storechat run starts itself"
 
 
 def _url(settings: Settings) -> str:
