@@ -72,7 +72,8 @@ class Cases:
         return await self.summaries([str(i) for i in await self.store.redis.zrange(keys.agent_chats(email), 0, -1)])
 
     async def whole(self, conversation: Conversation, reader: Agent) -> dict[str, Any]:
-        """The case as `reader` sees it: of the contact's earlier conversations, those they reach."""
+        """The case as `reader` sees it: every earlier conversation of the contact (whoever
+        reaches this conversation at the desk reaches them, gateway/desk/reach.py)."""
         events = await self.store.history(conversation.id, count=MAX_CASE_EVENTS)
         earlier_ids = await self.store.redis.zrevrange(
             keys.contact_conversations(conversation.contact_id), 0, EARLIER_CONVERSATIONS,

@@ -8,6 +8,11 @@ another team, and one only the bot ever had, is a supervisor's. Supervisors reac
 conversation; `STORECHAT_AGENT_REACH=all` gives every agent that reach, for a small shop
 whose few agents answer every team's queue.
 
+A shopper's record is one, across channels and teams: whoever reaches one of a contact's
+conversations that is at the desk now (queued for their team, or assigned to them or their
+team) reaches that contact's other conversations too — the case history attached to a
+chat is whole, not the part the team happened to hold.
+
 A transfer to another team takes the conversation out of the reach of whoever had it
 (unless they are of that team too); a transfer to an agent gives it to that agent's team.
 
@@ -29,6 +34,8 @@ from gateway.desk.agents import Agent, AgentRole
 # at most SCANNED of them (the whole case is read up to as many, gateway/desk/case.py).
 PAGE = 200
 SCANNED = 2000
+# A contact's newest conversations looked at for one at the desk (the case lists as many).
+CONTACT_CONVERSATIONS = 21
 _AT_THE_DESK = frozenset({ConversationState.QUEUED, ConversationState.ASSIGNED})
 
 
@@ -88,7 +95,22 @@ class Reach:
         return holder.agent == agent.email or (holder.team is not None and holder.team == agent.team.value)
 
     async def allows(self, agent: Agent, conversation: Conversation) -> bool:
-        return self.sees_all(agent) or self.within(agent, await self.holder(conversation))
+        if self.sees_all(agent) or self.within(agent, await self.holder(conversation)):
+            return True
+        return await self._through_contact(agent, conversation)
+
+    async def _through_contact(self, agent: Agent, conversation: Conversation) -> bool:
+        """Whether the agent has one of the contact's conversations at the desk now (its
+        CONTACT_CONVERSATIONS newest), and so reaches the contact's whole record."""
+        others = await self.store.redis.zrevrange(
+            keys.contact_conversations(conversation.contact_id), 0, CONTACT_CONVERSATIONS - 1,
+        )
+        for other_id in (str(i) for i in others if str(i) != conversation.id):
+            other = await self.store.find(other_id)
+            if other is not None and other.state in _AT_THE_DESK and self.within(
+                    agent, Holder(other.team, other.agent)):
+                return True
+        return False
 
     async def conversation(self, agent: Agent, conversation_id: str) -> Conversation:
         """The conversation if the agent reaches it; UnknownConversation, as for a missing id, if not."""

@@ -95,7 +95,9 @@ class Launcher:
             return
         if self._history.is_alive():
             print("  waiting for the demo history…", flush=True)
-        self._history.join()
+        # Short joins, not one long one: Ctrl-C must stop `storechat run` while it waits.
+        while self._history.is_alive():
+            self._history.join(0.2)
         self._history = None
         print(f"  {self._history_report}", flush=True)
 

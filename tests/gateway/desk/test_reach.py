@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.types import ConversationState, Team
+from gateway.conversations.contacts import EMAIL_IDENTITY, Contacts
 from gateway.desk.agents import AgentRole
 from gateway.settings import Settings
 from tests.gateway.agent_support import Console
@@ -216,3 +217,29 @@ async def test_an_agent_event_without_a_usable_payload_gets_a_clear_error_and_on
     assert anna.socket.connected
     # The socket still works: a good payload is answered as before.
     assert (await anna.get("/me"))["agent"]["email"] == "anna@shop.example"
+
+
+# --- one shopper, one record ------------------------------------------------------------------
+
+
+async def test_an_agent_with_a_shoppers_chat_at_the_desk_reads_that_shoppers_other_conversations(
+    world: World,
+) -> None:
+    ben = await world.console("ben@shop.example", Team.BILLING, online=False)
+    gus = await world.console("gus@shop.example", Team.GENERAL, online=False)
+    earlier = await world.hand_over(await world.shopper())  # with logistics
+    world.rasa.reply = _handoff_turn("billing")
+    now = await world.hand_over(await world.shopper())  # with Ben's team
+    assert (await ben.call("GET", f"/conversations/{earlier.id}"))[0] == 404
+
+    # An e-mail proven in both chats says they are one person's (gateway/conversations/contacts.py).
+    contacts = Contacts(world.redis)
+    for conversation in (earlier, now):
+        await contacts.link_conversation(conversation.id, EMAIL_IDENTITY, "anna@example.com")
+
+    status, case = await ben.call("GET", f"/conversations/{now.id}")
+    assert status == 200 and earlier.id in [entry["id"] for entry in case["earlier"]]
+    assert (await ben.call("GET", f"/conversations/{earlier.id}"))[0] == 200
+    # A third team, with none of her chats at the desk, still reaches neither.
+    assert (await gus.call("GET", f"/conversations/{earlier.id}"))[0] == 404
+    assert (await gus.call("GET", f"/conversations/{now.id}"))[0] == 404
