@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 # environment says otherwise: recompiling every test module costs each run ~8 s.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints bench-reports typecheck system-deps clean
+.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints bench-reports bench-flood typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -76,6 +76,10 @@ bench-complaints: setup
 # Every report over 90 days × 2,000 conversations a day, and what keeping the rollups costs (benchmarks/).
 bench-reports: setup
 	@$(PY) benchmarks/reports.py
+
+# Issue 14's web chat floods (one socket, one address, session_requests, typing) against the shipped limits (benchmarks/).
+bench-flood: setup
+	@$(PY) benchmarks/flood.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy

@@ -131,11 +131,11 @@ async def measure_system(
     ]
 
 
-async def measure(stack: Stack, gateway_url: str, rasa_url: str, anchor_url: str,
+async def measure(stack: Stack, gateway_url: str, rasa_url: str, anchor_url: str, rasa_token: str,
                   args: argparse.Namespace) -> list[report.Figures]:
     systems: list[tuple[str, Callable[[], load.System]]] = [
         ("storechat", lambda: load.SocketSystem("storechat", gateway_url)),
-        ("storechat-rasa", lambda: load.storechat_rasa_system(rasa_url)),
+        ("storechat-rasa", lambda: load.storechat_rasa_system(rasa_url, rasa_token)),
         ("anchor", lambda: load.anchor_system(anchor_url)),
     ]
     results: list[report.Figures] = []
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         with both_systems() as (stack, urls):
-            results = asyncio.run(measure(stack, urls.gateway, urls.rasa, urls.anchor, args))
+            results = asyncio.run(measure(stack, urls.gateway, urls.rasa, urls.anchor, urls.rasa_token, args))
             peak_rss = {name: procfs.peak_rss_mib(process.pid) for name, process in stack.processes.items()}
             progress("Stopping…")
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -53,18 +53,35 @@ async def create_agents(redis: Redis, count: int) -> list[AgentLogin]:
 
 
 class Arrivals:
-    """When each console first saw each conversation appear (perf_counter seconds)."""
+    """When each console first saw each conversation appear (perf_counter seconds).
 
-    def __init__(self, consoles: int) -> None:
-        self.consoles = consoles
+    A conversation is shown to the consoles of its team only (agents' reach, README "Who
+    sees what"): those are the consoles it is expected at; any other console showing it
+    is a leak.
+    """
+
+    def __init__(self, teams: Sequence[str]) -> None:
+        self.consoles = len(teams)
+        self.console_teams = list(teams)  # by console index
+        self.expected: dict[str, frozenset[int]] = {}
         self.seen: dict[str, dict[int, float]] = {}
         # The team each conversation was shown for (its first appearance anywhere).
         self.teams: dict[str, str | None] = {}
         self._complete: dict[str, asyncio.Event] = {}
 
-    def expect(self, conversation_id: str) -> None:
+    def expect(self, conversation_id: str, team: str) -> None:
+        self.expected[conversation_id] = frozenset(
+            index for index, console_team in enumerate(self.console_teams) if console_team == team)
         self._complete.setdefault(conversation_id, asyncio.Event())
         self._check(conversation_id)
+
+    def missing(self, conversation_id: str) -> int:
+        """Expected consoles that have not shown the conversation."""
+        return len(self.expected.get(conversation_id, frozenset()) - set(self.seen.get(conversation_id, {})))
+
+    def leaked(self, conversation_id: str) -> int:
+        """Consoles of other teams that showed the conversation."""
+        return len(set(self.seen.get(conversation_id, {})) - self.expected.get(conversation_id, frozenset()))
 
     def record(self, console: int, conversation_id: str, team: str | None, at: float) -> None:
         per_console = self.seen.setdefault(conversation_id, {})
@@ -76,12 +93,12 @@ class Arrivals:
 
     def _check(self, conversation_id: str) -> None:
         event = self._complete.get(conversation_id)
-        if event is not None and len(self.seen.get(conversation_id, {})) >= self.consoles:
+        if event is not None and conversation_id in self.expected and not self.missing(conversation_id):
             event.set()
 
     async def wait_all(self, conversation_id: str, timeout: float) -> bool:
-        """True once every console has seen the conversation; False after `timeout` s."""
-        self.expect(conversation_id)
+        """True once every expected console has seen the conversation (`expect` it first);
+        False after `timeout` s."""
         try:
             await asyncio.wait_for(self._complete[conversation_id].wait(), timeout)
         except asyncio.TimeoutError:

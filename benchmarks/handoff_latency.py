@@ -83,7 +83,8 @@ class Figures:
     # Consoles on the shopper's gateway, and on the other one (through the Redis manager).
     same_gateway_p99_ms: float
     other_gateway_p99_ms: float
-    lost: int  # (handoff, console) pairs never shown within handoffs.DELIVERY_TIMEOUT
+    lost: int  # (handoff, console of its team) pairs never shown within handoffs.DELIVERY_TIMEOUT
+    leaked: int  # (handoff, console of another team) pairs shown (none may be)
     no_reply: int  # handoffs whose shopper got no reply in that time
     wrong_team: int  # handoffs shown for another team than the line's
     window_s: float
@@ -121,7 +122,7 @@ def figures(scenario: str, run: handoffs.Run, gateway_of: Sequence[str], cpu_s: 
         fan_out_max_ms=max(fan_out, default=float("nan")),
         console_minus_reply_median_ms=percentile(beyond, 0.5),
         same_gateway_p99_ms=percentile(same, 0.99), other_gateway_p99_ms=percentile(other, 0.99),
-        lost=sum(h.missing for h in done), no_reply=sum(h.reply_s is None for h in done),
+        lost=sum(h.missing for h in done), leaked=sum(h.leaked for h in done), no_reply=sum(h.reply_s is None for h in done),
         wrong_team=sum(h.team is not None and h.team != h.line.team.value for h in done),
         window_s=run.window_s, other_cores=cpu_s.get("other", 0.0) / elapsed_s,
         cpu_ms_per_handoff={name: s * 1000 / count for name, s in cpu_s.items() if name != "other"},
@@ -190,8 +191,11 @@ def warnings(results: Sequence[Figures], agents: int) -> list[str]:
     found = []
     for f in results:
         if f.lost:
-            found.append(f"{f.scenario}: FAILURE — {f.lost} of {f.handoffs * agents} (handoff, console) deliveries "
+            found.append(f"{f.scenario}: FAILURE — {f.lost} (handoff, console of its team) deliveries "
                          f"never arrived within {handoffs.DELIVERY_TIMEOUT:.0f} s")
+        if f.leaked:
+            found.append(f"{f.scenario}: FAILURE — {f.leaked} (handoff, console of another team) deliveries: "
+                         "a console was shown a conversation out of its agent's reach")
         if f.no_reply:
             found.append(f"{f.scenario}: {f.no_reply} shoppers got no reply within {handoffs.DELIVERY_TIMEOUT:.0f} s")
         if f.wrong_team:
@@ -214,7 +218,7 @@ async def measure(system: Storechat, args: argparse.Namespace) -> tuple[list[Fig
     try:
         progress(f"Creating {args.agents} agents, logging them in and connecting their consoles…")
         logins = await consoles.create_agents(redis, args.agents)
-        arrivals = consoles.Arrivals(args.agents)
+        arrivals = consoles.Arrivals([login.team.value for login in logins])
         connected = await consoles.connect_consoles(logins, system.gateways, arrivals)
         try:
             return await _scenarios(system, args, ConversationStore(redis), arrivals, connected)
@@ -299,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             "goal": {"p99_ms": GOAL_P99_MS, "met": met},
             "warnings": warnings(results, args.agents),
         }, indent=2))
-    return 0 if not any(f.lost for f in results) else 1
+    return 0 if not any(f.lost or f.leaked for f in results) else 1
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ A handoff: a shopper connects over the web chat's protocol (`session_request` �
 `session_confirm`), sends one message that makes the bot hand over (`user_uttered`), and
 the clock runs from that emit until (a) the shopper's own first `bot_uttered`, (b) the
 conversation's state event (queued) in Redis, and (c) each connected console's first
-`conversation` event for that conversation in state queued or assigned. Connecting is not
-timed; a handoff waits for every console before it ends.
+`conversation` event for that conversation in state queued or assigned — every console of
+the line's team, which are the consoles that may show it (README "Who sees what").
+Connecting is not timed; a handoff waits for every such console before it ends.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class Handoff:
     queued_s: float | None
     # Console index → seconds to its first queued/assigned `conversation` event.
     consoles_s: dict[int, float]
-    missing: int  # consoles that never showed it within DELIVERY_TIMEOUT
+    missing: int  # consoles of its team that never showed it within DELIVERY_TIMEOUT
+    leaked: int  # consoles of other teams that showed it (none may)
 
     @property
     def first_s(self) -> float | None:
@@ -100,24 +102,28 @@ class Shopper:
             self.replied.set_result(time.perf_counter())
 
     async def open(self, store: ConversationStore) -> None:
-        """Connect, start a session and find the conversation the gateway opened for it."""
+        """Connect and start a session (its conversation is created by the first message)."""
         await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"],
                                   wait_timeout=CONNECT_TIMEOUT)
         await self.client.emit("session_request", {"session_id": None, "locale": self.line.locale})
         self.session_id = await asyncio.wait_for(self.confirmed, CONNECT_TIMEOUT)
-        conversation = await store.find_latest(Channel.WEB, self.session_id)
-        if conversation is None:
-            raise RuntimeError(f"no conversation for web session {self.session_id} after session_confirm")
-        self.conversation_id = conversation.id
 
-    async def hand_off(self, arrivals: Arrivals) -> tuple[float, float, float | None]:
+    async def _find_conversation(self, store: ConversationStore) -> str:
+        """The conversation the shopper's first message opened (consoles seen before count too)."""
+        async with asyncio.timeout(DELIVERY_TIMEOUT):
+            while (conversation := await store.find_latest(Channel.WEB, self.session_id)) is None:
+                await asyncio.sleep(0.002)
+        return conversation.id
+
+    async def hand_off(self, arrivals: Arrivals, store: ConversationStore) -> tuple[float, float, float | None]:
         """Say the line and wait for every console (or the timeout): the start as perf_counter
         and as wall-clock time, and when the shopper's first reply came (perf_counter)."""
-        arrivals.expect(self.conversation_id)
         started, started_wall = time.perf_counter(), time.time()
         await self.client.emit("user_uttered", {
             "message": self.line.text, "session_id": self.session_id, "metadata": {"locale": self.line.locale},
         })
+        self.conversation_id = await self._find_conversation(store)
+        arrivals.expect(self.conversation_id, self.line.team.value)
         await arrivals.wait_all(self.conversation_id, DELIVERY_TIMEOUT)
         remaining = max(0.0, started + DELIVERY_TIMEOUT - time.perf_counter())
         try:
@@ -143,7 +149,7 @@ async def burst(shoppers: Sequence[Shopper], store: ConversationStore, arrivals:
     console has shown it (or after DELIVERY_TIMEOUT)."""
     try:
         await asyncio.gather(*(shopper.open(store) for shopper in shoppers))
-        timings = await asyncio.gather(*(shopper.hand_off(arrivals) for shopper in shoppers))
+        timings = await asyncio.gather(*(shopper.hand_off(arrivals, store) for shopper in shoppers))
     finally:
         await asyncio.gather(*(shopper.close() for shopper in shoppers), return_exceptions=True)
     done = []
@@ -156,7 +162,7 @@ async def burst(shoppers: Sequence[Shopper], store: ConversationStore, arrivals:
             reply_s=None if replied is None else replied - started,
             queued_s=None if queued_at is None else queued_at - started_wall,
             consoles_s={console: at - started for console, at in seen.items()},
-            missing=arrivals.consoles - len(seen),
+            missing=arrivals.missing(shopper.conversation_id), leaked=arrivals.leaked(shopper.conversation_id),
         ))
     return done
 

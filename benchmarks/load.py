@@ -73,6 +73,7 @@ class RestSystem:
     url: str
     body: Callable[[str, Line], dict[str, Any]]
     replies: Callable[[Any], Sequence[Any]]
+    headers: dict[str, str] = field(default_factory=dict)
     session: aiohttp.ClientSession = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,7 +96,7 @@ class RestConversation:
         started = time.perf_counter()
         try:
             async with self.system.session.post(
-                self.system.url, json=self.system.body(self.sender, line),
+                self.system.url, json=self.system.body(self.sender, line), headers=self.system.headers,
                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT),
             ) as response:
                 body = await response.json() if response.status == 200 else None
@@ -120,12 +121,13 @@ def anchor_system(base_url: str) -> RestSystem:
     )
 
 
-def storechat_rasa_system(base_url: str) -> RestSystem:
+def storechat_rasa_system(base_url: str, token: str) -> RestSystem:
     """storechat's Rasa (with actions and Redis) through its connector, without the gateway."""
     return RestSystem(
         "storechat-rasa", base_url + "/webhooks/storechat/webhook",
         body=lambda sender, line: {"sender": sender, "message": line.text, "metadata": {"locale": line.locale}},
         replies=lambda body: body.get("messages", []) if isinstance(body, dict) else [],
+        headers={"Authorization": f"Bearer {token}"},
     )
 
 

@@ -19,7 +19,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.run import processes
+from gateway.limits.rules import RULES
+from gateway.run import dev_secrets, processes
 from gateway.settings import REPO_ROOT, RedisAddress, Settings
 
 BENCH_DIR = REPO_ROOT / "var" / "bench"
@@ -75,6 +76,7 @@ class Urls:
     gateway: str
     rasa: str
     anchor: str
+    rasa_token: str  # what the storechat connector wants to see (STORECHAT_RASA_TOKEN)
 
 
 def ensure_anchor() -> None:
@@ -105,13 +107,13 @@ def anchor_service(port: int) -> processes.ProcessSpec:
 def _settings() -> Settings:
     """Free ports for everything, data under var/bench/, Rasa workers as `storechat run` has them."""
     redis_port, rasa_port = free_port(), free_port()
-    return Settings(
+    return dev_secrets.with_internal_secrets(Settings(
         port=free_port(), redis_url=f"redis://127.0.0.1:{redis_port}/0",
         rasa_port=rasa_port, rasa_url=f"http://127.0.0.1:{rasa_port}",
         action_server_port=free_port(), data_dir=BENCH_DIR, root=REPO_ROOT,
         # As `storechat run` would start Rasa here (RASA_WORKERS, default one per core).
         rasa_workers=Settings.from_env().rasa_workers,
-    )
+    ))
 
 
 def _start_bot(stack: Stack, settings: Settings) -> None:
@@ -125,9 +127,20 @@ def _start_bot(stack: Stack, settings: Settings) -> None:
                 processes.http_ok(f"{settings.rasa_url}/webhooks/storechat/"), wait=False)
 
 
+def unlimited_limits() -> Path:
+    """A limits file with every rate rule off: a load benchmark drives all its shoppers from
+    one address (127.0.0.1), which the shipped rules would rightly slow down."""
+    path = BENCH_DIR / "limits-unlimited.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{rule}: unlimited\n" for rule in RULES), encoding="utf-8")
+    return path
+
+
 def _start_gateway(stack: Stack, settings: Settings, name: str) -> str:
-    """A `storechat serve` process named `name` (its log: var/bench/log/<name>.log); its URL."""
-    service = dataclasses.replace(processes.gateway(settings), name=name)
+    """A `storechat serve` process named `name` (its log: var/bench/log/<name>.log), every rate
+    rule off; its URL."""
+    service = dataclasses.replace(processes.gateway(settings, {"STORECHAT_LIMITS": str(unlimited_limits())}),
+                                  name=name)
     url = f"http://127.0.0.1:{settings.port}"
     stack.start(service, processes.http_ok(f"{url}/healthz"), wait=False)
     return url
@@ -147,7 +160,8 @@ def both_systems() -> Iterator[tuple[Stack, Urls]]:
         stack.wait()
         gateway_url = _start_gateway(stack, settings, "gateway")
         stack.wait()
-        yield stack, Urls(gateway=gateway_url, rasa=settings.rasa_url, anchor=f"http://127.0.0.1:{anchor_port}")
+        yield stack, Urls(gateway=gateway_url, rasa=settings.rasa_url, anchor=f"http://127.0.0.1:{anchor_port}",
+                          rasa_token=settings.rasa_token or "")
 
 
 @dataclass(frozen=True, slots=True)

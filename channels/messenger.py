@@ -71,10 +71,7 @@ class Messenger:
         meta.verify_signature(request, self.settings.app_secret)
 
     def parse(self, request: WebhookRequest) -> list[Received]:
-        try:
-            body = json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as error:
-            raise MalformedPayload(f"not a JSON body: {error}") from error
+        body = meta.loads(request.body)
         if not isinstance(body, dict) or body.get("object") != "page" or not isinstance(body.get("entry"), list):
             raise MalformedPayload("not a Messenger page webhook")
         received: list[Received] = []

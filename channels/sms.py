@@ -156,7 +156,9 @@ class TwilioSms:
             params = _form(request)
         except MalformedPayload as error:
             raise InvalidSignature(f"cannot verify a body that is not form-encoded UTF-8: {error}") from error
-        if not any(hmac.compare_digest(presented.encode(), self.signature(url, params).encode())
+        # Header bytes that are not UTF-8 arrive as surrogate escapes: compared as the raw bytes.
+        raw = presented.encode("utf-8", "surrogateescape")
+        if not any(hmac.compare_digest(raw, self.signature(url, params).encode())
                    for url in _port_variants(self.signed_url(request))):
             raise InvalidSignature(f"{SIGNATURE_HEADER} does not match the URL and body")
         if params.get("AccountSid", [""])[0] != self._settings.account_sid:

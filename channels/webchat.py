@@ -7,7 +7,9 @@ server `bot_uttered {text, quick_replies?, attachment?}` plus, as additions that
 Rasa widgets ignore, `author` and `agent_name`.
 Extensions: client `history_request` → server `history {messages}`;
 client `typing {typing}` → shown in the agent's console; server `agent_typing
-{typing, agent_name}`; server `storechat_error {code, message}` for anything refused.
+{typing, agent_name}`; server `storechat_error {code, message}` for anything refused
+(`rate_limited` adds `retry_after`, in seconds, and `event`, the event that was refused).
+A `user_uttered` without a `message` (rasa-webchat's init payload) is ignored quietly.
 """
 
 from __future__ import annotations
@@ -62,13 +64,42 @@ def parse_session_request(data: object) -> SessionRequest:
     return SessionRequest(session_id=new_session_id(), is_new=True, locale=data.get("locale"))
 
 
-def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered:
+# What a client's metadata may hold: rasa-webchat's customData is a flat object; nothing
+# a widget sends needs more, and what is deeper or bigger is refused before anything reads it.
+MAX_METADATA_DEPTH = 4
+MAX_METADATA_ITEMS = 100
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (JSON's "\\ud800", not UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _clean_metadata(value: object, depth: int, budget: list[int]) -> Any:
+    """A copy of JSON-decoded `value` with clean strings, or InvalidPayload when too deep or big."""
+    budget[0] -= 1
+    if depth > MAX_METADATA_DEPTH or budget[0] < 0:
+        raise InvalidPayload("invalid_payload", "metadata is nested too deeply or has too many entries")
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, Mapping):
+        return {clean_text(str(key)): _clean_metadata(item, depth + 1, budget) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean_metadata(item, depth + 1, budget) for item in value]
+    return value
+
+
+def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered | None:
+    """The shopper's message; None for one without `message` at all (rasa-webchat's init)."""
     if not isinstance(data, Mapping):
         raise InvalidPayload("invalid_payload", "user_uttered must be an object")
     message = data.get("message")
+    if message is None:
+        return None
     if not isinstance(message, str):
         raise InvalidPayload("invalid_payload", "user_uttered needs a string 'message'")
-    text = message.strip()
+    text = clean_text(message.strip())
     if not text:
         raise InvalidPayload("empty_message", "the message is empty")
     if len(text) > max_chars:
@@ -80,7 +111,7 @@ def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered:
     return UserUttered(
         text=text,
         session_id=session_id if isinstance(session_id, str) else None,
-        metadata=metadata,
+        metadata=_clean_metadata(metadata, 0, [MAX_METADATA_ITEMS]),
     )
 
 

@@ -16,6 +16,7 @@ Outside the 24-hour window only a template Meta approved may go (`template`).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ _LINK: Final = re.compile(r"https?://", re.IGNORECASE)
 
 _Content = tuple[str, str | None, tuple[Media, ...]]  # text, reply_title, media
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class WhatsAppSettings:
@@ -91,15 +94,12 @@ class WhatsApp:
         meta.verify_signature(request, self._settings.app_secret)
 
     def parse(self, request: WebhookRequest) -> list[Received]:
-        try:
-            payload = json.loads(request.body)
-        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-            raise MalformedPayload(f"not JSON: {error}") from error
+        payload = meta.loads(request.body)
         is_whatsapp = isinstance(payload, dict) and payload.get("object") == "whatsapp_business_account"
         entries = payload.get("entry") if is_whatsapp else None
         if not isinstance(entries, list):
             raise MalformedPayload("not a whatsapp_business_account webhook")
-        return list(_received(entries))
+        return list(_received(entries, self._settings.phone_number_id))
 
     def outgoing(self, address: str, message: OutgoingMessage, *, window_open: bool = True) -> list[ProviderRequest]:
         if not window_open:
@@ -153,16 +153,22 @@ def _timestamp(value: object) -> float | None:
     return float(value) if isinstance(value, str) and _TIMESTAMP.fullmatch(value) else None
 
 
-def _received(entries: object) -> Iterator[Received]:
+def _received(entries: object, phone_number_id: str) -> Iterator[Received]:
     for entry in _dicts(entries):
         for change in _dicts(entry.get("changes")):
             if change.get("field") == "messages" and isinstance(change.get("value"), dict):
-                yield from _from_value(change["value"])
+                yield from _from_value(change["value"], phone_number_id)
 
 
-def _from_value(value: Mapping[str, Any]) -> Iterator[Received]:
+def _from_value(value: Mapping[str, Any], phone_number_id: str) -> Iterator[Received]:
     metadata = value.get("metadata")
     business = _str(metadata.get("phone_number_id")) if isinstance(metadata, dict) else None
+    if business != phone_number_id:
+        # One app may serve several numbers: another number's messages are not ours to
+        # answer (from this one). Acknowledged all the same, so Meta does not redeliver them.
+        log.info("WhatsApp webhook: skipped the messages and statuses for phone_number_id %r (ours is %r)",
+                 business, phone_number_id)
+        return
     names: dict[str, str] = {}
     for contact in _dicts(value.get("contacts")):
         profile = contact.get("profile")

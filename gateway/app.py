@@ -30,6 +30,7 @@ from gateway import background, keys
 from gateway.api import agent_socket, health
 from gateway.api.agent import AGENT_API, AgentApi, add_agent_routes
 from gateway.api.agent_socket import AgentSockets
+from gateway.api.privacy import add_privacy_routes
 from gateway.api.reports import add_report_routes
 from gateway.api.return_label import add_return_label_route
 from gateway.api.shop import SHOP_API, ShopApi, api_app
@@ -46,6 +47,7 @@ from gateway.desk.business_hours import BusinessHours
 from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
+from gateway.desk.reach import Reach
 from gateway.messaging.delivery import ChannelDelivery, ProviderClient
 from gateway.complaints.projection import ComplaintsProjection
 from gateway.complaints.report import COMPLAINTS, ComplaintReports
@@ -56,6 +58,8 @@ from gateway.messaging.inbound import ChannelInbound
 from gateway.messaging.inbox import InboxWorker
 from gateway.messaging.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
 from gateway.notifications import NotificationConfig, Notifier
+from gateway.privacy.policy import RetentionPolicy
+from gateway.privacy.service import PRIVACY, Privacy
 from gateway.proactive.rules import Rules
 from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
 from gateway.reports.orders import OrdersProjection
@@ -64,6 +68,7 @@ from gateway.settings import Settings
 from gateway.texts import Texts
 from gateway.webchat.redis_manager import RedisManager
 from gateway.webchat.socket_server import WebChatServer
+from gateway.web.headers import add_security_headers
 from gateway.webchat.widget_routes import add_static_files, add_widget_routes
 
 log = logging.getLogger(__name__)
@@ -100,11 +105,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     redis = connect_redis(settings.effective_redis_url)
     http = aiohttp.ClientSession()
-    rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout)
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
     texts = app[TEXTS]
     store = ConversationStore(redis, app[CLOCK])
     limiter = app[LIMITER] = Limiter(redis, await asyncio.to_thread(Limits.load, settings.limits_file))
-    shop = ShopApi.build(redis, settings)
+    shop = ShopApi.build(redis, settings, limiter)
     agents = AgentStore(redis)
     outbox = Outbox(store)
     survey = Survey(store, outbox, texts)
@@ -118,13 +123,15 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
                                        settings.complaint_alert_days, store.clock)
     rules = await asyncio.to_thread(Rules.load, settings.proactive_rules_file, languages=texts.languages,
                                     default_locale=texts.default)
+    retention = await asyncio.to_thread(RetentionPolicy.load, settings.retention_file)
     proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,
-                                emit=socketio_emit(app[SIO]))
+                                emit=socketio_emit(app[SIO]), visitor_ttl_seconds=retention.visitor_seconds)
     proactive.attach(app[SIO])
     app[PROACTIVE] = proactive
     loop = ConversationLoop(store, rasa, texts, outbox, desk, survey, offers=proactive)
     cases = Cases(store, agents, shop.verifier, shop.requests, survey, settings.effective_public_url,
-                  visitors=proactive.visitors)
+                  Reach(store, everyone=settings.agent_reach == "all"), visitors=proactive.visitors)
+    privacy = app[PRIVACY] = Privacy.build(cases, reports, retention, store.clock)
     sessions = SessionStore(redis, agents, settings.agent_session_ms)
     adapters = settings.channels.adapters()
     provider = ProviderClient(http)
@@ -140,15 +147,17 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases, deliveries)
     app[REDIS], app[RASA], app[STORE], app[LOOP], app[SHOP_API] = redis, rasa, store, loop, shop
     app[AGENT_API] = AgentApi(
-        agents=agents, sessions=sessions, limiter=LoginLimiter(redis),
+        agents=agents, sessions=sessions, limiter=LoginLimiter(limiter), proxies=settings.proxies,
         secure_cookie=settings.effective_public_url.startswith("https://"),
         roster=roster, desk=desk, cases=cases,
         canned=await asyncio.to_thread(CannedAnswers.load, settings.root / "faq_data"),
         max_message_chars=settings.max_message_chars, announce_presence=sockets.announce_presence,
     )
     WebChatServer(app[SIO], store, loop, texts, max_message_chars=settings.max_message_chars,
-                  shopper_typing=sockets.shopper_typing)
-    app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url)
+                  shopper_typing=sockets.shopper_typing, limiter=limiter, proxies=settings.proxies,
+                  offers=proactive)
+    app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url, limiter, settings.proxies,
+                             settings.max_message_chars)
     # Only a process that has a channel takes its deliveries (the others could not answer them).
     worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
     tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters and settings.inbox_worker else []
@@ -158,6 +167,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     tasks.append(proactive.start_ticker(**ticks))
     # Every process ticks too; the claim in Redis makes each notification one process's.
     tasks.append(asyncio.create_task(notifier.run(**ticks), name="notifications"))
+    # Every process sweeps too; a claim in Redis makes each tick one process's (gateway/privacy/retention.py).
+    tasks.append(privacy.start_sweeper())
     if settings.report_worker:
         tasks += reports.start()
     # Every process answers reports: each keeps its own complaint themes warm.
@@ -236,6 +247,8 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     add_agent_routes(api)
     add_report_routes(api)
     add_supervisor_routes(api)  # the supervisor console: every conversation, the overview, the requests
+    add_privacy_routes(api)  # the shopper's data rights: export, erasure, the audit trail
     app.add_subapp("/api/v1", api)
     add_return_label_route(app, texts)
+    add_security_headers(app)  # nosniff on every answer, a strict CSP on every page
     return app

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.app import create_app
+    from gateway.web.access_log import RedactingAccessLogger
 
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=5)
+                shutdown_timeout=5, access_log_class=RedactingAccessLogger)
     return 0
 
 

@@ -28,7 +28,8 @@ def _regex(raw: object) -> object:
     if not isinstance(raw, str):
         return raw
     try:
-        return re.compile(raw)
+        # ASCII: an order number's \d is 0-9, not any script's digits ("١٠٤٢١٥").
+        return re.compile(raw, re.ASCII)
     except re.error as exc:
         raise ValueError(f"is not a regular expression ({exc}): {raw!r}") from None
 

@@ -22,6 +22,16 @@ from pydantic import TypeAdapter, ValidationError, ValidationInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 LONE_SURROGATE = "must be valid Unicode text (no lone surrogates)"
+# Never in stored text: NUL and the other C0 controls but tab, newline and carriage return.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Nor in a name or label (one line an agent reads beside others): line breaks, and the
+# bidirectional embeddings, overrides and isolates that make "Anna" read as someone else.
+_NOT_IN_LABELS = re.compile("[\t\n\r\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARACTERS = "must not contain control characters (U+0000 and the like)"
+LABEL_CHARACTERS = ("must be one line without bidirectional formatting characters "
+                    "(U+202A–U+202E, U+2066–U+2069)")
+# Dates a shop's order can have: anything outside is a typo or a probe, never an order.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
 # The field a tagged union's members are told apart by (storefront events).
 DISCRIMINATOR = "type"
 Model = TypeVar("Model", bound=BaseModel)
@@ -65,21 +75,43 @@ def text_value(value: Any, what: str = "a non-empty string") -> str:
         raise problem(f"must be {what}")
     if has_lone_surrogate(value):
         raise problem(LONE_SURROGATE)
+    if _CONTROLS.search(value):
+        raise problem(CONTROL_CHARACTERS)
     return value
+
+
+def label_value(value: Any) -> str:
+    """`text_value` that is also fit to show as a name: one line, no bidi formatting."""
+    text = text_value(value)
+    if _NOT_IN_LABELS.search(text):
+        raise problem(LABEL_CHARACTERS)
+    return text
+
+
+def unsafe_in_label(text: str) -> bool:
+    """What `label_value` refuses (a name from the CLI or a provider is checked with it)."""
+    return bool(_CONTROLS.search(text) or _NOT_IN_LABELS.search(text) or has_lone_surrogate(text))
 
 
 @dataclass(frozen=True, slots=True)
 class Text(GroupedMetadata):
     """`Annotated[str, Text(...)]`: a non-blank string of at most `max_length` characters,
-    the whole of which matches `pattern` if given."""
+    the whole of which matches `pattern` if given, without control characters; a `label`
+    (a name, a SKU, a city) is one line without bidi formatting characters too."""
 
     max_length: int = 200
     pattern: str | None = None
+    label: bool = False
 
     def __iter__(self) -> Iterator[object]:
         anchored = None if self.pattern is None else f"^(?:{self.pattern})$"
         yield StringConstraints(min_length=1, max_length=self.max_length, pattern=anchored)
-        yield BeforeValidator(text_value)
+        yield BeforeValidator(label_value if self.label else text_value)
+
+
+def _within_years(moment: date) -> None:
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise problem(f"must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
 
 
 def _calendar_date(value: Any) -> date:
@@ -89,9 +121,11 @@ def _calendar_date(value: Any) -> date:
     if len(text) > 10:
         raise problem("must be at most 10 characters")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise problem("must be a date like 2026-11-26") from None
+    _within_years(day)
+    return day
 
 
 def _timestamp(value: Any) -> datetime:
@@ -107,20 +141,23 @@ def _timestamp(value: Any) -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise problem("must be a date-time with offset like 2026-11-20T10:15:00+01:00")
+    _within_years(moment)
     return moment
 
 
-MONEY = r"\d{1,9}(\.\d{1,2})?"
+# [0-9], not \d: the pattern engine takes \d for any script's digits ("١٠٤٢١٥").
+MONEY = r"[0-9]{1,9}(\.[0-9]{1,2})?"
 CURRENCY = r"[A-Z]{3}"
 # Shoppers click these links: only http(s), never javascript: or data:.
 HTTP_URL = r"[Hh][Tt][Tt][Pp][Ss]?://[^\s]+"
 
-ShortText = Annotated[str, Text()]
-Sku = Annotated[str, Text(max_length=64)]
+ShortText = Annotated[str, Text(label=True)]
+Sku = Annotated[str, Text(max_length=64, label=True)]
 Money = Annotated[str, Text(max_length=12, pattern=MONEY), Field(examples=["39.80"])]
 Currency = Annotated[str, Text(max_length=3, pattern=CURRENCY), Field(examples=["EUR"])]
 Url = Annotated[str, Text(max_length=2000, pattern=HTTP_URL)]
-PositiveInt = Annotated[int, Strict(), Field(ge=1)]
+# An item's count in an order or a cart: a thousand of one thing is no shopper's.
+Quantity = Annotated[int, Strict(), Field(ge=1, le=999)]
 # As the answers write them back: Python's isoformat, with the offset the shop sent.
 CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp), PlainSerializer(datetime.isoformat)]
@@ -190,6 +227,8 @@ def _message(error: ErrorDetails) -> str:
         return "must match " + str(ctx["pattern"]).removeprefix("^(?:").removesuffix(")$")
     if kind in ("int_type", "greater_than_equal"):
         return f"must be an integer ≥ {ctx.get('ge', 1)}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}"
     if kind in ("list_type", "tuple_type", "too_short"):
         return "must be a non-empty array"
     if kind == "too_long":

@@ -57,15 +57,18 @@ def conversation_client(conversation_id: str) -> str:
     """The network address a web conversation's shopper last wrote from (the limits' client)."""
     return f"{PREFIX}:conversation:{conversation_id}:client"
 
+# The key the gateway signs web session ids with, generated once (gateway/webchat/sessions.py).
+WEB_SESSION_KEY = f"{PREFIX}:webchat:session-key"
+
 
 def verification_failures(conversation_id: str) -> str:
-    """Failed proofs in a conversation within the lock window (a counter with a TTL)."""
+    """A conversation's failed typed proofs and the wait they earned (a hash with a TTL)."""
     return f"{PREFIX}:verify:conv:{conversation_id}:failures"
 
 
-def order_verification_failures(order_id: str) -> str:
-    """Failed proofs against one order id from all conversations (stops enumeration)."""
-    return f"{PREFIX}:verify:order:{order_id}:failures"
+def verification_client_failures(kind: str, client: str) -> str:
+    """The same for a device/session (`address`, a channel address) or a `network` address."""
+    return f"{PREFIX}:verify:{kind}:{client}:failures"
 
 
 def verified_orders(conversation_id: str) -> str:
@@ -109,11 +112,6 @@ def agent_emails() -> str:
 def agent_session(session_digest: str) -> str:
     """A console session (hash: email, csrf token), by the SHA-256 of its cookie value."""
     return f"{PREFIX}:agent:session:{session_digest}"
-
-
-def agent_login_failures(email: str) -> str:
-    """Failed logins for one (normalised) email within the lock window (a counter with a TTL)."""
-    return f"{PREFIX}:agent:login-failures:{email}"
 
 
 # --- the human side: team queues, agents' chats, presence, CSAT -----------------

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -64,16 +64,27 @@ def _networks(raw: object) -> object:
 TrustedProxies = Annotated[tuple[Network, ...], BeforeValidator(_networks)]
 
 
+def reachable(bind_host: str) -> str:
+    """The host, as a URL writes it, that reaches a server bound to `bind_host` (a
+    wildcard bind is reached on loopback)."""
+    host = "127.0.0.1" if bind_host in ("", "0.0.0.0", "::") else bind_host
+    return f"[{host}]" if ":" in host else host
+
+
 class Settings(EnvironmentSettings):
     host: str = Field(default="127.0.0.1", validation_alias="STORECHAT_HOST")
     port: int = Field(default=8080, validation_alias="STORECHAT_PORT")
+    # Where the internal services (Rasa, its action server, the embedded Redis) listen:
+    # loopback unless they run on other machines; only the gateway is ever public.
+    internal_host: str = Field(default="127.0.0.1", validation_alias="STORECHAT_INTERNAL_HOST")
     # None: `storechat run` starts an embedded Redis persisting under data_dir.
     redis_url: RedisUrl | None = Field(default=None, validation_alias="REDIS_URL")
     embedded_redis_port: int = Field(default=6390, validation_alias="STORECHAT_REDIS_PORT")
     rasa_port: int = Field(default=5005, validation_alias="RASA_PORT")
     # Unset: the Rasa server `storechat run` starts, on rasa_port.
-    rasa_url: HttpAddress = Field(default_factory=lambda given: f"http://127.0.0.1:{given['rasa_port']}",
-                                  validation_alias="RASA_URL")
+    rasa_url: HttpAddress = Field(
+        default_factory=lambda given: f"http://{reachable(given['internal_host'])}:{given['rasa_port']}",
+        validation_alias="RASA_URL")
     action_server_port: int = Field(default=5055, validation_alias="ACTION_SERVER_PORT")
     # A turn that takes longer than this is answered with the "bot unavailable" text.
     rasa_timeout: Positive = Field(default=8.0, validation_alias="RASA_TIMEOUT")
@@ -94,14 +105,22 @@ class Settings(EnvironmentSettings):
     # Key the storefront signs customer tokens with; unset → such proofs are refused.
     customer_token_secret: str | None = Field(default=None, validation_alias="STORECHAT_CUSTOMER_TOKEN_SECRET",
                                               repr=False)
+    # Shared secrets of the internal hops: the gateway → Rasa's storechat connector, and
+    # Rasa → the action server. Each refuses every call without its secret.
+    rasa_token: str | None = Field(default=None, validation_alias="STORECHAT_RASA_TOKEN", repr=False)
+    actions_token: str | None = Field(default=None, validation_alias="STORECHAT_ACTIONS_TOKEN", repr=False)
     # Where shoppers reach the gateway (return-label links); None → effective_public_url.
     public_url: HttpAddress | None = Field(default=None, validation_alias="STORECHAT_PUBLIC_URL")
     # An order id must match this in full; the shop decides its own numbering.
-    order_number_pattern: Regex = Field(default=re.compile(r"\d{6}"), validation_alias="STORECHAT_ORDER_NUMBER_PATTERN")
+    order_number_pattern: Regex = Field(default=re.compile(r"[0-9]{6}", re.ASCII),
+                                        validation_alias="STORECHAT_ORDER_NUMBER_PATTERN")
     # An agent's console session ends after this long without a request.
     agent_session_hours: Positive = Field(default=8.0, validation_alias="STORECHAT_AGENT_SESSION_HOURS")
     # Concurrent chats auto-assignment gives one agent (a manual claim may go beyond).
     agent_max_chats: AtLeastOne = Field(default=3, validation_alias="STORECHAT_AGENT_MAX_CHATS")
+    # Which conversations an agent reaches (gateway/desk/reach.py): "team", their team's and their
+    # own; "all", every one, as a supervisor does (a small shop whose agents answer every queue).
+    agent_reach: Literal["team", "all"] = Field(default="team", validation_alias="STORECHAT_AGENT_REACH")
     # When the teams answer (a YAML file; the demo shop's hours by default).
     business_hours_file: Path = Field(default=REPO_ROOT / "config" / "business_hours.yml",
                                       validation_alias="STORECHAT_BUSINESS_HOURS")
@@ -131,6 +150,8 @@ class Settings(EnvironmentSettings):
     complaint_alert_days: Annotated[int, Field(ge=1, le=28)] = Field(default=7, validation_alias="STORECHAT_COMPLAINT_ALERT_DAYS")
     # How often one client may do each thing (gateway/limits/rules.py names the rules).
     limits_file: Path = Field(default=REPO_ROOT / "config" / "limits.yml", validation_alias="STORECHAT_LIMITS")
+    # How long cases, visitor trails and Rasa's trackers are kept (gateway/privacy/retention.py).
+    retention_file: Path = Field(default=REPO_ROOT / "config" / "retention.yml", validation_alias="STORECHAT_RETENTION")
     # Load balancers whose X-Forwarded-For is believed (gateway/limits/clients.py); none by default.
     trusted_proxies: TrustedProxies | None = Field(default=None, validation_alias="STORECHAT_TRUSTED_PROXIES")
 
@@ -156,6 +177,11 @@ class Settings(EnvironmentSettings):
     @property
     def effective_public_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def action_server_url(self) -> str:
+        """Where Rasa (and a readiness probe) reaches the action server."""
+        return f"http://{reachable(self.internal_host)}:{self.action_server_port}"
 
     @property
     def api_url(self) -> str:

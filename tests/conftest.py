@@ -96,10 +96,10 @@ def rasa_settings(base_settings: Settings, rasa_model: Path, tmp_path_factory: p
     settings = base_settings.replace(
         port=free_port(), rasa_url=f"http://127.0.0.1:{base_settings.rasa_port}",
         shop_token=SHOP_TOKEN, bot_token=BOT_TOKEN, customer_token_secret=CUSTOMER_TOKEN_SECRET,
-        public_url=PUBLIC_URL,
+        public_url=PUBLIC_URL, rasa_token="rasa-token-for-tests", actions_token="actions-token-for-tests",
     )  # fmt: skip
     logs = tmp_path_factory.mktemp("rasa-logs")
-    actions_url = f"http://127.0.0.1:{settings.action_server_port}/health"
+    actions_url = f"{settings.action_server_url}/health"
     with running(processes.action_server(settings), logs / "actions.log", processes.http_ok(actions_url), timeout=120):
         with running(processes.rasa_server(settings), logs / "rasa.log",
                      processes.http_ok(settings.rasa_url + "/"), timeout=240):

@@ -7,6 +7,7 @@ import { ConversationsView } from "./conversations.js";
 import { clear, h } from "./dom.js";
 import { I18n } from "./i18n.js";
 import { OverviewView } from "./overview.js";
+import { PrivacyControls } from "./privacy.js";
 import { ReportsView } from "./reports.js";
 
 const SUPERVISOR_VIEWS = ["overview", "conversations", "reports"];
@@ -45,6 +46,7 @@ export class Navigation {
         reports: new ReportsView(document.getElementById("view-reports"), app),
       };
       this.controls = new CaseControls(app);
+      this.privacy = new PrivacyControls(app); // a contact's export and erasure, the audit trail
     }
     document.getElementById("me-team").textContent = this.i18n.label("team", me.team);
     this.renderTabs();
@@ -57,6 +59,8 @@ export class Navigation {
     if (this.views) Object.values(this.views).forEach((view) => view.hide());
     this.views = null; // the next login may be an agent's
     this.controls = null;
+    if (this.privacy) this.privacy.destroy();
+    this.privacy = null;
     for (const name of SUPERVISOR_VIEWS) clear(document.getElementById(`view-${name}`));
     this.show("chats");
     this.renderTabs();
@@ -123,5 +127,6 @@ export class Navigation {
   /** Every case head, drawn again: the supervisor's buttons. */
   decorate(chat) {
     if (this.controls) this.controls.decorate(chat);
+    if (this.privacy) this.privacy.decorate(chat);
   }
 }

@@ -10,12 +10,12 @@ Socket.IO namespace, so a shop can integrate the same calls.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from core.types import Conversation, Team
+from core.types import Conversation
 from gateway.api.agent_contract import (
     AgentLoadView,
     Agents,
@@ -32,12 +32,13 @@ from gateway.api.agent_contract import (
     TextInput,
     TransferInput,
 )
-from gateway.api.http import ApiError, Handler, answer, read_body
+from gateway.api.http import ApiError, Handler, answer, caller, constrained_path, limit, read_body
 from gateway.conversations.store import UnknownConversation, event_to_json
 from gateway.desk.agents import Agent, AgentRole, AgentSession, AgentStore, LoginLimiter, LoginLocked, SessionStore
 from gateway.desk.assignment import AgentLoad, Presence, Roster
 from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
+from gateway.limits.clients import Network
 from gateway.desk.desk import Conflict, Desk, NotPermitted
 from gateway.messaging.delivery import MessageHeld
 from gateway.proactive.service import PROACTIVE
@@ -60,6 +61,8 @@ class AgentApi:
     max_message_chars: int
     # Tells every console that an agent's presence or load changed (the /agent namespace).
     announce_presence: Callable[[AgentLoad], Awaitable[None]]
+    # STORECHAT_TRUSTED_PROXIES: whose X-Forwarded-For names the client logging in.
+    proxies: Sequence[Network] = ()
 
 
 AGENT_API = web.AppKey("agent_api", AgentApi)
@@ -79,6 +82,7 @@ async def require_agent(request: web.Request, *, csrf: bool) -> AgentSession:
     session = await _api(request).sessions.touch(session_id) if session_id else None
     if session is None:
         raise ApiError(401, "unauthorized", "log in first (the session is missing or has expired)")
+    await limit(request, "agent_api_per_agent", session.agent.email)
     if csrf:
         presented = request.headers.get(CSRF_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(presented, session.csrf_token.encode("ascii")):
@@ -98,13 +102,13 @@ async def login(request: web.Request) -> web.Response:
     credentials = await read_body(request, LoginInput, "invalid_credentials")
     email, password = credentials.email, credentials.password
     try:
-        await api.limiter.attempt(email)
+        await api.limiter.attempt(caller(request, api.proxies), email)
     except LoginLocked as exc:
-        raise ApiError(429, "locked", str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
+        raise ApiError(429, "too_many_attempts", str(exc), extra={"retry_after": exc.retry_after},
+                       headers={"Retry-After": str(exc.retry_after)}) from None
     agent = await api.agents.authenticate(email, password)
     if agent is None:
         raise ApiError(401, "invalid_credentials", "wrong email or password")
-    await api.limiter.succeeded(email)
     if previous := request.cookies.get(COOKIE):
         await api.sessions.close(previous)
     session = await api.sessions.open(agent)
@@ -129,9 +133,11 @@ async def me(request: web.Request) -> web.Response:
 # --- queues, cases, and what agents do ------------------------------------------------
 
 
-async def _conversation(request: web.Request) -> Conversation:
+async def _conversation(request: web.Request, agent: Agent) -> Conversation:
+    """The path's conversation if the agent reaches it (gateway/desk/reach.py); 404 as for a
+    missing one if not, so an id of another team's conversation is not confirmed."""
     try:
-        return await _api(request).desk.store.get(request.match_info["cid"])
+        return await _api(request).cases.reach.conversation(agent, request.match_info["cid"])
     except UnknownConversation:
         raise ApiError(404, "unknown_conversation", "no such conversation") from None
 
@@ -139,7 +145,7 @@ async def _conversation(request: web.Request) -> Conversation:
 async def _acting(request: web.Request) -> tuple[AgentApi, Agent, str]:
     """The API, the agent and the conversation id of a state-changing conversation request."""
     session = await require_agent(request, csrf=True)
-    conversation = await _conversation(request)
+    conversation = await _conversation(request, session.agent)
     return _api(request), session.agent, conversation.id
 
 
@@ -164,8 +170,8 @@ async def _text_body(request: web.Request, max_length: int) -> str:
 async def queues(request: web.Request) -> web.Response:
     session = await require_agent(request, csrf=False)
     api = _api(request)
-    # The agent's own team first, then the others in their usual order.
-    teams = sorted(Team, key=lambda team: team is not session.agent.team)
+    # The queues the agent reaches: their own team first.
+    teams = api.cases.reach.teams(session.agent)
     return answer(Queues, {
         "queues": {team: await api.cases.queue(team.value) for team in teams},
         "mine": await api.cases.assigned_to(session.agent.email),
@@ -191,8 +197,8 @@ async def set_presence(request: web.Request) -> web.Response:
 
 
 async def whole_case(request: web.Request) -> web.Response:
-    await require_agent(request, csrf=False)
-    return answer(Case, await _api(request).cases.whole(await _conversation(request)))
+    agent = (await require_agent(request, csrf=False)).agent
+    return answer(Case, await _api(request).cases.whole(await _conversation(request, agent), agent))
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -259,9 +265,9 @@ async def canned(request: web.Request) -> web.Response:
 
 
 async def suggestion(request: web.Request) -> web.Response:
-    await require_agent(request, csrf=False)
+    session = await require_agent(request, csrf=False)
     api = _api(request)
-    conversation = await _conversation(request)
+    conversation = await _conversation(request, session.agent)
     last = conversation.preview or ""
     return answer(Suggestion, {"answer": api.canned.best_match(conversation.locale, last) if last else None})
 
@@ -306,4 +312,4 @@ ROUTES = (
 def add_agent_routes(api: web.Application) -> None:
     """Add the agent routes to the /api/v1 sub-application; the parent app must provide AGENT_API."""
     for route in ROUTES:
-        api.router.add_route(route.method, route.path, route.handler)
+        api.router.add_route(route.method, constrained_path(route.path), route.handler)

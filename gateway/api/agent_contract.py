@@ -150,7 +150,8 @@ class Case(Body):
 
 class Queues(Body):
     queues: dict[Team, list[ConversationSummary]] = Field(
-        description="team → its waiting conversations, oldest first; the agent's own team first")
+        description="team → its waiting conversations, oldest first, for the teams the agent reaches "
+                    "(their own; every team for a supervisor), the agent's own team first")
     mine: list[ConversationSummary]
     agents: list[AgentLoadView]
 

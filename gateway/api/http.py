@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+import math
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -17,12 +18,16 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from gateway.json_input import Body, InvalidInput, parse
+from gateway.limits.clients import Network, client_address, rate_client
+from gateway.limits.limiter import LIMITER, Decision
 from gateway.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
-# The shop API's path parameters that cannot hold just anything: Rasa sender ids and
-# return ids have no slashes, nothing a Redis key would mind (the agent routes take any id).
-PATH_PATTERNS = {"cid": r"[A-Za-z0-9._:@+-]{1,128}", "return_id": r"[A-Za-z0-9_-]{16,64}"}
+# Path parameters that cannot hold just anything: conversation ids (Rasa's sender ids)
+# and return ids have no slashes and no ":", so an id can never name another Redis key
+# (`<id>:events` is a conversation's stream, not a conversation). Shop, bot and agent routes alike.
+PATH_PATTERNS = {"cid": r"[A-Za-z0-9._@+-]{1,128}", "return_id": r"[A-Za-z0-9_-]{16,64}"}
+_PLACEHOLDERS = {"{" + name + "}": "{" + name + ":" + pattern + "}" for name, pattern in PATH_PATTERNS.items()}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=Body)
 
@@ -50,6 +55,34 @@ class ApiError(Exception):
     def response(self) -> web.Response:
         return web.json_response({"error": self.code, "message": self.message, **self.extra},
                                  status=self.status, headers=self.headers)
+
+
+def constrained_path(path: str) -> str:
+    """A route's path as in the OpenAPI document, its placeholders given their PATH_PATTERNS
+    for aiohttp: an id that does not match is a JSON 404 before any handler runs."""
+    for placeholder, constrained in _PLACEHOLDERS.items():
+        path = path.replace(placeholder, constrained)
+    return path
+
+
+def too_many_requests(retry_after: float) -> ApiError:
+    """The 429 of every rate rule: when to try again, in the header and in the body."""
+    seconds = max(1, math.ceil(retry_after))
+    return ApiError(429, "rate_limited", f"too many requests: try again in {seconds} s",
+                    extra={"retry_after": seconds}, headers={"Retry-After": str(seconds)})
+
+
+def caller(request: web.Request, proxies: Sequence[Network]) -> str:
+    """Whom an address's rules count: the client's address (via trusted proxies only)."""
+    return rate_client(client_address(request.remote, request.headers.get("X-Forwarded-For"), proxies))
+
+
+async def limit(request: web.Request, rule: str, client: str) -> None:
+    """Count one request of `client` against `rule`; the 429 ApiError when it is over."""
+    limiter = request.config_dict.get(LIMITER)
+    decision: Decision = await limiter.hit(rule, client) if limiter is not None else Decision(True, 0.0)
+    if not decision.allowed:
+        raise too_many_requests(decision.retry_after)
 
 
 def _unauthorised(code: str, message: str, challenge: str) -> ApiError:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from gateway.api import agent_contract as agent
+from gateway.api import privacy_contract as privacy
 from gateway.api import reports as reports_api
 from gateway.api import reports_contract as reports
 from gateway.api import supervisor_contract as supervisor
@@ -30,16 +31,18 @@ from gateway.api.shop_contract import (
     NoMatchError,
     ProvenOrder,
     ProvenOrders,
+    RateLimitedError,
     RefusedError,
     RequestAnswer,
     Requests,
+    TooManyAttemptsError,
 )
 from gateway.api.storefront_events import StorefrontEventInput
-from gateway.desk.agents import LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS
 from gateway.desk.directory import POSTINGS_PER_TERM
 from gateway.shop.orders import OrderEventInput, OrderInput, OrderView, ShopOrderView
 from gateway.shop.shopper_requests import RequestInput, ReturnEventInput
-from gateway.shop.verification import CONVERSATION_ATTEMPTS, MAX_LISTED_ORDERS, ORDER_ATTEMPTS, VerificationInput
+from gateway.shop.proof_throttle import ADDRESS_FREE, CONVERSATION_FREE, NETWORK_FREE
+from gateway.shop.verification import MAX_LISTED_ORDERS, POSSESSION_RULE, VerificationInput
 
 Schema = dict[str, Any]
 # An answer: its body's model (None: no body, or one the document does not describe) and what it means.
@@ -95,14 +98,19 @@ SHOP = (
         "404": (NoMatchError, "no_match: unknown order or wrong proof (never tells which)"),
         "422": (Error, "a field is missing or invalid (the message names its path), or token_proofs_disabled: "
                        "STORECHAT_CUSTOMER_TOKEN_SECRET is not set"),
-        "429": (Error, f"locked: {CONVERSATION_ATTEMPTS} failures in this conversation, or (email and "
-                       f"postal_code only) {ORDER_ATTEMPTS} against this order, within an hour")},
+        "429": (TooManyAttemptsError, "too_many_attempts: this client waits out its failed email and postal_code "
+                                      f"proofs, or (phone, invalid customer_token) {POSSESSION_RULE}")},
         VerificationInput, (
-        "An email, postal_code or phone proof proves only the order it is checked against. A customer_token "
-        "(the shop's signed login) proves that order and every other order of the token's email. Emails "
-        "compare without surrounding blanks and without the case of A-Z; other characters must match exactly. "
-        "Every failure counts against the conversation; email and postal_code failures also count against "
-        "the order id across conversations, and a locked order id refuses those two kinds only.")),
+        "An email, postal_code or phone proof proves only the order it is checked against. A phone proof is the "
+        "conversation's own number, for an SMS or WhatsApp conversation; its `value` is ignored, and any other "
+        "or unknown conversation has no phone. A customer_token (the shop's signed login) proves that order "
+        "and every other order of the token's email. Emails compare without surrounding blanks and without "
+        "the case of A-Z; other characters must match exactly. Failed email and postal_code proofs slow down "
+        f"the client, never the order: after {CONVERSATION_FREE} failures in the conversation, "
+        f"{ADDRESS_FREE} from its channel address (device or session) or {NETWORK_FREE} from a web shopper's "
+        "network address, the client waits a minute, then twice as long after each further failure, at most "
+        "an hour. Phone proofs and invalid tokens count only against their rule; a valid customer_token is "
+        "never refused.")),
     Operation("GET", "/conversations/{cid}/orders", f"The {MAX_LISTED_ORDERS} newest orders proven in this "
               "conversation", "botToken", {"200": (ProvenOrders, "orders, newest first")}, description=(
         "Orders proven one by one, plus every order of a customer whose customer_token was shown.")),
@@ -125,8 +133,9 @@ AGENT = (
         "200": (agent.AgentSessionView, "the agent and the session's CSRF token"),
         "401": (Error, "invalid_credentials: wrong email or password (never tells which)"),
         "415": (Error, "unsupported_media_type: the body must be application/json"),
-        "429": (Error, f"locked: {LOGIN_ATTEMPTS} failed logins for this email within "
-                       f"{LOGIN_WINDOW_SECONDS // 60} minutes")}, agent.LoginInput, (
+        "429": (TooManyAttemptsError, "too_many_attempts: too many logins from this address, or with this email "
+                                      "from this address (agent_login_per_address, agent_login_per_address_email); "
+                                      "the same email from elsewhere is not held up")}, agent.LoginInput, (
         f"Sets the HttpOnly, SameSite=Strict session cookie `{COOKIE}` (Secure when STORECHAT_PUBLIC_URL is "
         "https). The session ends after STORECHAT_AGENT_SESSION_HOURS without a request.")),
     Operation("POST", "/agent/logout", "End the session", "agentSession",
@@ -219,7 +228,27 @@ SUPERVISOR = (
                                                 **SUPERVISORS_ONLY},
               query=supervisor.query_parameters(supervisor.RequestsQuery)),
 )
-OPERATIONS = (*SHOP, *AGENT, *REPORTS, *SUPERVISOR)
+UNKNOWN_CONTACT = {"404": _not_found("unknown_contact")}
+PRIVACY = (
+    Operation("GET", "/agent/contacts", "Find a contact by an email or phone it proved (supervisors)", "agentSession",
+              {"200": (privacy.ContactView, "the contact, its identities and conversations"), **UNKNOWN_CONTACT,
+               **SUPERVISORS_ONLY}, query=supervisor.query_parameters(privacy.ContactQuery)),
+    Operation("GET", "/agent/contacts/{contact_id}", "A contact: its identities and conversations (supervisors)",
+              "agentSession", {"200": (privacy.ContactView, "the contact"), **UNKNOWN_CONTACT,
+                               "403": SUPERVISORS_ONLY["403"]}),
+    Operation("POST", "/agent/contacts/{contact_id}/export", "Everything storechat holds about a contact, as a JSON "
+              "download (supervisors; on the audit trail)", "agentSession", {
+                  "200": (privacy.ContactExport, "the export (Content-Disposition: attachment)"), **UNKNOWN_CONTACT,
+                  "403": SUPERVISORS_ONLY["403"]}, privacy.ReasonInput, csrf=True),
+    Operation("POST", "/agent/contacts/{contact_id}/erase", "Erase a contact: its conversations, identities, trails "
+              "and requests' personal fields; reports keep pseudonymised counts (supervisors; on the audit trail)",
+              "agentSession", {"200": (privacy.ErasedView, "erased: what it covered"), **UNKNOWN_CONTACT,
+                               "403": SUPERVISORS_ONLY["403"]}, privacy.ReasonInput, csrf=True),
+    Operation("GET", "/agent/privacy/audit", "The audit trail of exports and erasures, newest first (supervisors)",
+              "agentSession", {"200": (privacy.AuditTrail, "the entries"), **SUPERVISORS_ONLY},
+              query=supervisor.query_parameters(privacy.AuditQuery)),
+)
+OPERATIONS = (*SHOP, *AGENT, *REPORTS, *SUPERVISOR, *PRIVACY)
 
 # Added to every operation of its kind; an operation's own answer for the same status comes first.
 BEARER_ERRORS: Mapping[str, Answer] = {
@@ -229,6 +258,10 @@ BEARER_ERRORS: Mapping[str, Answer] = {
 }
 SESSION_ERRORS: Mapping[str, Answer] = {"401": (Error, "unauthorized: no session, or it has expired")}
 CSRF_ERRORS: Mapping[str, Answer] = {"403": (Error, f"csrf_failed: {CSRF_HEADER} is missing or not the session's")}
+# Every operation: the rate rules of config/limits.yml (README: Limits).
+RATE_LIMITED: Mapping[str, Answer] = {"429": (RateLimitedError, (
+    "rate_limited: too many requests from this address (api_per_address), with this token (api_per_token) or "
+    "by this agent (agent_api_per_agent); Retry-After says when to try again"))}
 BODY_ERRORS: Mapping[str, Answer] = {
     "400": (Error, "invalid_json: the body is not JSON"),
     "413": (Error, f"body_too_large: more than {MAX_BODY_BYTES} bytes"),
@@ -238,6 +271,7 @@ PATH_PARAMETERS = {
     "order_id": "the shop's order number (STORECHAT_ORDER_NUMBER_PATTERN)",
     "cid": "the conversation id (Rasa's sender id)",
     "return_id": "a return request's id",
+    "contact_id": "a contact's id (a conversation's contact_id)",
 }
 SECURITY_SCHEMES = {
     "shopToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_SHOP_TOKEN"},
@@ -247,7 +281,7 @@ SECURITY_SCHEMES = {
 
 
 def _models() -> list[type[BaseModel]]:
-    found: dict[str, type[BaseModel]] = {Error.__name__: Error}
+    found: dict[str, type[BaseModel]] = {Error.__name__: Error, RateLimitedError.__name__: RateLimitedError}
     for operation in OPERATIONS:
         for model in (operation.body, *(model for model, _ in operation.answers.values())):
             if model is not None:
@@ -259,27 +293,34 @@ def _ref(model: type[BaseModel]) -> Schema:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _merged(*tables: Mapping[str, Answer]) -> dict[str, Answer]:
-    """The answers of every table; where two give one status, one entry with both descriptions."""
-    merged: dict[str, Answer] = {}
+# The bodies one status may have (several tables may give it), and what it means.
+Merged = tuple[tuple[type[BaseModel], ...], str]
+
+
+def _merged(*tables: Mapping[str, Answer]) -> dict[str, Merged]:
+    """The answers of every table; where two give one status, one entry with both descriptions
+    and either body (a 429 of the operation's own, or of a rate rule)."""
+    merged: dict[str, Merged] = {}
     for table in tables:
         for status, (model, description) in table.items():
-            if status in merged:
-                description = f"{merged[status][1]}; {description}"
-                model = merged[status][0] or model
-            merged[status] = (model, description)
+            models, before = merged.get(status, ((), ""))
+            # A body already there that is a kind of this one says more (NoMatchError, not Error).
+            if model is not None and not any(issubclass(known, model) for known in models):
+                models = (*models, model)
+            merged[status] = (models, f"{before}; {description}" if before else description)
     return dict(sorted(merged.items()))
 
 
-def _response(model: type[BaseModel] | None, description: str) -> Schema:
-    if model is None:
+def _response(models: tuple[type[BaseModel], ...], description: str) -> Schema:
+    if not models:
         return {"description": description}
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+    schema = _ref(models[0]) if len(models) == 1 else {"anyOf": [_ref(model) for model in models]}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _parameters(operation: Operation, order_pattern: str | None) -> list[Schema]:
     parameters = []
-    patterns = {**({} if operation.path.startswith("/agent/") else PATH_PATTERNS), "order_id": order_pattern}
+    patterns = {**PATH_PATTERNS, "order_id": order_pattern}
     for name in re.findall(r"{(\w+)}", operation.path):
         schema: Schema = {"type": "string"}
         if (pattern := patterns.get(name)) is not None:
@@ -296,7 +337,7 @@ def _parameters(operation: Operation, order_pattern: str | None) -> list[Schema]
 
 def _operation(operation: Operation, order_pattern: str | None) -> Schema:
     security = operation.security
-    tables = [operation.answers]
+    tables = [operation.answers, RATE_LIMITED]
     if security in ("shopToken", "botToken"):
         tables.append(BEARER_ERRORS)
     if security == "agentSession":
@@ -320,7 +361,8 @@ def _operation(operation: Operation, order_pattern: str | None) -> Schema:
 def _paths(order_pattern: str | None) -> Schema:
     paths: Schema = {"/openapi.json": {"get": {
         "summary": "This document", "security": [],
-        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}},
+        "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}},
+                      "429": _response((RateLimitedError,), RATE_LIMITED["429"][1])},
     }}}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, order_pattern)

@@ -17,10 +17,12 @@ from redis.asyncio import Redis
 
 from gateway.api import openapi
 from gateway.api.http import (
-    PATH_PATTERNS, ApiError, Handler, Role, answer, authorise, invalid_input_as, json_errors, read_body, read_json,
+    ApiError, Handler, Role, answer, authorise, caller, constrained_path, invalid_input_as, json_errors, limit,
+    read_body, read_json,
 )
 from gateway.api.shop_contract import ProvenOrder, ProvenOrders, RequestAnswer, Requests
 from gateway.api.storefront_events import post_storefront_event
+from gateway.limits.limiter import Limiter
 from gateway.settings import Settings
 from gateway.shop.orders import Order, OrderEvent, OrderEventInput, OrderStore, OrderView, ShopOrderView, parse_order
 from gateway.shop.shopper_requests import (
@@ -32,7 +34,7 @@ from gateway.shop.shopper_requests import (
     UnknownRequest,
     request_to_json,
 )
-from gateway.shop.verification import Locked, NoMatch, TokenProofsDisabled, VerificationInput, Verifier
+from gateway.shop.verification import NoMatch, TokenProofsDisabled, TooManyAttempts, VerificationInput, Verifier
 
 
 class OrderEventListener(Protocol):
@@ -50,12 +52,12 @@ class ShopApi:
     order_events: OrderEventListener | None = None
 
     @classmethod
-    def build(cls, redis: Redis, settings: Settings) -> ShopApi:
+    def build(cls, redis: Redis, settings: Settings, limiter: Limiter) -> ShopApi:
         orders = OrderStore(redis)
         return cls(
             settings=settings,
             orders=orders,
-            verifier=Verifier(redis, orders, settings.customer_token_secret),
+            verifier=Verifier(redis, orders, settings.customer_token_secret, limiter),
             requests=RequestStore(redis, settings.effective_public_url),
         )
 
@@ -143,11 +145,13 @@ async def post_verification(request: web.Request) -> web.Response:
     try:
         order = await api.verifier.verify(request.match_info["cid"], sent.order_id, sent.proof)
     except NoMatch as exc:
+        waits = {} if exc.retry_after is None else {"retry_after": exc.retry_after}
         raise ApiError(404, "no_match", "no order matches this order id and proof",
-                       extra={"attempts_left": exc.attempts_left}) from None
-    except Locked:
-        raise ApiError(429, "locked", "too many failed attempts; try again in an hour",
-                       headers={"Retry-After": "3600"}) from None
+                       extra={"attempts_left": exc.attempts_left, **waits},
+                       headers={"Retry-After": str(exc.retry_after)} if exc.retry_after else None) from None
+    except TooManyAttempts as exc:
+        raise ApiError(429, "too_many_attempts", f"too many failed attempts; try again in {exc.retry_after} s",
+                       extra={"retry_after": exc.retry_after}, headers={"Retry-After": str(exc.retry_after)}) from None
     except TokenProofsDisabled:
         raise ApiError(422, "token_proofs_disabled",
                        "customer tokens cannot be checked: STORECHAT_CUSTOMER_TOKEN_SECRET is not set") from None
@@ -224,9 +228,6 @@ ROUTES = (
     Route("GET", "/conversations/{cid}/requests", list_requests, Role.BOT),
 )
 
-_PLACEHOLDERS = {"{" + name + "}": "{" + name + ":" + pattern + "}" for name, pattern in PATH_PATTERNS.items()}
-
-
 def _guarded(handler: Handler, role: Role | None) -> Handler:
     if role is None:
         return handler
@@ -234,20 +235,23 @@ def _guarded(handler: Handler, role: Role | None) -> Handler:
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
         authorise(request.headers.get("Authorization"), role, _api(request).tokens)
+        # Per token, wherever it is sent from: a leaked or runaway one is slowed down too.
+        await limit(request, "api_per_token", role.value)
         return await handler(request)
 
     return guarded
 
 
-def _aiohttp_path(path: str) -> str:
-    for placeholder, constrained in _PLACEHOLDERS.items():
-        path = path.replace(placeholder, constrained)
-    return path
+@web.middleware
+async def _per_address(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every /api/v1 request (shop, bot and agent API) counts against api_per_address first."""
+    await limit(request, "api_per_address", caller(request, _api(request).settings.proxies))
+    return await handler(request)
 
 
 def api_app() -> web.Application:
     """The /api/v1 sub-application; the parent app must provide SHOP_API."""
-    api = web.Application(middlewares=[json_errors])
+    api = web.Application(middlewares=[json_errors, _per_address])
     for route in ROUTES:
-        api.router.add_route(route.method, _aiohttp_path(route.path), _guarded(route.handler, route.role))
+        api.router.add_route(route.method, constrained_path(route.path), _guarded(route.handler, route.role))
     return api

@@ -22,7 +22,21 @@ class Error(Body):
 
 class NoMatchError(Error):
     error: Literal["no_match"]
-    attempts_left: Annotated[int, Field(ge=0)]
+    attempts_left: Annotated[int, Field(ge=0, description="typed proofs left before this client must wait")]
+    retry_after: Annotated[int | None, Field(ge=1, description="with no attempts left: the seconds this client "
+                                             "now waits before its next typed proof (as Retry-After)")] = None
+
+
+class TooManyAttemptsError(Error):
+    error: Literal["too_many_attempts"]
+    retry_after: Annotated[int, Field(ge=1, description="seconds to wait (also the Retry-After header)")]
+
+
+class RateLimitedError(Error):
+    """Any /api/v1 request over a rate rule of config/limits.yml (README: Limits)."""
+
+    error: Literal["rate_limited"]
+    retry_after: Annotated[int, Field(ge=1, description="seconds to wait (also the Retry-After header)")]
 
 
 class RefusedError(Error):

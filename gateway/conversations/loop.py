@@ -18,15 +18,17 @@ from core.types import (
     Channel,
     Conversation,
     ConversationState,
+    EventKind,
     OutgoingMessage,
     Team,
 )
+from gateway import keys
 from gateway.bot.rasa_client import BotUnavailable
 from gateway.conversations import state_machine
 from gateway.conversations.contacts import PHONE_CHANNELS
 from gateway.conversations.csat import Survey
 from gateway.conversations.outbox import Outbox
-from gateway.conversations.store import ConversationStore
+from gateway.conversations.store import ConversationStore, event_from_entry
 from gateway.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,25 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
     return metadata
 
 
+# Rasa reads a message that starts with this as an intent (with entities), not as words.
+INTENT_PREFIX = "/"
+# Case events read back for the quick replies offered since the shopper last wrote.
+OFFER_LOOKBACK = 20
+
+
+def bot_text(text: str, offered: Sequence[Mapping[str, Any]]) -> str:
+    """What the bot reads of the shopper's message: a `/intent{…}` payload only when it was
+    offered as a quick reply of the last message to the shopper (a tapped button, or its
+    number on SMS); anything else typed like one (`/order_status{"order_id": "1"}`) is read
+    as words, so no shopper can name an intent or fill a slot the conversation never offered."""
+    stripped = text.strip()  # as Rasa strips it
+    if not stripped.startswith(INTENT_PREFIX):
+        return text
+    if any(str(reply.get("payload", "")).strip() == stripped for reply in offered):
+        return text
+    return stripped.lstrip(INTENT_PREFIX) or text
+
+
 class ConversationLoop:
     def __init__(self, store: ConversationStore, bot: Bot, texts: Texts, outbox: Outbox, desk: Handoff,
                  survey: Survey, offers: OfferAnswers | None = None) -> None:
@@ -96,7 +117,8 @@ class ConversationLoop:
         if provider_id:
             data["provider_id"] = provider_id
         # A tapped quick reply arrives as its payload; keep the title the shopper saw.
-        for reply in await self.store.offered_quick_replies(conversation.id):
+        offered = await self._offered(conversation.id)
+        for reply in offered:
             if reply.get("payload") == text:
                 data["quick_reply_title"] = reply.get("title")
                 break
@@ -121,7 +143,22 @@ class ConversationLoop:
             notice = OutgoingMessage(self.texts.get(conversation.locale, "attachment_only"), author=Author.SYSTEM)
             await self.outbox.send(conversation, notice)
             return
-        await self._bot_turn(conversation, text, metadata)
+        if (read := bot_text(text, offered)) != text:
+            log.info("conversation %s: a payload no quick reply offered is read as text", conversation.id)
+        await self._bot_turn(conversation, read, metadata)
+
+    async def _offered(self, conversation_id: str) -> list[Mapping[str, Any]]:
+        """The quick replies of every message to the shopper since their last message (a
+        bot turn may put its buttons under an earlier message than its last)."""
+        offered: list[Mapping[str, Any]] = []
+        entries = await self.store.redis.xrevrange(keys.conversation_events(conversation_id), count=OFFER_LOOKBACK)
+        for entry_id, fields in entries or []:
+            event = event_from_entry(entry_id, fields or {})
+            if event.kind is EventKind.MESSAGE and event.author is Author.SHOPPER:
+                break
+            if event.kind is EventKind.MESSAGE:
+                offered += [reply for reply in event.data.get("quick_replies", []) if isinstance(reply, Mapping)]
+        return offered
 
     async def _bot_turn(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> None:
         try:

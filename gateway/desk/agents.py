@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -22,6 +23,8 @@ from redis.asyncio import Redis
 
 from core.types import Team
 from gateway import keys
+from gateway.json_input import unsafe_in_label
+from gateway.limits.limiter import Limiter
 from gateway.shop.orders import normalise_email
 
 MIN_PASSWORD_CHARS = 10
@@ -29,9 +32,6 @@ MAX_PASSWORD_CHARS = 1024
 MAX_NAME_CHARS = 100
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _SALT_BYTES, _HASH_BYTES = 16, 32
-# Failed logins per email before the email is locked for the rest of the window.
-LOGIN_ATTEMPTS = 5
-LOGIN_WINDOW_SECONDS = 15 * 60
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
@@ -115,6 +115,9 @@ class AgentStore:
         name = (name or "").strip() or (existing.name if existing else email.partition("@")[0])
         if len(name) > MAX_NAME_CHARS:
             raise InvalidAgent(f"the name must be at most {MAX_NAME_CHARS} characters")
+        if unsafe_in_label(name):
+            # Shoppers read it ("Anna is now looking after you"): no NUL, no bidi overrides.
+            raise InvalidAgent("the name must be one line without control or bidirectional formatting characters")
         role = role or (existing.role if existing else AgentRole.AGENT)
         agent = Agent(email=email, name=name, team=team, role=role)
         password_hash = await asyncio.to_thread(hash_password, password)
@@ -162,34 +165,32 @@ def _agent(email: str, fields: Mapping[Any, Any]) -> Agent:
 
 
 class LoginLocked(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins: try again in {retry_after} s")
-        self.retry_after = retry_after
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"too many login attempts from here: try again in {seconds} s")
+        self.retry_after = seconds
 
 
 @dataclass(frozen=True, slots=True)
 class LoginLimiter:
-    """At most LOGIN_ATTEMPTS failures per email per window, counted for unknown emails too.
+    """Login attempts per client address (`agent_login_per_address`) and per address and
+    email (`agent_login_per_address_email`), for unknown emails too.
 
-    Each attempt is counted before the password is checked and a success clears the
-    count, so parallel guesses cannot slip past the limit between check and count.
+    Never per email alone: wrong passwords sent from anywhere would then lock the agent out
+    of the console wherever they are. A guesser is slowed down where they are; the agent
+    logs in from another address as always. Each attempt counts before the password is
+    checked, so parallel guesses cannot slip past the limit between check and count.
     """
 
-    redis: Redis
+    limiter: Limiter
 
-    async def attempt(self, email: str) -> None:
-        key = keys.agent_login_failures(normalise_email(email))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            # The window starts at the first attempt; INCR keeps the TTL SET gave the key.
-            pipe.set(key, 0, ex=LOGIN_WINDOW_SECONDS, nx=True)
-            pipe.incr(key)
-            pipe.ttl(key)
-            _, attempts, ttl = await pipe.execute()
-        if int(attempts) > LOGIN_ATTEMPTS:
-            raise LoginLocked(max(1, int(ttl)))
-
-    async def succeeded(self, email: str) -> None:
-        await self.redis.delete(keys.agent_login_failures(normalise_email(email)))
+    async def attempt(self, address: str, email: str) -> None:
+        decision = await self.limiter.hit_all([
+            ("agent_login_per_address_email", f"{address} {normalise_email(email)}"),
+            ("agent_login_per_address", address),
+        ])
+        if not decision.allowed:
+            raise LoginLocked(decision.retry_after)
 
 
 @dataclass(frozen=True, slots=True)

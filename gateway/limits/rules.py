@@ -21,6 +21,24 @@ from gateway.config_file import no_unknown_keys
 
 # Every rule by name → what it limits, per whom (the README's "Limits" section lists them).
 RULES: Mapping[str, str] = {
+    "webhook_per_address": "webhook requests (SMS, Messenger, WhatsApp), per client address, before the signature check",
+    "webhook_message_per_sender": "inbound messages per shopper (channel and phone number, PSID or WhatsApp id)",
+    "api_per_address": "requests to /api/v1 (shop, bot and agent API), per client address",
+    "api_per_token": "shop API requests per bearer token (the shop's, the bot's)",
+    "agent_api_per_agent": "agent API requests per logged-in agent",
+    "agent_login_per_address": "agent login attempts per client address",
+    "agent_login_per_address_email": "agent login attempts per client address and email",
+    "web_connect_per_address": "web chat Socket.IO connections per client address (refused at connect)",
+    "web_session_per_socket": "web chat session_requests per socket",
+    "web_session_per_address": "web chat session_requests per client address",
+    "web_message_per_socket": "web chat messages (user_uttered) per socket",
+    "web_message_per_address": "web chat messages (user_uttered) per client address",
+    "web_typing_per_socket": "web chat typing events per socket (the excess is dropped)",
+    "web_typing_per_address": "web chat typing events per client address (the excess is dropped)",
+    "web_conversation_per_socket": "web conversations created (on a session's first message) per socket",
+    "web_conversation_per_address": "web conversations created (on a session's first message) per client address",
+    "possession_proof_per_conversation": "the bot's phone proofs and invalid customer-token proofs of orders, per "
+                                         "conversation (a valid customer token is never limited)",
 }
 
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}

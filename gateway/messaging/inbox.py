@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # A provider retries for hours at most (Meta: up to 36 h): ids are remembered for a week.
 SEEN_SECONDS = 7 * 24 * 3600
+# The workers trim what they finished (`_trim_finished`), so a stream holds only the
+# deliveries not yet answered. This cap is for when no worker runs at all: 200,000
+# deliveries waiting is days of a busy shop's traffic (and webhook_message_per_sender
+# holds each shopper to a few a minute), so in normal operation nothing unanswered is cut.
 STREAM_MAX_ENTRIES = 200_000
 _READ_BLOCK_MS = 1000
 _BACKOFF_CAP = 5.0
@@ -72,6 +76,18 @@ def decode(raw: str) -> Received:
     return Inbound(**data)
 
 
+async def unseen(redis: Redis, items: Iterable[Received]) -> list[Received]:
+    """The items not accepted before (a redelivery's new ones): what a rate limit counts."""
+    items = list(items)
+    if not items:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for item in items:
+            pipe.exists(keys.webhook_seen(item.channel.value, _dedupe_id(item)))
+        seen = await pipe.execute()
+    return [item for item, found in zip(items, seen, strict=True) if not found]
+
+
 async def accept(redis: Redis, items: Iterable[Received]) -> tuple[int, int]:
     """Store new deliveries for processing; (accepted, duplicates)."""
     items = list(items)
@@ -97,6 +113,7 @@ class InboxWorker:
         self.batch = batch
         self.consumer = f"gateway-{uuid.uuid4().hex[:12]}"
         self._next_claim = 0.0
+        self._next_trim = 0.0
 
     async def run(self) -> None:
         delay = 0.1
@@ -107,6 +124,7 @@ class InboxWorker:
                     entries = await self._claim_stale_when_due() or await self._read()
                     if entries:
                         await self._process(entries)
+                    await self._trim_finished()
                     delay = 0.1
             except RedisError as exc:
                 log.warning("inbox: Redis unavailable (%s); retrying in %.1f s", exc, delay)
@@ -174,6 +192,25 @@ class InboxWorker:
                 await self._dead(stream, entry_id, raw, repr(exc))
                 continue
             await self.redis.xack(stream, keys.INBOX_GROUP, entry_id)
+
+    async def _trim_finished(self) -> None:
+        """Drop the entries every process has finished: those before the oldest one still
+        pending (read, not yet acknowledged), or, with none pending, up to the last one
+        the group read. Both only move forward, so an entry not yet answered is never cut.
+        At most once a second (a busy stream is trimmed in one step, not per batch)."""
+        now = asyncio.get_running_loop().time()
+        if now < self._next_trim:
+            return
+        self._next_trim = now + 1.0
+        for stream in self.streams:
+            pending: Any = await self.redis.xpending(stream, keys.INBOX_GROUP)
+            if pending["pending"]:
+                oldest = str(pending["min"])
+            else:
+                groups: Any = await self.redis.xinfo_groups(stream)
+                oldest = next((str(group["last-delivered-id"]) for group in groups
+                               if group["name"] == keys.INBOX_GROUP), "0-0")
+            await self.redis.xtrim(stream, minid=oldest, approximate=False)
 
     async def _dead(self, stream: str, entry_id: str, raw: str, error: str) -> None:
         """Kept aside for an operator instead of being retried for ever."""

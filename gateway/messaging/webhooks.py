@@ -4,25 +4,38 @@ Routing, error handling and the 403 live here once; the adapters (channels/) onl
 check and read bytes. A POST is acknowledged as soon as its messages are stored
 (gateway.messaging.inbox): a forged one gets 403, a malformed one 400, a redelivery the same
 acknowledgement as the first delivery, and nothing is processed before the answer.
+
+Rate limits never drop a delivery silently: a client address over `webhook_per_address`
+and a shopper over `webhook_message_per_sender` get 429 with Retry-After, which the
+provider answers by delivering again later. The messages of a batch within their limits
+are stored all the same; the redelivery finds them stored and brings only the rest.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 from redis.asyncio import Redis
 
-from channels.base import ChannelAdapter, InvalidSignature, MalformedPayload, SubscriptionHandshake, WebhookRequest
+from channels.base import (
+    ChannelAdapter, Inbound, InvalidSignature, MalformedPayload, Received, SubscriptionHandshake, WebhookRequest,
+)
 from core.types import Channel
+from gateway.limits.clients import Network, client_address, rate_client
+from gateway.limits.limiter import Limiter
 from gateway.messaging import inbox
 
 log = logging.getLogger(__name__)
 
 # Meta batches up to 1,000 events in one POST; Twilio's bodies are a few KiB.
 MAX_WEBHOOK_BYTES = 1024 * 1024
+# What ends a message cut at STORECHAT_MAX_MESSAGE_CHARS: the editor's mark of an omission.
+CUT_MARK = " […]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +44,10 @@ class Webhooks:
     adapters: Mapping[Channel, ChannelAdapter]
     # Where providers reach the gateway (behind a proxy the request's own URL differs).
     public_url: str
+    limiter: Limiter | None = None
+    proxies: Sequence[Network] = ()
+    # STORECHAT_MAX_MESSAGE_CHARS: a longer message is cut (CUT_MARK), as web chat refuses one.
+    max_message_chars: int = 2000
 
 
 WEBHOOKS = web.AppKey("webhooks", Webhooks)
@@ -66,9 +83,55 @@ async def _read_body(request: web.Request) -> bytes:
     return bytes(body)
 
 
+def _too_many(retry_after: float) -> web.Response:
+    """Refused for now: the provider delivers again after Retry-After (nothing is dropped)."""
+    seconds = max(1, math.ceil(retry_after))
+    return web.Response(status=429, text=f"too many requests: retry in {seconds} s",
+                        headers={"Retry-After": str(seconds)})
+
+
+async def _address_refusal(request: web.Request, channel: str) -> web.Response | None:
+    """429 when the caller's address is over webhook_per_address (counted before any HMAC)."""
+    webhooks = request.app[WEBHOOKS]
+    if webhooks.limiter is None:
+        return None
+    address = client_address(request.remote, request.headers.get("X-Forwarded-For"), webhooks.proxies)
+    decision = await webhooks.limiter.hit("webhook_per_address", rate_client(address))
+    if decision.allowed:
+        return None
+    log.warning("%s webhook refused (429) from %s: webhook_per_address", channel, address)
+    return _too_many(decision.retry_after)
+
+
+async def _over_their_limit(webhooks: Webhooks, items: list[Received]) -> tuple[list[Received], float]:
+    """The new messages of shoppers over webhook_message_per_sender, and the longest wait.
+    Redelivered ones are not counted again: they are stored and only acknowledged."""
+    over: list[Received] = []
+    wait = 0.0
+    if webhooks.limiter is None:
+        return over, wait
+    for item in await inbox.unseen(webhooks.redis, items):
+        if isinstance(item, Inbound):
+            decision = await webhooks.limiter.hit("webhook_message_per_sender", f"{item.channel.value}:{item.address}")
+            if not decision.allowed:
+                over.append(item)
+                wait = max(wait, decision.retry_after)
+    return over, wait
+
+
+def _capped(item: Received, max_chars: int) -> Received:
+    if not isinstance(item, Inbound) or len(item.text) <= max_chars:
+        return item
+    log.info("%s message %s: %d characters cut to %d", item.channel.value, item.provider_id, len(item.text),
+             max_chars)
+    return dataclasses.replace(item, text=item.text[: max(0, max_chars - len(CUT_MARK))].rstrip() + CUT_MARK)
+
+
 async def receive(request: web.Request) -> web.Response:
     adapter = _adapter(request)
     channel = adapter.channel.value
+    if (refusal := await _address_refusal(request, channel)) is not None:
+        return refusal
     webhook = _webhook_request(request, await _read_body(request))
     try:
         adapter.verify(webhook)
@@ -80,9 +143,16 @@ async def receive(request: web.Request) -> web.Response:
     except MalformedPayload as exc:
         log.warning("%s webhook refused (400): %s", channel, exc)
         return web.Response(status=400, text=f"malformed payload: {exc}")
-    accepted, duplicates = await inbox.accept(request.app[WEBHOOKS].redis, items)
+    webhooks = request.app[WEBHOOKS]
+    items = [_capped(item, webhooks.max_message_chars) for item in items]
+    over, wait = await _over_their_limit(webhooks, items)
+    accepted, duplicates = await inbox.accept(webhooks.redis, [item for item in items if item not in over])
     if duplicates:
         log.info("%s webhook: %d redelivered item(s) acknowledged and skipped", channel, duplicates)
+    if over:
+        log.warning("%s webhook: %d message(s) over webhook_message_per_sender refused (429), %d stored",
+                    channel, len(over), accepted)
+        return _too_many(wait)
     ack = adapter.acknowledgement
     return web.Response(body=ack.body, content_type=ack.content_type)
 
@@ -90,6 +160,8 @@ async def receive(request: web.Request) -> web.Response:
 async def subscribe(request: web.Request) -> web.Response:
     """Meta's GET handshake: echo hub.challenge when the verify token is ours."""
     adapter = _adapter(request)
+    if (refusal := await _address_refusal(request, adapter.channel.value)) is not None:
+        return refusal
     if not isinstance(adapter, SubscriptionHandshake):
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
     challenge = adapter.handshake({name: value for name, value in request.query.items()})

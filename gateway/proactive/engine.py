@@ -103,9 +103,10 @@ class Engine:
     def redis(self) -> Redis:
         return self.store.redis
 
-    async def on_event(self, session_id: str, event: StorefrontEvent) -> None:
+    async def on_event(self, session_id: str, event: StorefrontEvent, locale: str | None = None) -> None:
         now = self.clock()
-        visitor, _ = await self.visitors.observe(session_id, event, now, self.rules.session_timeout_seconds)
+        visitor, _ = await self.visitors.observe(session_id, event, now, self.rules.session_timeout_seconds,
+                                                 locale)
         if isinstance(event, OrderPlaced):
             await self._count_conversion(visitor)
         await self._schedule(visitor, await self._offered(visitor), now, evaluate_now=True)
@@ -169,14 +170,16 @@ class Engine:
         if visitor is None or visitor.checkout or visitor.session_over(now, self.rules.session_timeout_seconds):
             return None
         offered = await self._offered(visitor)
+        # A visitor who never wrote has no conversation: the offer waits for their answer to make one.
         conversation = await self.store.find_latest(Channel.WEB, session_id)
-        if conversation is None or conversation.state in (ConversationState.QUEUED, ConversationState.ASSIGNED):
-            return None  # nobody to offer to, or a chat is open: the next event looks again
+        if conversation is not None and conversation.state in (ConversationState.QUEUED,
+                                                                ConversationState.ASSIGNED):
+            return None  # a chat is open: the next event looks again
         shown_today = await self.redis.get(keys.visitor_offers_on(session_id, int(now // DAY_SECONDS)))
         if int(shown_today or 0) >= self.rules.max_per_day:
             return None  # enough for today: tomorrow's first event looks again
-        quiet_until = max(visitor.open_until, await self._last_shopper_message(conversation.id)
-                          + self.rules.chat_quiet_seconds)
+        last_written = await self._last_shopper_message(conversation.id) if conversation is not None else 0.0
+        quiet_until = max(visitor.open_until, last_written + self.rules.chat_quiet_seconds)
         if quiet_until > now:
             await self._schedule(visitor, offered, now, not_before=quiet_until)
             return None
@@ -185,7 +188,8 @@ class Engine:
                      and due <= now), None)
         offer = None
         if rule is not None:
-            offer = await self._claim(rule, visitor, conversation.id, now)
+            locale = conversation.locale if conversation is not None else visitor.locale or self.rules.default_locale
+            offer = await self._claim(rule, visitor, conversation.id if conversation else "", locale, now)
             if offer is not None:
                 offered.add(rule.name)
                 await self.offers.show(conversation, offer)
@@ -201,14 +205,15 @@ class Engine:
                 return event.at
         return 0.0
 
-    async def _claim(self, rule: Rule, visitor: Visitor, conversation_id: str, now: float) -> Offer | None:
+    async def _claim(self, rule: Rule, visitor: Visitor, conversation_id: str, locale: str,
+                     now: float) -> Offer | None:
         team = rule.team
         target = Target.BOT
         if rule.target is Target.HUMAN and team is not None and await self.agents.has_free_agent(team):
             target = Target.HUMAN
         offer = Offer(offer_id=uuid.uuid4().hex, rule=rule.name, target=target,
                       team=team if target is Target.HUMAN else None,
-                      session_id=visitor.session_id, conversation_id=conversation_id, shown_at=now)
+                      session_id=visitor.session_id, conversation_id=conversation_id, shown_at=now, locale=locale)
         fields = [item for pair in offer.to_hash().items() for item in pair]
         won = await self.redis.eval(
             _CLAIM_OFFER, 4, keys.visitor(visitor.session_id), keys.visitor_offered(visitor.session_id, visitor.visits),

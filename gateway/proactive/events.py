@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, TypeAdapter
 
-from gateway.json_input import Body, Currency, Money, PositiveInt, Sku, Text, Url, parse_as, problem
+from gateway.json_input import Body, Currency, Money, Quantity, Sku, Text, Url, parse_as, problem
 
 MAX_CART_ITEMS = 100
 MAX_TITLE_CHARS = 300
@@ -46,7 +46,7 @@ class PageView(Body):
 class CartItem(Body):
     sku: Sku
     name: Title
-    quantity: PositiveInt
+    quantity: Quantity
     price: Money
 
 

@@ -17,13 +17,15 @@ import socketio
 
 from gateway.json_input import InvalidInput
 from gateway.proactive.events import StorefrontEvent, parse_event
+from gateway.webchat.socket_server import one_payload
 
 log = logging.getLogger(__name__)
 
 EVENTS_PER_SECOND = 5.0
 BURST = 5.0
 
-Observe = Callable[[str, StorefrontEvent], Awaitable[None]]
+# (web session id, event, the widget's language if known)
+Observe = Callable[[str, StorefrontEvent, str | None], Awaitable[None]]
 
 
 class StorefrontSocket:
@@ -32,7 +34,7 @@ class StorefrontSocket:
         self.sio = sio
         self.observe = observe
         self.monotonic = monotonic
-        sio.on("storefront_event", self.on_storefront_event)
+        sio.on("storefront_event", one_payload(self.on_storefront_event))
 
     async def _refuse(self, sid: str, code: str, message: str) -> None:
         log.info("refused storefront event from %s: %s (%s)", sid, code, message)
@@ -67,4 +69,5 @@ class StorefrontSocket:
         except InvalidInput as error:
             await self._refuse(sid, "invalid_event", str(error))
             return
-        await self.observe(str(session["session_id"]), event)
+        locale = session.get("locale")
+        await self.observe(str(session["session_id"]), event, locale if isinstance(locale, str) else None)

@@ -6,6 +6,10 @@ carrying `offer_id` for a plain Rasa widget (the storechat widget ignores that o
 Its quick replies are `/offer_accept{"offer_id": …}` and `/offer_decline{…}`; the
 conversation loop hands every web message here before the bot sees it. Anything else
 written while the offer is open accepts it too: the shopper took up the chat.
+
+A visitor who never wrote has no conversation (a page view creates none): their offer is
+shown with an empty conversation id, the history shows it until they answer, and their
+first message's new conversation adopts it (the offer goes on that case first).
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from core.types import (
     Clock,
     Conversation,
     ConversationState,
+    Event,
     EventKind,
     OutgoingMessage,
     QuickReply,
     Team,
 )
 from gateway import keys
-from gateway.conversations.outbox import Outbox
+from gateway.conversations.outbox import Outbox, message_data
 from gateway.conversations.store import ConversationStore
 from gateway.desk.desk import Desk
 from gateway.proactive.metrics import Metrics, Outcome
@@ -56,6 +61,16 @@ if redis.call('HGET', KEYS[2], 'open_offer') == ARGV[3] then redis.call('HDEL', 
 return 1
 """
 
+# KEYS: the offer. ARGV: the conversation. The first conversation to claim an offer shown
+# before there was one gets it (two tabs writing their first message at once).
+_ADOPT = """
+if redis.call('HGET', KEYS[1], 'state') ~= 'shown' or redis.call('HGET', KEYS[1], 'conversation_id') ~= '' then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'conversation_id', ARGV[1])
+return 1
+"""
+
 
 class Emit(Protocol):
     async def __call__(self, event: str, data: dict[str, Any], room: str) -> None: ...
@@ -71,17 +86,20 @@ class Offer:
     conversation_id: str
     shown_at: float
     state: str = "shown"
+    # The language it was written in ("" in records older than that field).
+    locale: str = ""
 
     def to_hash(self) -> dict[str, str]:
         return {"rule": self.rule, "target": self.target.value, "team": self.team.value if self.team else "",
                 "session_id": self.session_id, "conversation_id": self.conversation_id,
-                "shown_at": repr(self.shown_at), "state": self.state}
+                "shown_at": repr(self.shown_at), "state": self.state, "locale": self.locale}
 
     @classmethod
     def from_hash(cls, offer_id: str, raw: Mapping[Any, Any]) -> Offer:
         return cls(offer_id=offer_id, rule=raw["rule"], target=Target(raw["target"]),
                    team=Team(raw["team"]) if raw.get("team") else None, session_id=raw["session_id"],
-                   conversation_id=raw["conversation_id"], shown_at=float(raw["shown_at"]), state=raw["state"])
+                   conversation_id=raw["conversation_id"], shown_at=float(raw["shown_at"]), state=raw["state"],
+                   locale=raw.get("locale", ""))
 
 
 def payload(action: str, offer_id: str) -> str:
@@ -117,17 +135,26 @@ class Offers:
     def redis(self) -> Redis:
         return self.store.redis
 
-    async def show(self, conversation: Conversation, offer: Offer) -> None:
+    def message(self, offer: Offer, locale: str) -> OutgoingMessage | None:
+        """The offer as the shopper reads it (None once its rule is gone from the rules file)."""
         rule = self.rules.get(offer.rule)
         if rule is None:
-            return
-        texts = rule.texts_in(conversation.locale, self.rules.default_locale)
+            return None
+        texts = rule.texts_in(locale, self.rules.default_locale)
         text = texts.human_text if offer.target is Target.HUMAN and texts.human_text else texts.text
-        message = OutgoingMessage(text, author=Author.BOT, quick_replies=(
+        return OutgoingMessage(text, author=Author.BOT, quick_replies=(
             QuickReply(texts.accept, payload(ACCEPT, offer.offer_id)),
             QuickReply(texts.decline, payload(DECLINE, offer.offer_id)),
         ))
-        await self.outbox.record(conversation, message, offer_id=offer.offer_id, rule=offer.rule)
+
+    async def show(self, conversation: Conversation | None, offer: Offer) -> None:
+        """To the visitor's session room; on the case too when there is one (else see `adopt`)."""
+        message = self.message(offer, conversation.locale if conversation else offer.locale)
+        if message is None:
+            return
+        text = message.text
+        if conversation is not None:
+            await self.outbox.record(conversation, message, offer_id=offer.offer_id, rule=offer.rule)
         offered: dict[str, Any] = {
             "offer_id": offer.offer_id, "rule": offer.rule, "text": text,
             "quick_replies": [{"title": reply.title, "payload": reply.payload} for reply in message.quick_replies],
@@ -138,12 +165,40 @@ class Offers:
         room = session_room(offer.session_id)
         await self.emit("proactive_offer", offered, room)
         await self.emit("bot_uttered", {**webchat.render(message), "offer_id": offer.offer_id}, room)
-        log.info("proactive offer %s (%s, %s) shown to conversation %s", offer.offer_id, offer.rule,
-                 offer.target.value, conversation.id)
+        log.info("proactive offer %s (%s, %s) shown to %s", offer.offer_id, offer.rule, offer.target.value,
+                 f"conversation {conversation.id}" if conversation else "a visitor without a conversation")
 
     async def find(self, offer_id: str) -> Offer | None:
         raw = await self.redis.hgetall(keys.proactive_offer(offer_id))
         return Offer.from_hash(offer_id, raw) if raw else None
+
+    async def _unadopted(self, session_id: str) -> Offer | None:
+        """The session's open offer, if it was shown before the session had a conversation."""
+        visitor = await self.visitors.get(session_id)
+        offer = await self.find(visitor.open_offer) if visitor is not None and visitor.open_offer else None
+        if offer is None or offer.conversation_id or offer.state != "shown":
+            return None
+        return offer
+
+    async def pending(self, session_id: str) -> Event | None:
+        """That offer as a history event, so a reload shows it (and its answers) again."""
+        offer = await self._unadopted(session_id)
+        message = self.message(offer, offer.locale) if offer is not None else None
+        if offer is None or message is None:
+            return None
+        return Event(id="", kind=EventKind.MESSAGE, at=offer.shown_at, author=Author.BOT, text=message.text,
+                     data=message_data(message))
+
+    async def adopt(self, conversation: Conversation) -> None:
+        """A new web conversation takes the offer its session was shown: on the case before the
+        first message, whose quick reply then reads as its title and answers the offer."""
+        offer = await self._unadopted(conversation.address)
+        if offer is None or not await self.redis.eval(_ADOPT, 1, keys.proactive_offer(offer.offer_id),
+                                                      conversation.id):
+            return
+        message = self.message(offer, offer.locale or conversation.locale)
+        if message is not None:
+            await self.outbox.record(conversation, message, offer_id=offer.offer_id, rule=offer.rule)
 
     async def answer(self, conversation: Conversation, text: str) -> bool:
         """Take the shopper's message as the answer to an offer; False: the bot answers it."""

@@ -9,7 +9,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from core.types import Conversation
+from core.types import Conversation, Event
 from gateway.conversations.outbox import Outbox
 from gateway.conversations.store import ConversationStore
 from gateway.desk.desk import Desk
@@ -19,7 +19,7 @@ from gateway.proactive.intake import StorefrontSocket
 from gateway.proactive.metrics import Metrics
 from gateway.proactive.offers import Emit, Offers
 from gateway.proactive.rules import Rules
-from gateway.proactive.visitors import VisitorStore
+from gateway.proactive.visitors import VISITOR_TTL_SECONDS, VisitorStore
 
 
 def socketio_emit(sio: socketio.AsyncServer) -> Emit:
@@ -40,18 +40,26 @@ class Proactive:
 
     @classmethod
     def build(cls, *, rules: Rules, store: ConversationStore, agents: FreeAgents, outbox: Outbox, desk: Desk,
-              emit: Emit) -> Proactive:
+              emit: Emit, visitor_ttl_seconds: int = VISITOR_TTL_SECONDS) -> Proactive:
         """Everything on the conversations' clock, so "the shopper wrote 10 minutes ago" and
         "idle for 60 seconds" are measured alike (and a test's clock drives both); the offers
         are counted on the shop's days (the business hours' timezone)."""
-        visitors = VisitorStore(store.redis)
+        visitors = VisitorStore(store.redis, visitor_ttl_seconds)
         metrics = Metrics(store.redis, desk.hours.timezone)
         offers = Offers(rules, store, outbox, desk, visitors, metrics, emit, store.clock)
         engine = Engine(rules, visitors, store, agents, offers, metrics, store.clock)
         return cls(rules, visitors, metrics, offers, engine)
 
-    async def observe(self, session_id: str, event: StorefrontEvent) -> None:
-        await self.engine.on_event(session_id, event)
+    async def observe(self, session_id: str, event: StorefrontEvent, locale: str | None = None) -> None:
+        await self.engine.on_event(session_id, event, locale)
+
+    async def pending(self, session_id: str) -> Event | None:
+        """The web chat's hook: an offer the session has not answered, before it wrote at all."""
+        return await self.offers.pending(session_id)
+
+    async def adopt(self, conversation: Conversation) -> None:
+        """The web chat's hook: the session's new conversation gets the offer it was shown."""
+        await self.offers.adopt(conversation)
 
     async def answer(self, conversation: Conversation, text: str) -> bool:
         """The conversation loop's hook: True when the message answered an offer."""

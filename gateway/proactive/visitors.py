@@ -5,7 +5,8 @@ visitor is on and since when, product-page time since the cart last changed, hel
 read, checkout) rather than re-read from the trail each time. A browsing session ends
 after `session_timeout` without an event; the next event starts a new one, and from then
 on the visitor is a returning one. The cart and the trail outlive sessions: an agent
-wants to see them whenever the shopper writes.
+wants to see them whenever the shopper writes. A visitor's keys expire VISITOR_TTL_SECONDS
+after their last event, whether or not they ever wrote (a page view keeps nothing for good).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Visitor:
     # Written by the offer's claim (gateway/proactive/engine.py), not by events.
     open_offer: str | None = None
     open_until: float = 0.0
+    # The widget's language: what an offer to a visitor without a conversation is written in.
+    locale: str | None = None
 
     @property
     def returning(self) -> bool:
@@ -115,6 +118,7 @@ def visitor_to_hash(visitor: Visitor) -> dict[Any, Any]:
         "checkout": "1" if visitor.checkout else "0",
         "cart": json.dumps(cart_to_json(visitor.cart), separators=(",", ":")) if visitor.cart else "",
         "cart_at": repr(visitor.cart_at),
+        "locale": visitor.locale or "",
     }
 
 
@@ -136,6 +140,7 @@ def visitor_from_hash(session_id: str, raw: dict[Any, Any]) -> Visitor | None:
         cart_at=float(raw.get("cart_at") or 0),
         open_offer=raw.get("open_offer") or None,
         open_until=float(raw.get("open_until") or 0),
+        locale=raw.get("locale") or None,
     )
 
 
@@ -152,9 +157,11 @@ def cart_for_agent(visitor: Visitor | None) -> dict[str, Any] | None:
 @dataclass(frozen=True, slots=True)
 class VisitorStore:
     redis: Redis
+    # How long a visitor and their trail are kept after their last event (config/retention.yml).
+    ttl_seconds: int = VISITOR_TTL_SECONDS
 
     async def observe(self, session_id: str, event: StorefrontEvent, now: float,
-                      session_timeout: float) -> tuple[Visitor, Visitor | None]:
+                      session_timeout: float, locale: str | None = None) -> tuple[Visitor, Visitor | None]:
         """Apply `event`; the visitor after it and as it was before (None: first seen now).
 
         Optimistic locking: the widget and the shop's backend may report the same
@@ -167,15 +174,17 @@ class VisitorStore:
                     await pipe.watch(key)
                     previous = visitor_from_hash(session_id, await pipe.hgetall(key))
                     current = observe(previous, session_id, event, now, session_timeout)
+                    if locale is not None:
+                        current = replace(current, locale=locale)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(key, mapping=visitor_to_hash(current))
-                    pipe.expire(key, VISITOR_TTL_SECONDS)
+                    pipe.expire(key, self.ttl_seconds)
                     if isinstance(event, PageView):
                         trail = keys.visitor_trail(session_id)
                         pipe.rpush(trail, json.dumps({"page_type": event.page_type.value, "url": event.url,
                                                       "title": event.title, "at": now}, ensure_ascii=False))
                         pipe.ltrim(trail, -TRAIL_PAGES, -1)
-                        pipe.expire(trail, VISITOR_TTL_SECONDS)
+                        pipe.expire(trail, self.ttl_seconds)
                     await pipe.execute()
                     return current, previous
                 except WatchError:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.privacy.policy import RetentionPolicy
 from gateway.run import dev_secrets
 from gateway.settings import RedisAddress, Settings
 
@@ -65,7 +66,8 @@ def _bot_env(settings: Settings) -> dict[str, str]:
         "REDIS_PORT": str(redis.port),
         "REDIS_DB": str(redis.db),
         "REDIS_PASSWORD": redis.password,
-        "ACTION_SERVER_PORT": str(settings.action_server_port),
+        # Rasa's trackers expire this long after a chat's last turn (config/retention.yml; endpoints.yml).
+        "STORECHAT_TRACKER_SECONDS": str(RetentionPolicy.load(settings.retention_file).tracker_seconds),
         "STORECHAT_API_URL": settings.api_url,
         "RASA_TELEMETRY_ENABLED": "false",
         # Quiet TensorFlow's start-up noise; errors still show.
@@ -73,34 +75,49 @@ def _bot_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _rasa(settings: Settings) -> str:
-    rasa = settings.root / BOT_VENV / "bin" / "rasa"
-    if not rasa.exists():
-        raise ProcessError(f"{rasa} is missing: run `make setup` first")
-    return str(rasa)
+def _bot_venv(settings: Settings, program: str) -> str:
+    path = settings.root / BOT_VENV / "bin" / program
+    if not path.exists():
+        raise ProcessError(f"{path} is missing: run `make setup` first")
+    return str(path)
+
+
+def _secret(settings: Settings, name: str) -> str:
+    """A shared secret an internal service cannot run without (`storechat run` generates them)."""
+    value: str | None = getattr(settings, name)
+    if not value:
+        raise ProcessError(f"{Settings.variables()[name]} is not set: the internal services refuse every call "
+                           "without it (`storechat run` generates one)")
+    return value
 
 
 def _api_env(settings: Settings) -> dict[str, str]:
-    """The shop API's secrets, for a process started with settings that hold them."""
+    """The gateway's secrets (the shop API's, and the one it sends to Rasa), for a process
+    started with settings that hold them."""
     values = {
         "STORECHAT_SHOP_TOKEN": settings.shop_token,
         "STORECHAT_BOT_TOKEN": settings.bot_token,
         "STORECHAT_CUSTOMER_TOKEN_SECRET": settings.customer_token_secret,
+        "STORECHAT_RASA_TOKEN": settings.rasa_token,
         "STORECHAT_PUBLIC_URL": settings.public_url,
     }
     return {name: value for name, value in values.items() if value is not None}
 
 
 def action_server(settings: Settings) -> ProcessSpec:
-    # The actions look orders up through the gateway's API, as the bot, and write dates and
-    # prices with the gateway's own core/formatting.py (the repository root, after bot/).
+    # Our own entry module (bot/action_server.py): `rasa run actions` has no bind address
+    # and no authentication. The actions look orders up through the gateway's API, as the
+    # bot, and write dates and prices with the gateway's own core/formatting.py (the
+    # repository root is on the path after bot/).
     env = _bot_env(settings)
     env["PYTHONPATH"] = os.pathsep.join((env["PYTHONPATH"], str(settings.root)))
+    env["STORECHAT_ACTIONS_TOKEN"] = _secret(settings, "actions_token")
     if settings.bot_token is not None:
         env["STORECHAT_BOT_TOKEN"] = settings.bot_token
     return ProcessSpec(
         "actions",
-        (_rasa(settings), "run", "actions", "--actions", "actions", "--port", str(settings.action_server_port)),
+        (_bot_venv(settings, "python"), "-m", "action_server",
+         "--host", settings.internal_host, "--port", str(settings.action_server_port)),
         settings.root / "bot",
         env,
     )
@@ -113,12 +130,17 @@ def rasa_server(settings: Settings) -> ProcessSpec:
     return ProcessSpec(
         "rasa",
         (
-            _rasa(settings), "run", "--model", MODEL_FILE, "--port", str(settings.rasa_port),
-            "--interface", "127.0.0.1", "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+            _bot_venv(settings, "rasa"), "run", "--model", MODEL_FILE, "--port", str(settings.rasa_port),
+            "--interface", settings.internal_host, "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
         ),
         settings.root / "bot",
         {
             **_bot_env(settings),
+            # The secret the gateway must send (bot/storechat_connector.py), and the one Rasa
+            # sends to the action server (endpoints.yml).
+            "STORECHAT_RASA_TOKEN": _secret(settings, "rasa_token"),
+            "STORECHAT_ACTIONS_TOKEN": _secret(settings, "actions_token"),
+            "ACTION_SERVER_URL": settings.action_server_url,
             # Rasa allows several workers only with the Redis lock store (endpoints.yml).
             "SANIC_WORKERS": str(settings.rasa_workers),
             # One TensorFlow thread per worker: the workers already fill the cores.
@@ -141,6 +163,7 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Process
             "STORECHAT_BUSINESS_HOURS": str(settings.business_hours_file),
             "STORECHAT_NOTIFICATIONS": str(settings.notifications_file),
             "STORECHAT_PROACTIVE_RULES": str(settings.proactive_rules_file),
+            "STORECHAT_RETENTION": str(settings.retention_file),
             "STORECHAT_INBOX_WORKER": "yes" if settings.inbox_worker else "no",
             "STORECHAT_REPORT_WORKER": "yes" if settings.report_worker else "no",
             "STORECHAT_AGENT_MAX_CHATS": str(settings.agent_max_chats),
@@ -151,7 +174,7 @@ def gateway(settings: Settings, env: Mapping[str, str] | None = None) -> Process
 
 
 # Secrets a service gets only when its definition passes them (least privilege: Rasa
-# needs none, the action server only its own token).
+# gets its two hops' secrets, the action server its own and the bot's API token).
 _NOT_INHERITED = frozenset(dev_secrets.GENERATED.values())
 
 

@@ -28,7 +28,7 @@ from redis.exceptions import WatchError
 from core.types import Channel, Clock
 from gateway import keys
 from gateway.json_input import (
-    Body, CalendarDate, Currency, Money, PositiveInt, ShortText, Sku, Text, Timestamp, Url, parse, problem, setting,
+    Body, CalendarDate, Currency, Money, Quantity, ShortText, Sku, Text, Timestamp, Url, parse, problem, setting,
 )
 from gateway.shop import shipping_record
 from gateway.texts import languages_in
@@ -86,7 +86,7 @@ def normalise_email(email: str) -> str:
 class Item(Body):
     sku: Sku
     name: ShortText
-    quantity: PositiveInt
+    quantity: Quantity
     price: Money
 
 

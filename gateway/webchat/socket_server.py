@@ -3,27 +3,55 @@
 Each shopper's sockets join the room of their web session, and every emit goes
 to that room through the Redis manager, so a reply reaches the shopper whichever
 gateway process holds their socket.
+
+A page view stores nothing: the session id is signed (gateway/webchat/sessions.py),
+and the conversation (and its contact) is created by the session's first message.
+Every event is counted against the web_* rate rules (gateway/webchat/limits.py) before
+it is read; a slowed-down shopper is told so, and nothing of a refused message is kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import socketio
 
 from channels import webchat
 from core.formatting import format_number
-from core.types import Channel, Conversation, OutgoingMessage
+from core.types import Channel, Conversation, Event, OutgoingMessage
+from gateway import keys
 from gateway.conversations.loop import ConversationLoop
 from gateway.conversations.store import ConversationStore
+from gateway.limits.clients import Network
+from gateway.limits.limiter import Decision, Limiter
 from gateway.texts import Texts
+from gateway.webchat.limits import WebLimits, socket_client
+from gateway.webchat.sessions import SessionIds
 
 log = logging.getLogger(__name__)
 
+# How long the address a web shopper last wrote from is kept (the verification throttle reads it).
+CLIENT_TTL_SECONDS = 86400
+
+Handler = Callable[[str, Any], Awaitable[None]]
+
+
 class ShopperTyping(Protocol):
     async def __call__(self, conversation_id: str, typing: bool) -> None: ...
+
+
+class VisitorOffers(Protocol):
+    """Proactive offers (gateway/proactive/) made to a visitor before they had a conversation."""
+
+    async def pending(self, session_id: str) -> Event | None:
+        """The offer shown to the session and not answered yet, as the history shows it."""
+
+    async def adopt(self, conversation: Conversation) -> None:
+        """Put such an offer on the session's new conversation, before its first message."""
 
 
 def session_room(session_id: str) -> str:
@@ -40,6 +68,9 @@ class WebChatServer:
         *,
         max_message_chars: int,
         shopper_typing: ShopperTyping,
+        limiter: Limiter,
+        proxies: Sequence[Network] = (),
+        offers: VisitorOffers | None = None,
     ) -> None:
         self.sio = sio
         self.store = store
@@ -47,10 +78,15 @@ class WebChatServer:
         self.texts = texts
         self.max_message_chars = max_message_chars
         self.shopper_typing = shopper_typing
-        sio.on("session_request", self.on_session_request)
-        sio.on("user_uttered", self.on_user_uttered)
-        sio.on("history_request", self.on_history_request)
-        sio.on("typing", self.on_typing)
+        self.limits = WebLimits(limiter)
+        self.proxies = proxies
+        self.offers = offers
+        self.sessions = SessionIds(store.redis)
+        sio.on("connect", self.on_connect)
+        sio.on("session_request", one_payload(self.on_session_request))
+        sio.on("user_uttered", one_payload(self.on_user_uttered))
+        sio.on("history_request", one_payload(self.on_history_request))
+        sio.on("typing", one_payload(self.on_typing))
         loop.outbox.register_channel(Channel.WEB, self.deliver)
 
     async def deliver(self, conversation: Conversation, message: OutgoingMessage) -> None:
@@ -67,56 +103,144 @@ class WebChatServer:
                                       limit=format_number(self.max_message_chars, self.texts.cldr_locale(locale))),
         }, to=sid)
 
+    def _rate_limited(self, event: str, decision: Decision, locale: str) -> dict[str, Any]:
+        return {"code": "rate_limited", "event": event, "retry_after": max(1, math.ceil(decision.retry_after)),
+                "message": self.texts.get(locale, "rate_limited")}
+
+    async def _slow_down(self, sid: str, session: dict[str, Any], event: str, decision: Decision,
+                         locale: str | None = None) -> None:
+        """Tell the shopper to wait; logged once per socket, not once per packet of a flood."""
+        if not session.get("slowed"):
+            session["slowed"] = True
+            await self.sio.save_session(sid, session)
+            log.info("slowing down web chat socket %s from %s (%s)", sid, session.get("client"), event)
+        await self.sio.emit("storechat_error", self._rate_limited(event, decision, locale or self.texts.default),
+                            to=sid)
+
+    async def on_connect(self, sid: str, environ: Mapping[str, Any], auth: object = None) -> None:
+        address = socket_client(environ, self.proxies)
+        decision = await self.limits.connect(address)
+        if not decision.allowed:
+            # Debug only: a flood of connections must not become a flood of log lines.
+            log.debug("refused a web chat connection from %s: rate limited", address)
+            request = environ.get("aiohttp.request")
+            locale = self.texts.locale(request.headers.get("Accept-Language") if request is not None else None)
+            raise socketio.exceptions.ConnectionRefusedError(
+                "rate_limited", self._rate_limited("connect", decision, locale))
+        await self.sio.save_session(sid, {"client": address})
+
     async def on_session_request(self, sid: str, data: Any) -> None:
+        session: dict[str, Any] = await self.sio.get_session(sid)
+        decision = await self.limits.session(sid, session.get("client", "unknown"))
+        if not decision.allowed:
+            await self._slow_down(sid, session, "session_request", decision)
+            return
         try:
             request = webchat.parse_session_request(data)
         except webchat.InvalidPayload as error:
             await self._refuse(sid, error)
             return
+        session_id = request.session_id
+        if request.is_new or not await self.sessions.accepts(session_id):
+            # Only ids this gateway signed are continued; anything else starts afresh.
+            session_id = await self.sessions.issue()
         locale = self.texts.locale(request.locale)
-        conversation = await self.store.open(Channel.WEB, request.session_id, locale)
-        if request.locale is not None and conversation.locale != locale:
+        conversation = await self.store.find_latest(Channel.WEB, session_id)
+        if conversation is not None and request.locale is not None and conversation.locale != locale:
             await self.store.set_locale(conversation.id, locale)
-        await self.sio.save_session(sid, {"session_id": request.session_id, "conversation_id": conversation.id})
-        await self.sio.enter_room(sid, session_room(request.session_id))
-        await self.sio.emit("session_confirm", request.session_id, to=sid)
+        previous = session.get("session_id")
+        if previous is not None and previous != session_id:
+            await self.sio.leave_room(sid, session_room(previous))
+        session.update(session_id=session_id, locale=locale)
+        if conversation is None:
+            session.pop("conversation_id", None)
+        else:
+            session["conversation_id"] = conversation.id
+        await self.sio.save_session(sid, session)
+        await self.sio.enter_room(sid, session_room(session_id))
+        await self.sio.emit("session_confirm", session_id, to=sid)
 
     async def _session(self, sid: str) -> dict[str, Any] | None:
         """The socket's web session, or None after refusing an event sent before session_request."""
         session: dict[str, Any] = await self.sio.get_session(sid)
-        if "conversation_id" in session:
+        if "session_id" in session:
             return session
         await self._refuse(sid, webchat.InvalidPayload("no_session", "send session_request first"))
         return None
+
+    async def _start_conversation(self, sid: str, session: dict[str, Any]) -> Conversation | None:
+        """The session's first message creates its conversation, within the per-client caps."""
+        decision = await self.limits.conversation(sid, session["client"])
+        if not decision.allowed:
+            await self._slow_down(sid, session, "user_uttered", decision, session["locale"])
+            return None
+        conversation = await self.store.open(Channel.WEB, session["session_id"], session["locale"])
+        if self.offers is not None:
+            await self.offers.adopt(conversation)
+        session["conversation_id"] = conversation.id
+        await self.sio.save_session(sid, session)
+        return conversation
 
     async def on_user_uttered(self, sid: str, data: Any) -> None:
         session = await self._session(sid)
         if session is None:
             return
-        conversation = await self.store.get(session["conversation_id"])
+        conversation_id = session.get("conversation_id")
+        conversation = await self.store.get(conversation_id) if conversation_id else None
+        locale = conversation.locale if conversation is not None else str(session["locale"])
+        # Counted before it is read: a flood of anything is slowed down alike.
+        decision = await self.limits.message(sid, session["client"])
+        if not decision.allowed:
+            await self._slow_down(sid, session, "user_uttered", decision, locale)
+            return
         try:
             uttered = webchat.parse_user_uttered(data, max_chars=self.max_message_chars)
-            if uttered.session_id is not None and uttered.session_id != session["session_id"]:
+            if uttered is not None and uttered.session_id is not None and uttered.session_id != session["session_id"]:
                 raise webchat.InvalidPayload("session_mismatch", "session_id is not this socket's session")
         except webchat.InvalidPayload as error:
-            await self._refuse(sid, error, conversation.locale)
+            await self._refuse(sid, error, locale)
+            return
+        if uttered is None:
+            return  # rasa-webchat's init payload: nothing was said
+        if conversation is None and (conversation := await self._start_conversation(sid, session)) is None:
             return
         requested_locale = uttered.metadata.get("locale")
         if requested_locale is not None and (locale := self.texts.locale(requested_locale)) != conversation.locale:
             await self.store.set_locale(conversation.id, locale)
             conversation = dataclasses.replace(conversation, locale=locale)
+        await self.store.redis.set(keys.conversation_client(conversation.id), session["client"],
+                                   ex=CLIENT_TTL_SECONDS)
         await self.loop.shopper_message(conversation, uttered.text, uttered.metadata)
 
     async def on_history_request(self, sid: str, data: Any) -> None:
         session = await self._session(sid)
         if session is None:
             return
-        events = await self.store.history(session["conversation_id"])
+        if "conversation_id" in session:
+            events = await self.store.history(session["conversation_id"])
+        else:
+            # Nothing written yet: no conversation, only an offer the shopper may not have answered.
+            offer = await self.offers.pending(session["session_id"]) if self.offers is not None else None
+            events = [offer] if offer is not None else []
         await self.sio.emit("history", {"messages": webchat.render_history(events)}, to=sid)
 
     async def on_typing(self, sid: str, data: Any) -> None:
-        """The shopper types: the agent's console shows it (extension event `typing {typing}`)."""
+        """The shopper types: the agent's console shows it (extension event `typing {typing}`).
+        Above the rate the excess is dropped silently: the next one still says whether they type."""
         session: dict[str, Any] = await self.sio.get_session(sid)
-        if "conversation_id" in session:
-            typing = bool(isinstance(data, dict) and data.get("typing"))
-            await self.shopper_typing(session["conversation_id"], typing)
+        if "conversation_id" not in session:
+            return
+        if not (await self.limits.typing(sid, session.get("client", "unknown"))).allowed:
+            return
+        typing = bool(isinstance(data, dict) and data.get("typing"))
+        await self.shopper_typing(session["conversation_id"], typing)
+
+
+def one_payload(handler: Handler) -> Handler:
+    """Socket.IO calls a handler with whatever arguments the client sent: none, one, several.
+    The handler gets the one payload, or None (which every handler refuses or ignores)."""
+
+    async def handle(sid: str, *args: Any) -> None:
+        await handler(sid, args[0] if len(args) == 1 else None)
+
+    return handle

@@ -48,13 +48,14 @@ def gateway_url(settings: Settings) -> str:
 
 @pytest.fixture
 def shop_with_agent(bot_stack: Settings) -> Settings:
-    """An empty database, then the demo order 104233 (in transit) and one logistics agent."""
+    """An empty database, then the demo order 104233 (in transit) and one agent of the general
+    team, where the bot hands a shopper who asks for a person (an agent reads their team's queue)."""
 
     async def prepare() -> None:
         redis = Redis.from_url(bot_stack.effective_redis_url, decode_responses=True)
         try:
             await redis.flushdb()
-            await AgentStore(redis).put(AGENT_EMAIL, AGENT_PASSWORD, team=Team.LOGISTICS, name=AGENT_NAME)
+            await AgentStore(redis).put(AGENT_EMAIL, AGENT_PASSWORD, team=Team.GENERAL, name=AGENT_NAME)
         finally:
             await redis.aclose()
         body = order_body(status="in_transit")
@@ -99,12 +100,14 @@ def conversation_id(settings: Settings, shopper: Page) -> str:
     assert session_id
 
     async def find() -> str:
+        # The shopper's first message creates the conversation: it may be on its way still.
         redis = Redis.from_url(settings.effective_redis_url, decode_responses=True)
         try:
-            conversation = await ConversationStore(redis).find_latest(Channel.WEB, session_id)
+            async with asyncio.timeout(10):
+                while (conversation := await ConversationStore(redis).find_latest(Channel.WEB, session_id)) is None:
+                    await asyncio.sleep(0.05)
         finally:
             await redis.aclose()
-        assert conversation is not None
         return conversation.id
 
     return run(find)
@@ -151,6 +154,9 @@ def test_an_agent_takes_over_with_the_whole_case_and_the_shopper_rates_the_help(
 
     # The conversation appears in the agent's console without a reload.
     chat = open_case(agent, cid)
+    # Their team's queue only: an agent reaches their team's conversations and their own.
+    expect(agent.locator("#queues .queue")).to_have_count(1)
+    expect(agent.locator("#queues .queue")).to_have_attribute("data-team", "general")
     entry = agent.locator(f'.sidebar [data-conversation-id="{cid}"]')
     expect(entry.locator(".channel")).to_have_text("web")
     # The whole case: the bot's turns with what it understood, the verified order.
@@ -231,6 +237,8 @@ def test_the_second_agent_to_answer_learns_who_has_the_chat(
 
     run(add_colleague)
     log_in(agent, url)
+    agent.locator("#presence").select_option("away")  # nothing auto-assigned: the chat waits to be claimed
+    expect(agent.locator("#notice")).to_have_text("Your presence: Away.")
     open_shop(shopper, url)
     open_chat(shopper)
     say(shopper, ASK_FOR_A_PERSON)

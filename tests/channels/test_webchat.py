@@ -25,7 +25,10 @@ def test_a_known_looking_session_id_is_kept_and_a_guessable_one_replaced() -> No
 @pytest.mark.parametrize("payload, code", [
     ("hallo", "invalid_payload"),
     ({"message": 42}, "invalid_payload"),
-    ({}, "invalid_payload"),
+    ([], "invalid_payload"),
+    (None, "invalid_payload"),
+    ({"message": "hi", "metadata": {"a": {"b": {"c": {"d": {"e": 1}}}}}}, "invalid_payload"),
+    ({"message": "hi", "metadata": {"tags": list(range(200))}}, "invalid_payload"),
     ({"message": "   "}, "empty_message"),
     ({"message": "x" * 2001}, "message_too_long"),
     ({"message": "hi", "metadata": "nope"}, "invalid_payload"),
@@ -34,6 +37,19 @@ def test_bad_user_uttered_payloads_are_refused_with_a_code(payload: object, code
     with pytest.raises(webchat.InvalidPayload) as refused:
         webchat.parse_user_uttered(payload, max_chars=2000)
     assert refused.value.code == code
+
+
+def test_rasa_webchats_init_payload_without_a_message_is_nothing_to_answer() -> None:
+    assert webchat.parse_user_uttered({"customData": {"language": "de"}}, max_chars=10) is None
+    assert webchat.parse_user_uttered({}, max_chars=10) is None
+
+
+def test_lone_surrogates_become_replacement_characters_not_a_crash_in_redis() -> None:
+    uttered = webchat.parse_user_uttered({"message": "Hallo \ud800!", "metadata": {"locale": "de\udfff"}},
+                                         max_chars=100)
+    assert uttered is not None
+    assert (uttered.text, uttered.metadata["locale"]) == ("Hallo \ufffd!", "de\ufffd")
+    uttered.text.encode("utf-8")  # what Redis does with it
 
 
 def test_rasa_widgets_custom_data_is_read_as_metadata() -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import re
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +20,7 @@ from core.types import EventKind
 from gateway import keys
 from gateway.api.agent import ROUTES as AGENT_ROUTES
 from gateway.api.openapi import document
+from gateway.api.privacy import ROUTES as PRIVACY_ROUTES
 from gateway.api.reports import ROUTES as REPORT_ROUTES
 from gateway.api.shop import ROUTES
 from gateway.api.supervisor import ROUTES as SUPERVISOR_ROUTES
@@ -366,6 +370,22 @@ async def test_the_label_page_escapes_what_the_shopper_wrote(api: TestClient) ->
     assert "Return label" in await english.text()
 
 
+async def test_the_label_page_may_run_and_style_only_its_own_inline_blocks(api: TestClient) -> None:
+    await _proven(api)
+    await _event(api, "104233", "delivered", at=_ago(days=2))
+    _, body = await _request(api, kind="return", order_id="104233", items=["NL-1001"])
+    page = await api.get(body["request"]["label_url"].removeprefix(PUBLIC_URL))
+    html = await page.text()
+
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    for tag in ("style", "script"):
+        [block] = re.findall(rf"<{tag}>(.*?)</{tag}>", html, re.DOTALL)
+        digest = base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+        assert policy[f"{tag}-src"] == f"'sha256-{digest}'"
+    assert "onclick" not in html and page.headers["X-Content-Type-Options"] == "nosniff"
+
+
 async def test_an_unknown_label_is_404(api: TestClient) -> None:
     assert (await api.get("/returns/AAAAAAAAAAAAAAAAAAAAAAAA/label")).status == 404
     assert (await api.get("/returns/short/label")).status == 404
@@ -381,7 +401,8 @@ async def test_openapi_describes_every_route_with_its_token_and_nothing_else(api
     assert response.status == 200 and served["openapi"] == "3.1.0"
     documented = {(path, method.upper()) for path, item in served["paths"].items()
                   for method in item if method != "parameters"}
-    assert documented == {(route.path, route.method) for route in (*ROUTES, *AGENT_ROUTES, *SUPERVISOR_ROUTES)} | {
+    assert documented == {(route.path, route.method) for route in (*ROUTES, *AGENT_ROUTES, *SUPERVISOR_ROUTES,
+                                                                          *PRIVACY_ROUTES)} | {
         (path, "GET") for path, _ in REPORT_ROUTES}
     for route in ROUTES:
         operation = served["paths"][route.path][route.method.lower()]

@@ -86,6 +86,13 @@ async def test_accounts_are_stored_by_normalised_email_without_the_password(redi
         await agents.put("no-at-sign", PASSWORD, team=Team.GENERAL)
 
 
+@pytest.mark.parametrize("name", ["Anna\u202eanidA", "Anna\u2066", "Anna\x00", "Anna\nLind"])
+async def test_a_name_with_control_or_bidi_characters_is_refused(redis: Redis, name: str) -> None:
+    with pytest.raises(InvalidAgent, match="one line"):
+        await AgentStore(redis).put(EMAIL, PASSWORD, team=Team.GENERAL, name=name)
+    assert await AgentStore(redis).get(EMAIL) is None
+
+
 async def test_unknown_email_and_wrong_password_cost_the_same(redis: Redis) -> None:
     agents = AgentStore(redis)
     await agents.put(EMAIL, PASSWORD, team=Team.GENERAL)
@@ -150,17 +157,35 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(console: Tes
     assert (await console.get("/api/v1/agent/me")).status == 401
 
 
-async def test_five_failures_lock_the_email_for_fifteen_minutes(console: TestClient, redis: Redis) -> None:
-    for _ in range(5):
-        assert (await _login(console, password="not-the-password"))[0] == 401
-    response = await console.post("/api/v1/agent/login", json=CREDENTIALS)
+async def _login_from(client: TestClient, address: str, **body: str) -> tuple[int, Any, str | None]:
+    response = await client.post("/api/v1/agent/login", json={**CREDENTIALS, **body},
+                                 headers={"X-Forwarded-For": address})
+    return response.status, await response.json(), response.headers.get("Retry-After")
 
-    assert response.status == 429 and (await response.json())["error"] == "locked"
-    assert 0 < int(response.headers["Retry-After"]) <= 900
-    # Counted per normalised email, known or not; another email is not affected.
-    assert (await _login(console, email=" Mara@NORDLICHT-home.example"))[0] == 429
-    await redis.delete(keys.agent_login_failures(EMAIL))
-    assert (await _login(console))[0] == 200
+
+async def test_wrong_passwords_from_one_address_cannot_lock_the_agent_out_elsewhere(
+        aiohttp_client: AiohttpClient, agent: None, agent_settings: Settings) -> None:
+    # Behind the test's "load balancer" (127.0.0.1), X-Forwarded-For names the client.
+    console = await _client(aiohttp_client, agent_settings.replace(trusted_proxies="127.0.0.1"))
+    guesser, mara = "203.0.113.9", "198.51.100.7"
+    answers = [await _login_from(console, guesser, password="not-the-password") for _ in range(6)]
+
+    assert [status for status, _, _ in answers] == [401] * 5 + [429]
+    status, body, retry_after = answers[-1]
+    assert body["error"] == "too_many_attempts" and retry_after is not None and 0 < int(retry_after) <= 360
+    # The right password from the guesser's address waits too; Mara's own login does not.
+    assert (await _login_from(console, guesser))[0] == 429
+    assert (await _login_from(console, mara, email=" Mara@NORDLICHT-home.example"))[0] == 200
+
+
+async def test_one_address_trying_many_emails_is_slowed_down(
+        aiohttp_client: AiohttpClient, agent: None, agent_settings: Settings) -> None:
+    console = await _client(aiohttp_client, agent_settings.replace(trusted_proxies="127.0.0.1"))
+    tries = [(await _login_from(console, "203.0.113.10", email=f"guess{n}@nordlicht-home.example"))[0]
+             for n in range(21)]
+
+    assert tries == [401] * 20 + [429]
+    assert (await _login_from(console, "203.0.113.11"))[0] == 200
 
 
 async def test_a_login_needs_a_json_body_with_both_fields(console: TestClient) -> None:

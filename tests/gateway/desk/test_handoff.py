@@ -151,10 +151,12 @@ async def test_a_bot_answer_that_arrives_after_an_agent_took_over_is_dropped(
     shopper = Shopper(str(gateway.make_url("/")))
     await shopper.connect()
     assert shopper.session_id is not None
-    conversation = await store.find_latest(Channel.WEB, shopper.session_id)
-    assert conversation is not None
+    session_id = shopper.session_id
 
     async def claimed_meanwhile() -> object:
+        # The shopper's message made the conversation; the bot is thinking about it now.
+        conversation = await store.find_latest(Channel.WEB, session_id)
+        assert conversation is not None
         return await state_machine.transition(
             redis, conversation.id, ConversationState.QUEUED, clock=store.clock, reason="shopper_asked", team="general",
         )
@@ -163,6 +165,8 @@ async def test_a_bot_answer_that_arrives_after_an_agent_took_over_is_dropped(
     await shopper.say("hallo")
     await shopper.no_event("bot_uttered", within=1.0)
     await shopper.close()
+    conversation = await store.find_latest(Channel.WEB, session_id)
+    assert conversation is not None
     history = await store.history(conversation.id)
     assert [e.author for e in history if e.kind is EventKind.MESSAGE] == [Author.SHOPPER]
     after = await store.get(conversation.id)

@@ -510,6 +510,9 @@ async def test_storefront_events_over_socketio_reach_the_engine_and_the_agent_se
         return visitor is not None and visitor.cart is not None
 
     await _until(has_cart)
+    # A page view makes no case: the shopper's first message does, and it shows what they did before.
+    await shopper.say("Hallo")
+    await shopper.expect("bot_uttered")
     case = await boss.get(f"/conversations/{await app.conversation_id(shopper)}")
 
     assert refused["code"] == "invalid_event" and "items[0].name" in refused["message"]

@@ -21,6 +21,8 @@ from gateway.conversations.outbox import Outbox
 from gateway.conversations.store import ConversationStore
 from gateway.notifications import NotificationConfig, Notifier
 from gateway.conversations.feed import Follower, rebuild
+from gateway.limits.limiter import Limiter
+from gateway.limits.rules import Limits
 from gateway.reports.orders import OrdersProjection, notifications_report
 from gateway.reports.query import ReportQuery
 from gateway.settings import REPO_ROOT
@@ -104,7 +106,7 @@ async def shop(redis: Redis) -> Shop:
     clock = Clock()
     store = ConversationStore(redis, clock)
     orders = OrderStore(redis, clock)
-    verifier = Verifier(redis, orders, None)
+    verifier = Verifier(redis, orders, None, Limiter(redis, Limits.load(REPO_ROOT / "config" / "limits.yml")))
     outbox = Outbox(store)
 
     async def deliver(conversation: Conversation, message: OutgoingMessage) -> None:

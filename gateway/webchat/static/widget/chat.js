@@ -13,6 +13,8 @@ const OPEN_KEY = "storechat.open";
 // TYPING_IDLE_MS means they stopped.
 const TYPING_REPEAT_MS = 2500;
 const TYPING_IDLE_MS = 3000;
+// Messages sent and not refused (yet): a refusal takes the newest back (see onError).
+const SENT_KEPT = 10;
 
 /**
  * config: {origin, locale, formatLocale (how times are written, e.g. "en-IE"), shopName,
@@ -29,6 +31,8 @@ export function start(config, t) {
     confirmed: false,
     outbox: [], // {payload, node} of messages waiting for session_confirm
     inFlight: [], // sent from the outbox just before history_request: keep them visible
+    sent: [], // the last SENT_KEPT {payload, node, typed, replies} that went out
+    replies: [], // the quick replies shown now (a refused tap shows them again)
     lastAuthor: null, // who wrote the newest message the shopper got: the bot is silent after an agent
     typingSentAt: 0, // when the shopper's "typing" last went out (0: not typing)
     typingIdleTimer: null,
@@ -39,6 +43,10 @@ export function start(config, t) {
 
   const view = createView({ t, origin: config.origin, locale: config.formatLocale || locale, title,
                             onReply: (payload, shown) => send(payload, shown) });
+  function showReplies(list) {
+    state.replies = Array.isArray(list) ? list : [];
+    view.showQuickReplies(state.replies);
+  }
   const teaser = createTeaser(view.shell, t, title, {
     reply: (payload, shown) => {
       open();
@@ -71,17 +79,25 @@ export function start(config, t) {
 
   // ------------------------------------------------------------------ sending
 
-  function emitUtterance(payload, node) {
-    if (connected()) state.socket.emit("user_uttered", payload);
-    else state.outbox.push({ payload, node }); // sent after the next session_confirm
+  function emitNow(entry) {
+    state.sent.push(entry);
+    if (state.sent.length > SENT_KEPT) state.sent.shift();
+    state.socket.emit("user_uttered", entry.payload);
   }
 
-  // `message` goes to the bot; `shown` is what the shopper sees (a quick reply's title).
-  function send(message, shown) {
+  function emitUtterance(entry) {
+    if (connected()) emitNow(entry);
+    else state.outbox.push(entry); // sent after the next session_confirm
+  }
+
+  // `message` goes to the bot; `shown` is what the shopper sees (a quick reply's title);
+  // `typed`: it came from the input box (a refused one goes back there).
+  function send(message, shown, typed) {
     const text = String(message == null ? "" : message).trim();
     if (!text) return;
     const node = view.renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
-    view.clearQuickReplies();
+    const replies = state.replies;
+    showReplies([]);
     stopShopperTyping();
     // While a person has (or is about to take) the conversation the bot stays silent:
     // no dots promising an answer then.
@@ -89,7 +105,8 @@ export function start(config, t) {
     const metadata = { locale };
     const token = config.customerToken();
     if (token) metadata.customer_token = token;
-    emitUtterance({ message: text, session_id: state.sessionId, metadata }, node);
+    emitUtterance({ payload: { message: text, session_id: state.sessionId, metadata }, node, typed: Boolean(typed),
+                    replies });
   }
 
   // The shopper's own typing goes to the agent's console (throttled; a stop after idling).
@@ -129,7 +146,7 @@ export function start(config, t) {
     state.inFlight = state.outbox.splice(0);
     state.inFlight.forEach((entry) => {
       entry.payload.session_id = state.sessionId;
-      state.socket.emit("user_uttered", entry.payload);
+      emitNow(entry);
     });
     tracker.pump();
     if (first) window.dispatchEvent(new CustomEvent("storechat:session", { detail: { sessionId: state.sessionId } }));
@@ -149,9 +166,9 @@ export function start(config, t) {
     const last = list[list.length - 1];
     const answers = list.filter((m) => m.author !== "shopper");
     state.lastAuthor = answers.length ? answers[answers.length - 1].author : null;
-    if (!list.length) view.showQuickReplies(Array.isArray(t.starter_replies) ? t.starter_replies : []);
-    else if (last && last.author !== "shopper" && last.quick_replies) view.showQuickReplies(last.quick_replies);
-    else view.clearQuickReplies();
+    if (!list.length) showReplies(Array.isArray(t.starter_replies) ? t.starter_replies : []);
+    else if (last && last.author !== "shopper" && last.quick_replies) showReplies(last.quick_replies);
+    else showReplies([]);
     view.scrollToEnd();
   }
 
@@ -170,7 +187,7 @@ export function start(config, t) {
       attachment: data.attachment,
       at: data.at || Date.now(),
     });
-    view.showQuickReplies(data.quick_replies);
+    showReplies(data.quick_replies);
     view.scrollToEnd();
   }
 
@@ -181,7 +198,7 @@ export function start(config, t) {
     state.offers.add(offer.offer_id);
     state.lastAuthor = "bot";
     view.renderMessage({ author: "bot", text: offer.text, quick_replies: offer.quick_replies, at: Date.now() });
-    view.showQuickReplies(offer.quick_replies);
+    showReplies(offer.quick_replies);
     view.scrollToEnd();
     if (!state.open) teaser.show(offer);
   }
@@ -192,16 +209,48 @@ export function start(config, t) {
     else if (!view.typingLabel.hidden) view.setTyping(false); // never hide the bot's dots on a person's behalf
   }
 
+  // A refused message is not kept by the gateway: off the screen, and what the shopper typed
+  // back into the input (a tapped quick reply: its buttons back), so nothing is lost.
+  function takeBack() {
+    const entry = state.sent.pop();
+    if (!entry) return;
+    entry.node.remove();
+    if (entry.typed && !view.input.value.trim()) {
+      view.input.value = entry.payload.message;
+      autoGrow();
+    } else if (!entry.typed) {
+      showReplies(entry.replies);
+    }
+  }
+
+  function retryAfter(data) {
+    return Math.max(1, Number(data && data.retry_after) || 1) * 1000;
+  }
+
   function onError(data) {
     // A storefront event the gateway refused is the shop's bug, not the shopper's business.
     if (data && data.code === "invalid_event") {
       if (window.console) console.warn("storechat: storefront event refused:", data.message);
       return;
     }
+    // Too many sessions asked for (reloads, tabs): ask again when the gateway says, quietly.
+    if (data && data.code === "rate_limited" && data.event === "session_request") {
+      setTimeout(requestSession, retryAfter(data));
+      return;
+    }
+    if (data && ((data.code === "rate_limited" && data.event === "user_uttered") || data.code === "message_too_long")) {
+      takeBack();
+    }
     view.setTyping(false);
     if (data && data.message) {
       view.renderMessage({ author: "system", text: data.message });
       view.scrollToEnd();
+    }
+  }
+
+  function requestSession() {
+    if (state.socket && state.socket.connected) {
+      state.socket.emit("session_request", { session_id: state.sessionId || null, locale });
     }
   }
 
@@ -217,14 +266,19 @@ export function start(config, t) {
     socket.on("connect", () => {
       state.confirmed = false;
       view.setStatus("online");
-      socket.emit("session_request", { session_id: state.sessionId || null, locale });
+      requestSession();
     });
     socket.on("disconnect", () => {
       state.confirmed = false;
       state.typingSentAt = 0;
       view.setStatus("reconnecting");
     });
-    socket.on("connect_error", () => view.setStatus("reconnecting"));
+    socket.on("connect_error", (error) => {
+      view.setStatus("reconnecting");
+      // Refused for too many connections from this address: the client does not retry that by itself.
+      const reason = error && error.data;
+      if (reason && reason.code === "rate_limited") setTimeout(() => socket.connect(), retryAfter(reason));
+    });
     socket.on("session_confirm", onSessionConfirm);
     socket.on("history", onHistory);
     socket.on("bot_uttered", onBotUttered);
@@ -248,7 +302,7 @@ export function start(config, t) {
     if (!text.trim()) return;
     view.input.value = "";
     autoGrow();
-    send(text);
+    send(text, undefined, true);
     view.input.focus({ preventScroll: true });
   }
 
