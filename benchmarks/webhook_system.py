@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiohttp import web  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from benchmarks.stack import BENCH_DIR, Stack, free_port  # noqa: E402
+from benchmarks.stack import BENCH_DIR, Stack, free_port, unlimited_limits  # noqa: E402
 from benchmarks.webhook_load import ACCOUNT_SID, SHOP_NUMBER  # noqa: E402
 from core.types import Channel  # noqa: E402
 from gateway import keys  # noqa: E402
@@ -118,7 +118,9 @@ def system() -> Iterator[System]:
                         data_dir=BENCH_DIR / "webhooks", root=REPO_ROOT)
     token = secrets.token_hex(16)
     channel = {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": token, "TWILIO_FROM_NUMBER": SHOP_NUMBER,
-               "TWILIO_API_BASE": twilio, "STORECHAT_PUBLIC_URL": gateway}
+               "TWILIO_API_BASE": twilio, "STORECHAT_PUBLIC_URL": gateway,
+               # Every sender from one address, thousands a second: the rate rules would refuse most.
+               "STORECHAT_LIMITS": str(unlimited_limits())}
     with ExitStack() as exits:
         stack = Stack(exits)
         stack.start_empty_redis(redis_url, BENCH_DIR / "webhooks" / "redis")

@@ -235,8 +235,11 @@ def _guarded(handler: Handler, role: Role | None) -> Handler:
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
         authorise(request.headers.get("Authorization"), role, _api(request).tokens)
-        # Per token, wherever it is sent from: a leaked or runaway one is slowed down too.
-        await limit(request, "api_per_token", role.value)
+        # Per token, wherever it is sent from: a leaked or runaway one is slowed down too. Not
+        # the bot's: each of its calls is one shopper's turn, which that shopper's own limits
+        # bound already, and one shared budget would cap every shopper's order questions at once.
+        if role is not Role.BOT:
+            await limit(request, "api_per_token", role.value)
         return await handler(request)
 
     return guarded
@@ -244,9 +247,19 @@ def _guarded(handler: Handler, role: Role | None) -> Handler:
 
 @web.middleware
 async def _per_address(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every /api/v1 request (shop, bot and agent API) counts against api_per_address first."""
-    await limit(request, "api_per_address", caller(request, _api(request).settings.proxies))
+    """Every /api/v1 request (shop and agent API, and anything unauthenticated) counts against
+    api_per_address first; the action server's, carrying the bot's token, do not (see _guarded)."""
+    if not _from_the_bot(request):
+        await limit(request, "api_per_address", caller(request, _api(request).settings.proxies))
     return await handler(request)
+
+
+def _from_the_bot(request: web.Request) -> bool:
+    try:
+        authorise(request.headers.get("Authorization"), Role.BOT, _api(request).tokens)
+    except ApiError:
+        return False
+    return True
 
 
 def api_app() -> web.Application:

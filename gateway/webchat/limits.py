@@ -38,6 +38,9 @@ class WebLimits:
     async def message(self, sid: str, address: str) -> Decision:
         return await self._both("message", sid, address)
 
+    async def history(self, sid: str, address: str) -> Decision:
+        return await self._both("history", sid, address)
+
     async def typing(self, sid: str, address: str) -> Decision:
         return await self._both("typing", sid, address)
 

@@ -216,6 +216,11 @@ class WebChatServer:
         session = await self._session(sid)
         if session is None:
             return
+        # A history is the costliest read a shopper can ask for (up to the whole case).
+        decision = await self.limits.history(sid, session["client"])
+        if not decision.allowed:
+            await self._slow_down(sid, session, "history_request", decision, str(session["locale"]))
+            return
         if "conversation_id" in session:
             events = await self.store.history(session["conversation_id"])
         else:

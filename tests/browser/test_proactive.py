@@ -109,7 +109,7 @@ def log_in_supervisor(agent: Page, url: str) -> None:
 def offer_counts(agent: Page) -> dict[str, int]:
     """cart_idle's numbers in the supervisor's "Proactive offers" panel, freshly loaded."""
     with agent.expect_response(lambda response: response.url.endswith("/api/v1/agent/proactive")):
-        agent.get_by_role("button", name="Refresh").click()
+        agent.locator("#proactive .proactive-refresh").click()
     rule = agent.locator('#proactive [data-rule="cart_idle"]')
     expect(rule).to_be_visible()
     return {name: int(rule.locator(f'[data-count="{name}"]').inner_text()) for name in ("shown", "accepted", "converted")}

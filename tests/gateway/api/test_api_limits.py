@@ -76,3 +76,18 @@ async def test_an_agent_over_their_rate_gets_429_and_a_colleague_does_not(
 
     assert statuses == [200, 200, 429]
     assert (await _status(ben, "GET", "/agent/me", {}))[0] == 200
+
+
+async def test_the_bots_calls_are_not_capped_by_an_address_or_token_budget(
+        aiohttp_client: Client, redis: Redis, api_settings: Settings, tmp_path: Path) -> None:
+    # Each bot call is one shopper's turn, bounded by that shopper's own limits: one shared
+    # budget for the action server would cap every shopper's order questions at once.
+    api = await _gateway(aiohttp_client, api_settings, tmp_path,
+                         api_per_address="60/minute burst 3", api_per_token="60/minute burst 3")
+    statuses = [(await _status(api, "GET", f"/conversations/conv-{n}/orders", BOT))[0] for n in range(10)]
+
+    assert statuses == [200] * 10
+    # A wrong token from the same address is still counted and slowed down.
+    guesses = [(await _status(api, "GET", "/conversations/conv-1/orders", {"Authorization": "Bearer guess"}))[0]
+               for _ in range(4)]
+    assert guesses == [401, 401, 401, 429]

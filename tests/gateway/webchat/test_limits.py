@@ -200,3 +200,23 @@ async def test_the_shipped_limits_let_real_shoppers_through(chat: Chat) -> None:
     for shopper in office:
         assert (await shopper.expect("bot_uttered", timeout=20))["text"]
     assert all(event != "storechat_error" for shopper in office for event, _ in shopper.inbox._queue)  # type: ignore[attr-defined]
+
+
+async def test_history_requests_are_limited_too(
+    aiohttp_client: AiohttpClient, base_settings: Settings, redis: Redis, tmp_path: Path,
+) -> None:
+    chat = await tight(aiohttp_client, base_settings, redis, tmp_path, web_history_per_socket="1/hour burst 2")
+    try:
+        shopper = await chat.shopper()
+        for _ in range(5):
+            await shopper.client.emit("history_request", {"session_id": shopper.session_id})
+        seen = []
+        while len(seen) < 5:
+            async with asyncio.timeout(10):
+                seen.append(await shopper.inbox.get())
+
+        assert [name for name, _ in seen].count("history") == 2
+        refusals = [data for name, data in seen if name == "storechat_error"]
+        assert [(r["code"], r["event"]) for r in refusals] == [("rate_limited", "history_request")] * 3
+    finally:
+        await chat.close()
