@@ -25,7 +25,6 @@ from core.types import (
 from gateway import keys
 from gateway.bot.rasa_client import BotUnavailable
 from gateway.conversations import state_machine
-from gateway.conversations.contacts import PHONE_CHANNELS
 from gateway.conversations.csat import Survey
 from gateway.conversations.outbox import Outbox
 from gateway.conversations.store import ConversationStore, event_from_entry
@@ -66,8 +65,8 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
     token = client_metadata.get("customer_token")
     if isinstance(token, str) and 0 < len(token) <= MAX_CUSTOMER_TOKEN_LENGTH:
         metadata["customer_token"] = token
-    if conversation.channel in PHONE_CHANNELS:
-        metadata["phone"] = conversation.address
+    # No phone number, even on SMS/WhatsApp: the gateway proves a phone from the conversation's
+    # own address (gateway/shop/verification.py), and Rasa's tracker need not keep it.
     return metadata
 
 

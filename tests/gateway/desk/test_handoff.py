@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
-from core.types import Author, Channel, ConversationState, EventKind, Handoff, Team
+from core.types import Author, Channel, Conversation, ConversationState, EventKind, Handoff, Team
+from gateway.conversations.loop import bot_metadata
 from gateway.app import create_app
 from gateway.bot.rasa_client import parse_turn
 from gateway.conversations import state_machine
@@ -172,3 +173,10 @@ async def test_a_bot_answer_that_arrives_after_an_agent_took_over_is_dropped(
     after = await store.get(conversation.id)
     assert (after.state, after.team) == (ConversationState.QUEUED, "general")
 
+
+
+def test_a_texters_phone_number_is_not_sent_to_the_bot() -> None:
+    # The gateway proves a phone from the conversation itself; Rasa's tracker need not keep it.
+    texter = Conversation(id="c1", contact_id="k1", channel=Channel.SMS, address="+4915112345678",
+                          state=ConversationState.BOT, locale="de", created_at=0.0, updated_at=0.0)
+    assert bot_metadata(texter, {"phone": "+4915100000000"}) == {"channel": "sms"}
