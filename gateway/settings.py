@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from gateway.limits.clients import Network, parse_networks
+from gateway.limits.clients import LOOPBACK, Network, parse_networks
 from gateway.environment import AtLeastOne, ConfigError, EnvironmentSettings, HttpAddress, Positive, Regex
 from gateway.messaging.channel_settings import ChannelSettings
 
@@ -74,8 +74,9 @@ def reachable(bind_host: str) -> str:
 class Settings(EnvironmentSettings):
     host: str = Field(default="127.0.0.1", validation_alias="STORECHAT_HOST")
     port: int = Field(default=8080, validation_alias="STORECHAT_PORT")
-    # Where the internal services (Rasa, its action server, the embedded Redis) listen:
-    # loopback unless they run on other machines; only the gateway is ever public.
+    # Where the internal services (Rasa, its action server) listen: loopback unless they run
+    # on other machines; only the gateway is ever public. The embedded Redis has no password
+    # and so always listens on 127.0.0.1 (gateway/run/processes.py).
     internal_host: str = Field(default="127.0.0.1", validation_alias="STORECHAT_INTERNAL_HOST")
     # None: `storechat run` starts an embedded Redis persisting under data_dir.
     redis_url: RedisUrl | None = Field(default=None, validation_alias="REDIS_URL")
@@ -152,12 +153,14 @@ class Settings(EnvironmentSettings):
     limits_file: Path = Field(default=REPO_ROOT / "config" / "limits.yml", validation_alias="STORECHAT_LIMITS")
     # How long cases, visitor trails and Rasa's trackers are kept (gateway/privacy/retention.py).
     retention_file: Path = Field(default=REPO_ROOT / "config" / "retention.yml", validation_alias="STORECHAT_RETENTION")
-    # Load balancers whose X-Forwarded-For is believed (gateway/limits/clients.py); none by default.
-    trusted_proxies: TrustedProxies | None = Field(default=None, validation_alias="STORECHAT_TRUSTED_PROXIES")
+    # Load balancers whose X-Forwarded-For is believed (gateway/limits/clients.py); by default
+    # loopback: what reaches a gateway bound to 127.0.0.1 is a reverse proxy on the same host.
+    trusted_proxies: TrustedProxies | None = Field(default=parse_networks(LOOPBACK),
+                                                   validation_alias="STORECHAT_TRUSTED_PROXIES")
 
     @property
     def proxies(self) -> tuple[Network, ...]:
-        """The trusted proxies' networks (none by default)."""
+        """The trusted proxies' networks (loopback by default)."""
         return self.trusted_proxies or ()
 
     @classmethod

@@ -85,6 +85,8 @@ class Launcher:
             try:
                 self._history_report = describe(asyncio.run(load_history_into(self.settings)))
             except Exception as exc:  # the demo still runs without its history
+                if self._stop.is_set():
+                    return  # stopped by Ctrl-C while writing: Redis went away under it
                 log.exception("the demo history could not be written")
                 self._history_report = f"the demo history could not be written: {exc}"
         self._history = threading.Thread(target=load, name="demo-history", daemon=True)
@@ -97,6 +99,9 @@ class Launcher:
             print("  waiting for the demo history…", flush=True)
         # Short joins, not one long one: Ctrl-C must stop `storechat run` while it waits.
         while self._history.is_alive():
+            if self._stop.is_set():
+                print("  stopping before the demo history is written", flush=True)
+                return
             self._history.join(0.2)
         self._history = None
         print(f"  {self._history_report}", flush=True)
@@ -172,6 +177,10 @@ class Launcher:
             print(f"error: {exc}", flush=True)
             self.stop_all()
             return 1
+        if self._stop.is_set():  # Ctrl-C while starting
+            print("\nStopping storechat…", flush=True)
+            self.stop_all()
+            return 0
         base = f"http://{self.settings.host}:{self.settings.port}"
         print(
             f"\nstorechat is up.\n"
