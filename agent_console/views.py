@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 from aiohttp import web
 
+from core.page_policy import PAGE_POLICY
 from core.types import Channel, Team
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,23 +31,9 @@ CHART_JS = Path("node_modules/chart.js/dist/chart.umd.min.js")
 _STATIC_NAME = r"[A-Za-z0-9][A-Za-z0-9_-]*\.(?:css|js|svg)"
 _CONTENT_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 
-# The console shows text written by shoppers: its own script is the only script that
-# may run, it talks only to this origin (XHR and the Socket.IO websocket), and no
-# other site may frame it (clickjacking a "resolve" button) or learn its URLs.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+# The console shows text written by shoppers: the pages' one policy (core/page_policy.py).
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Content-Security-Policy": PAGE_POLICY,
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",

@@ -83,6 +83,8 @@ class Inbound:
     profile_name: str | None = None
     # The business's own number or page id the shopper wrote to.
     business_address: str | None = None
+    # Over the shopper's webhook_message_per_sender: kept on the case, no bot turn.
+    throttled: bool = False
 
 
 class DeliveryState(StrEnum):

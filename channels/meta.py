@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from channels.base import InvalidSignature, MalformedPayload, WebhookRequest
+from core.text import replace_lone_surrogates
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 DEFAULT_GRAPH_API = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v21.0"
 # JSON may escape half of a surrogate pair alone ("\ud800"): a string no UTF-8 encoder takes.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def verify_signature(request: WebhookRequest, app_secret: str) -> None:
@@ -59,7 +59,7 @@ def loads(body: bytes) -> Any:
 
 def _replace_lone_surrogates(value: Any) -> Any:
     if isinstance(value, str):
-        return _LONE_SURROGATE.sub("\ufffd", value)
+        return replace_lone_surrogates(value)
     if isinstance(value, list):
         return [_replace_lone_surrogates(item) for item in value]
     if isinstance(value, dict):

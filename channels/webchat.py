@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.text import replace_lone_surrogates
 from core.types import Author, Event, EventKind, OutgoingMessage
 
 # A web session id is the shopper's bearer secret for their conversation, so it
@@ -68,12 +69,11 @@ def parse_session_request(data: object) -> SessionRequest:
 # a widget sends needs more, and what is deeper or bigger is refused before anything reads it.
 MAX_METADATA_DEPTH = 4
 MAX_METADATA_ITEMS = 100
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
     """`text` with lone surrogates (JSON's "\\ud800", not UTF-8) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
+    return replace_lone_surrogates(text)
 
 
 def _clean_metadata(value: object, depth: int, budget: list[int]) -> Any:

@@ -126,7 +126,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     retention = await asyncio.to_thread(RetentionPolicy.load, settings.retention_file)
     proactive = Proactive.build(rules=rules, store=store, agents=desk.router, outbox=outbox, desk=desk,
                                 emit=socketio_emit(app[SIO]), visitor_ttl_seconds=retention.visitor_seconds)
-    proactive.attach(app[SIO])
+    proactive.attach(app[SIO], limiter)
     app[PROACTIVE] = proactive
     loop = ConversationLoop(store, rasa, texts, outbox, desk, survey, offers=proactive)
     cases = Cases(store, agents, shop.verifier, shop.requests, survey, settings.effective_public_url,

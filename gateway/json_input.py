@@ -21,6 +21,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from pydantic import TypeAdapter, ValidationError, ValidationInfo
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from core.text import has_lone_surrogate
+
 LONE_SURROGATE = "must be valid Unicode text (no lone surrogates)"
 # Never in stored text: NUL and the other C0 controls but tab, newline and carriage return.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -28,7 +30,7 @@ _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # bidirectional embeddings, overrides and isolates that make "Anna" read as someone else.
 _NOT_IN_LABELS = re.compile("[\t\n\r\u202a-\u202e\u2066-\u2069]")
 CONTROL_CHARACTERS = "must not contain control characters (U+0000 and the like)"
-LABEL_CHARACTERS = ("must be one line without bidirectional formatting characters "
+LABEL_CHARACTERS = ("must be one line, without tabs or bidirectional formatting characters "
                     "(U+202A–U+202E, U+2066–U+2069)")
 # Dates a shop's order can have: anything outside is a typo or a probe, never an order.
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
@@ -50,13 +52,6 @@ class Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
 
 
-def has_lone_surrogate(text: str) -> bool:
-    """JSON's \\ud800 escapes give strings no UTF-8 encoder (Redis, the consoles) will take."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def problem(text: str) -> PydanticCustomError:

@@ -40,6 +40,7 @@ from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
 from gateway.limits.clients import Network
 from gateway.desk.desk import Conflict, Desk, NotPermitted
+from gateway.desk.reach import NotYours
 from gateway.messaging.delivery import MessageHeld
 from gateway.proactive.service import PROACTIVE
 
@@ -109,6 +110,7 @@ async def login(request: web.Request) -> web.Response:
     agent = await api.agents.authenticate(email, password)
     if agent is None:
         raise ApiError(401, "invalid_credentials", "wrong email or password")
+    await api.limiter.succeeded(caller(request, api.proxies), email)
     if previous := request.cookies.get(COOKIE):
         await api.sessions.close(previous)
     session = await api.sessions.open(agent)
@@ -133,19 +135,22 @@ async def me(request: web.Request) -> web.Response:
 # --- queues, cases, and what agents do ------------------------------------------------
 
 
-async def _conversation(request: web.Request, agent: Agent) -> Conversation:
-    """The path's conversation if the agent reaches it (gateway/desk/reach.py); 404 as for a
-    missing one if not, so an id of another team's conversation is not confirmed."""
+async def _conversation(request: web.Request, agent: Agent, *, to_work: bool = False) -> Conversation:
+    """The path's conversation if the agent reads it (and works it, `to_work`; gateway/desk/reach.py);
+    404 as for a missing one if not read, so an id of another team's conversation is not
+    confirmed; 403 `not_your_team` if read (through its contact) but not the agent's to work."""
     try:
-        return await _api(request).cases.reach.conversation(agent, request.match_info["cid"])
+        return await _api(request).cases.reach.conversation(agent, request.match_info["cid"], to_work=to_work)
     except UnknownConversation:
         raise ApiError(404, "unknown_conversation", "no such conversation") from None
+    except NotYours:
+        raise ApiError(403, "not_your_team", "another team's conversation: read only") from None
 
 
 async def _acting(request: web.Request) -> tuple[AgentApi, Agent, str]:
     """The API, the agent and the conversation id of a state-changing conversation request."""
     session = await require_agent(request, csrf=True)
-    conversation = await _conversation(request, session.agent)
+    conversation = await _conversation(request, session.agent, to_work=True)
     return _api(request), session.agent, conversation.id
 
 

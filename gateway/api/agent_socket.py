@@ -44,7 +44,7 @@ from gateway.desk.agents import Agent, SessionStore
 from gateway.desk.assignment import AgentLoad, Presence, Roster
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
-from gateway.desk.reach import Holder, Reach
+from gateway.desk.reach import NotYours, Reach
 from gateway.webchat.socket_server import session_room
 
 log = logging.getLogger(__name__)
@@ -197,11 +197,11 @@ class AgentSockets:
             return cid
         return None
 
-    async def _reachable(self, agent: Agent, conversation_id: str) -> Conversation | None:
-        """The conversation if the agent reaches it (gateway/desk/reach.py), else None."""
+    async def _reachable(self, agent: Agent, conversation_id: str, *, to_work: bool = False) -> Conversation | None:
+        """The conversation if the agent reads it (and works it, `to_work`; gateway/desk/reach.py), else None."""
         try:
-            return await self.reach.conversation(agent, conversation_id)
-        except UnknownConversation:
+            return await self.reach.conversation(agent, conversation_id, to_work=to_work)
+        except (UnknownConversation, NotYours):
             return None
 
     async def on_watch(self, sid: str, cid: str, data: dict[str, Any]) -> object:
@@ -220,7 +220,7 @@ class AgentSockets:
     async def on_typing(self, sid: str, cid: str, data: dict[str, Any]) -> None:
         """The agent types: the shopper's widget shows it (web chat only)."""
         agent = await self._agent(sid)
-        conversation = await self._reachable(agent, cid) if agent is not None else None
+        conversation = await self._reachable(agent, cid, to_work=True) if agent is not None else None
         if agent is None or conversation is None:
             return
         if conversation.state is not ConversationState.ASSIGNED or conversation.agent != agent.email:
@@ -272,15 +272,16 @@ class AgentSockets:
         await self.sio.emit("conversation", await self.cases.summary(conversation), to=sorted(rooms),
                             namespace=NAMESPACE, ignore_queue=True)
         if now != before:
-            await self._leave_if_out_of_reach(conversation.id, now)
+            await self._leave_if_out_of_reach(conversation)
 
-    async def _leave_if_out_of_reach(self, conversation_id: str, holder: Holder) -> None:
-        room = conversation_room(conversation_id)
+    async def _leave_if_out_of_reach(self, conversation: Conversation) -> None:
+        """Watchers who no longer read the conversation (its holder's, or its contact's) leave its room."""
+        room = conversation_room(conversation.id)
         watchers = [sid for sid, _ in self.sio.manager.get_participants(NAMESPACE, room)]
         for sid in watchers:
             email = self.local.get(sid)
             agent = await self.roster.agents.get(email) if email else None
-            if agent is None or not self.reach.within(agent, holder):
+            if agent is None or not await self.reach.allows(agent, conversation):
                 await self.sio.leave_room(sid, room, namespace=NAMESPACE)
 
     async def listen(self, redis_url: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from gateway.json_input import Body, InvalidInput, parse
-from gateway.limits.clients import Network, client_address, rate_client
+from gateway.limits.clients import Network, rate_client, request_address
 from gateway.limits.limiter import LIMITER, Decision
 from gateway.settings import Settings
 
@@ -74,7 +74,7 @@ def too_many_requests(retry_after: float) -> ApiError:
 
 def caller(request: web.Request, proxies: Sequence[Network]) -> str:
     """Whom an address's rules count: the client's address (via trusted proxies only)."""
-    return rate_client(client_address(request.remote, request.headers.get("X-Forwarded-For"), proxies))
+    return rate_client(request_address(request, proxies))
 
 
 async def limit(request: web.Request, rule: str, client: str) -> None:

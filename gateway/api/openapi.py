@@ -71,7 +71,10 @@ def _not_found(what: str = "not_found") -> Answer:
 SUMMARY = (agent.ConversationSummary, "the conversation now")
 UNKNOWN_CONVERSATION = {"404": _not_found("unknown_conversation")}
 CONFLICT = {"409": (Error, "conflict: another agent has it, or it is no longer waiting or open")}
-NOT_PERMITTED = {"403": (Error, "not_permitted: only the conversation's agent or a supervisor")}
+# A conversation read through its shopper's chat at the agent's desk (gateway/desk/reach.py).
+NOT_YOURS = "not_your_team: read through the shopper's chat at your desk, another team's to work"
+WORKED = {"403": (Error, NOT_YOURS), **UNKNOWN_CONVERSATION}
+NOT_PERMITTED = {"403": (Error, f"not_permitted: only the conversation's agent or a supervisor; {NOT_YOURS}")}
 ORDER_ID_ERROR = {"422": (Error, "invalid_order_id: the id does not match STORECHAT_ORDER_NUMBER_PATTERN")}
 REQUEST = (RequestAnswer, "the request")
 
@@ -160,14 +163,14 @@ AGENT = (
     Operation("GET", "/agent/conversations/{cid}/suggestion", "The canned answer that best fits the shopper's last "
               "message", "agentSession", {"200": (agent.Suggestion, "the suggestion"), **UNKNOWN_CONVERSATION}),
     Operation("POST", "/agent/conversations/{cid}/claim", "Take a waiting conversation", "agentSession",
-              {"200": SUMMARY, **CONFLICT, **UNKNOWN_CONVERSATION}, csrf=True),
+              {"200": SUMMARY, **CONFLICT, **WORKED}, csrf=True),
     Operation("POST", "/agent/conversations/{cid}/messages", "Reply to the shopper on their channel (claims a "
               "waiting conversation)", "agentSession", {
-                  "201": (agent.CaseEvent, "the message as recorded"), **CONFLICT, **UNKNOWN_CONVERSATION,
+                  "201": (agent.CaseEvent, "the message as recorded"), **CONFLICT, **WORKED,
                   "422": (Error, "a field is missing or invalid, or not_sent: the channel does not allow it now "
                                  "(kept on the case)")}, agent.TextInput, csrf=True),
     Operation("POST", "/agent/conversations/{cid}/notes", "Add a private note (never sent to the shopper)",
-              "agentSession", {"201": (agent.CaseEvent, "the note"), **UNKNOWN_CONVERSATION}, agent.TextInput,
+              "agentSession", {"201": (agent.CaseEvent, "the note"), **WORKED}, agent.TextInput,
               csrf=True),
     Operation("POST", "/agent/conversations/{cid}/transfer", "Give the conversation to another team's queue or to "
               "another agent (its agent or a supervisor)", "agentSession", {

@@ -176,7 +176,9 @@ class ConversationStore:
         existing = await self.latest_for(contact_id, channel, address)
         if existing is not None:
             return existing  # its phone was linked when it was created; merges keep the link
-        conversation = await self.create(contact_id, channel, address, locale)
+        conversation, created = await self._create(contact_id, channel, address, locale, continue_latest=True)
+        if not created:
+            return conversation  # another tab's (or process's) first message made it meanwhile
         if (phone := proven_phone(channel, address)) is not None:
             link = await self.contacts.link(conversation.contact_id, PHONE_IDENTITY, phone)
             if link.contact_id != conversation.contact_id:
@@ -184,6 +186,13 @@ class ConversationStore:
         return conversation
 
     async def create(self, contact_id: str, channel: Channel, address: str, locale: str) -> Conversation:
+        conversation, _ = await self._create(contact_id, channel, address, locale, continue_latest=False)
+        return conversation
+
+    async def _create(self, contact_id: str, channel: Channel, address: str, locale: str, *,
+                      continue_latest: bool) -> tuple[Conversation, bool]:
+        """A new conversation, and True; with `continue_latest`, the address's latest one instead
+        if it has one by the time of writing (and False)."""
         conversation_id = uuid.uuid4().hex
         for _ in range(CREATE_ATTEMPTS):
             now = self.clock()
@@ -194,10 +203,15 @@ class ConversationStore:
             async with self.redis.pipeline(transaction=True) as pipe:
                 # A merge moves a contact's conversations in one step; one added to the merged
                 # contact after that step would be left behind, so the contact is watched.
-                await pipe.watch(keys.contact(contact_id))
+                # Find-then-create is atomic per address the same way: two first messages at once
+                # (two tabs, two processes) both watch the contact's conversations, and the one
+                # whose write comes second retries and finds the first one's.
+                await pipe.watch(keys.contact(contact_id), keys.contact_conversations(contact_id))
                 if merged_into := await pipe.hget(keys.contact(contact_id), "merged_into"):
                     contact_id = str(merged_into)
                     continue
+                if continue_latest and (existing := await self.latest_for(contact_id, channel, address)):
+                    return existing, False  # leaving the pipeline unwatches
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.hset(keys.conversation(conversation.id), mapping=conversation_to_hash(conversation))
                 pipe.zadd(keys.contact_conversations(contact_id), {conversation.id: now})
@@ -209,7 +223,7 @@ class ConversationStore:
                     await pipe.execute()
                 except WatchError:
                     continue
-            return conversation
+            return conversation, True
         raise RuntimeError(f"contact {contact_id} kept merging while a conversation was created")
 
     async def find(self, conversation_id: str) -> Conversation | None:

@@ -179,18 +179,27 @@ class LoginLimiter:
     Never per email alone: wrong passwords sent from anywhere would then lock the agent out
     of the console wherever they are. A guesser is slowed down where they are; the agent
     logs in from another address as always. Each attempt counts before the password is
-    checked, so parallel guesses cannot slip past the limit between check and count.
+    checked, so parallel guesses cannot slip past the limit between check and count. A login
+    that succeeds gives its attempt back: only failures use the budget up, so a whole office
+    behind one address logs in at 8:00 without waiting.
     """
 
     limiter: Limiter
 
+    @staticmethod
+    def _checks(address: str, email: str) -> list[tuple[str, str]]:
+        return [("agent_login_per_address_email", f"{address} {normalise_email(email)}"),
+                ("agent_login_per_address", address)]
+
     async def attempt(self, address: str, email: str) -> None:
-        decision = await self.limiter.hit_all([
-            ("agent_login_per_address_email", f"{address} {normalise_email(email)}"),
-            ("agent_login_per_address", address),
-        ])
+        decision = await self.limiter.hit_all(self._checks(address, email))
         if not decision.allowed:
             raise LoginLocked(decision.retry_after)
+
+    async def succeeded(self, address: str, email: str) -> None:
+        """The attempt of a login whose password was right, given back to both rules."""
+        for rule, client in self._checks(address, email):
+            await self.limiter.refund(rule, client)
 
 
 @dataclass(frozen=True, slots=True)

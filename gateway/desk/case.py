@@ -78,9 +78,12 @@ class Cases:
         earlier_ids = await self.store.redis.zrevrange(
             keys.contact_conversations(conversation.contact_id), 0, EARLIER_CONVERSATIONS,
         )
-        found = [await self.store.find(str(i)) for i in earlier_ids if str(i) != conversation.id]
+        found = [other for other in [await self.store.find(str(i)) for i in earlier_ids if str(i) != conversation.id]
+                 if other is not None]
+        # The contact path, once for all of them: one of these (or this one) at the reader's desk.
+        whole_record = self.reach.holds_one_of(reader, [conversation, *found])
         earlier = [await self.summary(other) for other in found
-                   if other is not None and await self.reach.allows(reader, other)]
+                   if whole_record or await self.reach.works(reader, other)]
         visitor: dict[str, Any] = {"cart": None, "trail": []}
         if conversation.channel is Channel.WEB and self.visitors is not None:
             visitor = await self.visitors.for_agent(conversation.address)

@@ -95,8 +95,9 @@ class Bounds:
     query_words: int = 8
 
 
-def _written(event: Event) -> str | None:
-    """The words of an event a supervisor may search for, if it has any."""
+def written_words(event: Event) -> str | None:
+    """The words of an event a supervisor may search for, if it has any (what erasure and
+    retention take back out, gateway/privacy/forget.py)."""
     if event.kind in (EventKind.MESSAGE, EventKind.NOTE) and event.author in WRITERS:
         return event.text
     if event.kind is EventKind.CSAT and isinstance(comment := event.data.get("comment"), str):
@@ -133,7 +134,7 @@ async def fold(redis: Redis, conversation: Conversation, state: Mapping[str, str
     facets = _facets(conversation, state, events)
     written: dict[str, None] = {}
     for event in events:
-        if text := _written(event):
+        if text := written_words(event):
             written.update(dict.fromkeys(terms(text)))
     words = list(written)
     found = await redis.eval(_INDEXED, len(words), *map(keys.directory_postings, words), cid) if words else []

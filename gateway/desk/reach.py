@@ -16,13 +16,20 @@ chat is whole, not the part the team happened to hold.
 A transfer to another team takes the conversation out of the reach of whoever had it
 (unless they are of that team too); a transfer to an agent gives it to that agent's team.
 
+Reading is not working: the contact's record is read whole, but only the team's, the
+agent's own, a supervisor's (or, with reach "all", everyone's) conversations are worked —
+claimed, answered, noted, transferred, resolved, handed back, typed in. Another team's
+queue stays theirs even when its shopper is at this agent's desk too.
+
 Every Agent API route on a conversation and every /agent socket event asks `Reach`
-(gateway/api/agent.py, gateway/api/agent_socket.py). A conversation out of reach answers
-exactly as one that does not exist, 404 `unknown_conversation`, so an id is never confirmed.
+(gateway/api/agent.py, gateway/api/agent_socket.py). A conversation out of reading reach
+answers exactly as one that does not exist, 404 `unknown_conversation`, so an id is never
+confirmed; one read but not worked answers 403 `not_your_team` (NotYours).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.types import Conversation, ConversationState, EventKind, Team
@@ -48,6 +55,10 @@ class Holder:
 
 
 NOBODY = Holder(None, None)
+
+
+class NotYours(Exception):
+    """A conversation the agent reads (through its contact) but does not work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,27 +105,36 @@ class Reach:
             return True
         return holder.agent == agent.email or (holder.team is not None and holder.team == agent.team.value)
 
-    async def allows(self, agent: Agent, conversation: Conversation) -> bool:
-        if self.sees_all(agent) or self.within(agent, await self.holder(conversation)):
-            return True
-        return await self._through_contact(agent, conversation)
+    async def works(self, agent: Agent, conversation: Conversation) -> bool:
+        """Whether the agent may act on the conversation: theirs, their team's, or all of them."""
+        return self.sees_all(agent) or self.within(agent, await self.holder(conversation))
 
-    async def _through_contact(self, agent: Agent, conversation: Conversation) -> bool:
+    async def allows(self, agent: Agent, conversation: Conversation) -> bool:
+        """Whether the agent reads the conversation: works it, or reaches its contact."""
+        return await self.works(agent, conversation) or await self.through_contact(agent, conversation)
+
+    def holds_one_of(self, agent: Agent, conversations: Iterable[Conversation]) -> bool:
+        """Whether one of `conversations` is at the desk with the agent or their team."""
+        return any(other.state in _AT_THE_DESK and self.within(agent, Holder(other.team, other.agent))
+                   for other in conversations)
+
+    async def through_contact(self, agent: Agent, conversation: Conversation) -> bool:
         """Whether the agent has one of the contact's conversations at the desk now (its
         CONTACT_CONVERSATIONS newest), and so reaches the contact's whole record."""
         others = await self.store.redis.zrevrange(
             keys.contact_conversations(conversation.contact_id), 0, CONTACT_CONVERSATIONS - 1,
         )
-        for other_id in (str(i) for i in others if str(i) != conversation.id):
-            other = await self.store.find(other_id)
-            if other is not None and other.state in _AT_THE_DESK and self.within(
-                    agent, Holder(other.team, other.agent)):
-                return True
-        return False
+        found = [await self.store.find(other_id) for other_id in (str(i) for i in others if str(i) != conversation.id)]
+        return self.holds_one_of(agent, (other for other in found if other is not None))
 
-    async def conversation(self, agent: Agent, conversation_id: str) -> Conversation:
-        """The conversation if the agent reaches it; UnknownConversation, as for a missing id, if not."""
+    async def conversation(self, agent: Agent, conversation_id: str, *, to_work: bool = False) -> Conversation:
+        """The conversation if the agent reads it (and works it, `to_work`): UnknownConversation,
+        as for a missing id, if they do not read it; NotYours if they read but do not work it."""
         conversation = await self.store.get(conversation_id)
-        if not await self.allows(agent, conversation):
+        if await self.works(agent, conversation):
+            return conversation
+        if not await self.through_contact(agent, conversation):
             raise UnknownConversation(conversation_id)
+        if to_work:
+            raise NotYours(conversation_id)
         return conversation

@@ -2,17 +2,26 @@
 
 Behind a load balancer every connection comes from the balancer, so the client's own
 address is in X-Forwarded-For; but anyone can send that header. It is read only when the
-connection comes from one of STORECHAT_TRUSTED_PROXIES, and then from the right: the
-last address that is not itself a trusted proxy is the client (the ones before it are
-what the client wrote).
+connection comes from one of STORECHAT_TRUSTED_PROXIES (by default loopback: what reaches
+a gateway bound to 127.0.0.1 is a reverse proxy on the same host), and then from the
+right, across all of the request's X-Forwarded-For lines (a proxy may add its own line
+after the client's): the last address that is not itself a trusted proxy is the client
+(the ones before it are what the client wrote).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Sequence
 
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOOPBACK = "127.0.0.0/8, ::1"
+_untrusted_warned = False
 
 
 def parse_networks(raw: str) -> tuple[Network, ...]:
@@ -44,6 +53,18 @@ def client_address(peer: str | None, forwarded_for: str | None, proxies: Sequenc
         if not _trusted(hop, proxies):
             return hop
     return peer
+
+
+def request_address(request: web.BaseRequest, proxies: Sequence[Network]) -> str:
+    """The client's address of an HTTP request: every X-Forwarded-For line, read as one list.
+    Warns once per process when the header comes from a peer that is not trusted."""
+    global _untrusted_warned
+    forwarded_for = ",".join(request.headers.getall("X-Forwarded-For", []))
+    if forwarded_for and not _untrusted_warned and not _trusted(request.remote or "", proxies):
+        _untrusted_warned = True
+        log.warning("X-Forwarded-For from %s ignored: not one of STORECHAT_TRUSTED_PROXIES "
+                    "(set it to your load balancers' addresses if this is one)", request.remote)
+    return client_address(request.remote, forwarded_for, proxies)
 
 
 def rate_client(address: str) -> str:

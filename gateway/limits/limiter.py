@@ -32,6 +32,17 @@ redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, new_tat - now))
 return {1, 0}
 """
 
+# KEYS[1]: the client's key. ARGV: ms between events. One counted event given back: the
+# arrival time one interval earlier, never before now (a key at now is no key at all).
+_REFUND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0') - tonumber(ARGV[1])
+if tat <= now then redis.call('DEL', KEYS[1]) return 0 end
+redis.call('SET', KEYS[1], tat, 'PX', tat - now)
+return 1
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -55,6 +66,7 @@ class Limiter:
     def __init__(self, redis: Redis, limits: Limits) -> None:
         self.limits = limits
         self._gcra = redis.register_script(_GCRA)
+        self._refund = redis.register_script(_REFUND)
 
     async def hit(self, rule: str, client: str, cost: int = 1) -> Decision:
         """Counts one event (of `cost`) of `client` against `rule`, unless it is over the rate."""
@@ -64,6 +76,12 @@ class Limiter:
         interval_ms = rate.interval * 1000
         allowed, retry_ms = await self._gcra([limit_key(rule, client)], [interval_ms, rate.burst, cost])
         return ALLOWED if int(allowed) else Decision(False, max(0.001, float(retry_ms) / 1000))
+
+    async def refund(self, rule: str, client: str) -> None:
+        """Gives one counted event of `client` back to `rule` (e.g. a login that succeeded)."""
+        rate = self.limits.rate(rule)
+        if rate is not None:
+            await self._refund([limit_key(rule, client)], [rate.interval * 1000])
 
     async def hit_all(self, checks: list[tuple[str, str]]) -> Decision:
         """Each (rule, client) in turn; the first refusal is the answer. Events an earlier

@@ -37,6 +37,8 @@ RULES: Mapping[str, str] = {
     "web_history_per_address": "web chat history_requests per client address",
     "web_typing_per_socket": "web chat typing events per socket (the excess is dropped)",
     "web_typing_per_address": "web chat typing events per client address (the excess is dropped)",
+    "web_storefront_per_socket": "storefront events (storefront_event) per web chat socket (the excess is dropped)",
+    "web_storefront_per_address": "storefront events (storefront_event) per client address (the excess is dropped)",
     "web_conversation_per_socket": "web conversations created (on a session's first message) per socket",
     "web_conversation_per_address": "web conversations created (on a session's first message) per client address",
     "possession_proof_per_conversation": "the bot's phone proofs and invalid customer-token proofs of orders, per "

@@ -3,7 +3,8 @@
 A message opens (or continues) the conversation at the shopper's channel address,
 moves the channel's customer-service window, and goes into the one conversation
 loop — except SMS keywords (STOP, START, HELP and their German words), which are
-the shop's duty to honour and never reach the bot. A numbered answer to numbered
+the shop's duty to honour and never reach the bot, and messages over the shopper's
+webhook_message_per_sender, which the case keeps without a bot turn. A numbered answer to numbered
 options (SMS has no buttons) is read as the option. A delivery status the agent
 must know about (a failed message) goes on the case.
 """
@@ -49,14 +50,21 @@ class ChannelInbound:
         if item.channel is Channel.SMS and (word := sms.keyword(item.text)) is not None:
             await self._keyword(conversation, item, word)
             return
+        attachments = [{key: value for key, value in asdict(media).items() if value is not None}
+                       for media in item.media]
+        if item.throttled:
+            # Over webhook_message_per_sender: the case keeps it, the bot does not answer it.
+            data: dict[str, object] = {"throttled": True, "provider_id": item.provider_id}
+            if attachments:
+                data["attachments"] = attachments
+            await self.store.append_message(conversation.id, Author.SHOPPER, item.text, data)
+            return
         text = item.text
         if item.channel in NUMBERED_CHANNELS:
             offered = [QuickReply(str(r.get("title", "")), str(r.get("payload", "")))
                        for r in await self.store.offered_quick_replies(conversation.id)]
             if (chosen := rich.chosen_option(text, offered)) is not None:
                 text = chosen.payload
-        attachments = [{key: value for key, value in asdict(media).items() if value is not None}
-                       for media in item.media]
         await self.loop.shopper_message(conversation, text, {}, attachments=attachments,
                                         provider_id=item.provider_id)
 

@@ -26,7 +26,7 @@ from channels.base import (
     ChannelAdapter, Inbound, InvalidSignature, MalformedPayload, Received, SubscriptionHandshake, WebhookRequest,
 )
 from core.types import Channel
-from gateway.limits.clients import Network, client_address, rate_client
+from gateway.limits.clients import Network, rate_client, request_address
 from gateway.limits.limiter import Limiter
 from gateway.messaging import inbox
 
@@ -84,7 +84,7 @@ async def _read_body(request: web.Request) -> bytes:
 
 
 def _too_many(retry_after: float) -> web.Response:
-    """Refused for now: the provider delivers again after Retry-After (nothing is dropped)."""
+    """Refused for now (webhook_per_address, before the signature: a forged flood)."""
     seconds = max(1, math.ceil(retry_after))
     return web.Response(status=429, text=f"too many requests: retry in {seconds} s",
                         headers={"Retry-After": str(seconds)})
@@ -95,7 +95,7 @@ async def _address_refusal(request: web.Request, channel: str) -> web.Response |
     webhooks = request.app[WEBHOOKS]
     if webhooks.limiter is None:
         return None
-    address = client_address(request.remote, request.headers.get("X-Forwarded-For"), webhooks.proxies)
+    address = request_address(request, webhooks.proxies)
     decision = await webhooks.limiter.hit("webhook_per_address", rate_client(address))
     if decision.allowed:
         return None
@@ -103,20 +103,21 @@ async def _address_refusal(request: web.Request, channel: str) -> web.Response |
     return _too_many(decision.retry_after)
 
 
-async def _over_their_limit(webhooks: Webhooks, items: list[Received]) -> tuple[list[Received], float]:
-    """The new messages of shoppers over webhook_message_per_sender, and the longest wait.
-    Redelivered ones are not counted again: they are stored and only acknowledged."""
-    over: list[Received] = []
-    wait = 0.0
+async def _marked_throttled(webhooks: Webhooks, items: list[Received]) -> tuple[list[Received], int]:
+    """The items, the new messages of shoppers over webhook_message_per_sender marked
+    `throttled` (kept on the case, no bot turn: a 429 would lose them, as Twilio does not
+    redeliver and Meta's batch is all-or-nothing); and how many. Redeliveries are not counted."""
     if webhooks.limiter is None:
-        return over, wait
+        return items, 0
+    over: set[int] = set()
     for item in await inbox.unseen(webhooks.redis, items):
         if isinstance(item, Inbound):
             decision = await webhooks.limiter.hit("webhook_message_per_sender", f"{item.channel.value}:{item.address}")
             if not decision.allowed:
-                over.append(item)
-                wait = max(wait, decision.retry_after)
-    return over, wait
+                over.add(id(item))
+    marked = [dataclasses.replace(item, throttled=True) if id(item) in over and isinstance(item, Inbound) else item
+              for item in items]
+    return marked, len(over)
 
 
 def _capped(item: Received, max_chars: int) -> Received:
@@ -145,14 +146,13 @@ async def receive(request: web.Request) -> web.Response:
         return web.Response(status=400, text=f"malformed payload: {exc}")
     webhooks = request.app[WEBHOOKS]
     items = [_capped(item, webhooks.max_message_chars) for item in items]
-    over, wait = await _over_their_limit(webhooks, items)
-    accepted, duplicates = await inbox.accept(webhooks.redis, [item for item in items if item not in over])
+    items, throttled = await _marked_throttled(webhooks, items)
+    accepted, duplicates = await inbox.accept(webhooks.redis, items)
     if duplicates:
         log.info("%s webhook: %d redelivered item(s) acknowledged and skipped", channel, duplicates)
-    if over:
-        log.warning("%s webhook: %d message(s) over webhook_message_per_sender refused (429), %d stored",
-                    channel, len(over), accepted)
-        return _too_many(wait)
+    if throttled:
+        log.warning("%s webhook: %d message(s) over webhook_message_per_sender stored without a bot turn",
+                    channel, throttled)
     ack = adapter.acknowledgement
     return web.Response(body=ack.body, content_type=ack.content_type)
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from core.types import Clock
+from core.types import Channel, Clock
 from gateway.conversations.store import event_to_json
 from gateway.desk.case import Cases
 from gateway.privacy.contact_data import ContactRecord, identity_parts
 from gateway.shop.orders import order_to_json
 from gateway.shop.shopper_requests import request_to_json
+
+# What the export says for a web session's id (a channel identity's value, a trail's session).
+WITHHELD_SESSION = "web session (id withheld)"
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -46,8 +49,8 @@ async def export_contact(cases: Cases, record: ContactRecord, clock: Clock) -> d
     storefront = []
     if cases.visitors is not None:
         for session_id in record.web_sessions:
-            storefront.append({"session_id": session_id, **await cases.visitors.for_agent(session_id)})
-    identities = [{"kind": kind, "value": value}
+            storefront.append({"session_id": WITHHELD_SESSION, **await cases.visitors.for_agent(session_id)})
+    identities = [{"kind": kind, "value": WITHHELD_SESSION if kind == Channel.WEB.value else value}
                   for kind, value in filter(None, map(identity_parts, record.identities))]
     return {
         "exported_at": datetime.fromtimestamp(clock(), UTC).isoformat(),

@@ -30,13 +30,13 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from core.types import ConversationState, Event, EventKind, Team
+from core.types import ConversationState, Event, Team
 from gateway import keys
 from gateway.complaints.documents import ComplaintDocument
 from gateway.complaints.store import DAY
 from gateway.conversations.feed import Follower
 from gateway.conversations.store import conversation_from_hash, event_from_entry
-from gateway.desk.directory import FACETS, NAME as DIRECTORY, WRITERS
+from gateway.desk.directory import FACETS, NAME as DIRECTORY, written_words
 from gateway.desk.search_terms import PREFIX_CHARS, terms
 from gateway.privacy.keys import rasa_tracker
 from gateway.reports.episodes import EpisodeState, FactName, Folded, fold
@@ -133,15 +133,6 @@ class _Read:
     documents: list[ComplaintDocument]
     texts: dict[str, dict[str, int]] = field(default_factory=dict)
     comment_days: list[str] = field(default_factory=list)
-
-
-def _written(event: Event) -> str | None:
-    """The words the directory indexed of an event (as gateway/desk/directory.py reads them)."""
-    if event.kind in (EventKind.MESSAGE, EventKind.NOTE) and event.author in WRITERS:
-        return event.text
-    if event.kind is EventKind.CSAT and isinstance(comment := event.data.get("comment"), str):
-        return comment
-    return None
 
 
 def case_identity(raw: dict[Any, Any]) -> str:
@@ -264,7 +255,7 @@ class Forget:
                 pipe.zrem(keys.directory_facet(facet, str(value)), conversation_id)
         words: dict[str, None] = {}
         for event in read.events:
-            if text := _written(event):
+            if text := written_words(event):
                 words.update(dict.fromkeys(terms(text)))
         if words:
             prefixes = [keys.directory_prefix(word[:PREFIX_CHARS]) if len(word) >= PREFIX_CHARS else ""

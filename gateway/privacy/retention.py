@@ -17,7 +17,9 @@ Two mechanisms, each where it fits:
   is scored by exactly that — and forgets each (gateway/privacy/forget.py), re-checking the
   case's own newest event under a WATCH, so a shopper who writes again in that moment keeps
   their case. Work per tick is bounded; a backlog (the first start with a long history)
-  goes at BATCH cases a tick. A contact goes with its last case.
+  goes at BATCH cases a tick. A contact goes with its last case. A case whose forgetting
+  fails is logged and steps aside (its index score moves RETRY_SECONDS on), so broken
+  cases never fill the head of the index and stop the sweep.
 
 The directory is kept by the report workers (STORECHAT_REPORT_WORKER, on by default): with
 none running, no case expires (and no report is current either).
@@ -47,6 +49,9 @@ log = logging.getLogger(__name__)
 BATCH = 100
 TICK_SECONDS = 60.0
 _BACKOFF_CAP = 60.0
+# A case whose forgetting failed steps out of the head of the index for this long (its score
+# moves on, so the next tick reads the next cases), and is tried again then.
+RETRY_SECONDS = 86_400.0
 
 @dataclass(frozen=True, slots=True)
 class Sweeper:
@@ -74,7 +79,9 @@ class Sweeper:
             except RedisError:
                 raise
             except Exception:  # one broken case must not hold up the others
-                log.exception("retention: case %s could not be forgotten", conversation_id)
+                log.exception("retention: case %s could not be forgotten; tried again in %.0f h",
+                              conversation_id, RETRY_SECONDS / 3600)
+                await self.redis.zadd(keys.DIRECTORY_ALL, {conversation_id: cutoff + RETRY_SECONDS}, xx=True)
                 continue
             if case is None:
                 await self._skip(conversation_id)

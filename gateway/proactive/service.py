@@ -13,6 +13,7 @@ from core.types import Conversation, Event
 from gateway.conversations.outbox import Outbox
 from gateway.conversations.store import ConversationStore
 from gateway.desk.desk import Desk
+from gateway.limits.limiter import Limiter
 from gateway.proactive.engine import TICK_SECONDS, Engine, FreeAgents
 from gateway.proactive.events import StorefrontEvent
 from gateway.proactive.intake import StorefrontSocket
@@ -20,6 +21,7 @@ from gateway.proactive.metrics import Metrics
 from gateway.proactive.offers import Emit, Offers
 from gateway.proactive.rules import Rules
 from gateway.proactive.visitors import VISITOR_TTL_SECONDS, VisitorStore
+from gateway.webchat.limits import WebLimits
 
 
 def socketio_emit(sio: socketio.AsyncServer) -> Emit:
@@ -58,7 +60,9 @@ class Proactive:
         return await self.offers.pending(session_id)
 
     async def adopt(self, conversation: Conversation) -> None:
-        """The web chat's hook: the session's new conversation gets the offer it was shown."""
+        """The web chat's hook: the session's new conversation gets the offer it was shown, and
+        its visitor is kept from now on as long as a writer's (gateway/proactive/visitors.py)."""
+        await self.visitors.keep(conversation.address)
         await self.offers.adopt(conversation)
 
     async def answer(self, conversation: Conversation, text: str) -> bool:
@@ -68,8 +72,8 @@ class Proactive:
     async def report(self) -> dict[str, Any]:
         return await self.metrics.report(self.rules.rules)
 
-    def attach(self, sio: socketio.AsyncServer) -> StorefrontSocket:
-        return StorefrontSocket(sio, self.observe)
+    def attach(self, sio: socketio.AsyncServer, limiter: Limiter) -> StorefrontSocket:
+        return StorefrontSocket(sio, self.observe, WebLimits(limiter))
 
     def start_ticker(self, interval: float = TICK_SECONDS) -> asyncio.Task[None]:
         """This process's ticker; stop it with gateway.background.stop."""

@@ -5,8 +5,11 @@ visitor is on and since when, product-page time since the cart last changed, hel
 read, checkout) rather than re-read from the trail each time. A browsing session ends
 after `session_timeout` without an event; the next event starts a new one, and from then
 on the visitor is a returning one. The cart and the trail outlive sessions: an agent
-wants to see them whenever the shopper writes. A visitor's keys expire VISITOR_TTL_SECONDS
-after their last event, whether or not they ever wrote (a page view keeps nothing for good).
+wants to see them whenever the shopper writes. A visitor who never wrote is kept a day after
+their last event (a returning visitor is one of the same day, then); once the session has a
+conversation (`keep`), the visitor is kept the configured retention (config/retention.yml,
+VISITOR_TTL_SECONDS by default) after their last event. A page view keeps nothing for good,
+and a flood of sessions from one address fills no more than a day's worth.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from gateway.proactive.events import (
 
 # A returning visitor is recognised within this long of their last visit.
 VISITOR_TTL_SECONDS = 30 * 24 * 3600
+# A visitor whose session has no conversation is kept this long at most.
+UNWRITTEN_VISITOR_TTL_SECONDS = 24 * 3600
+# The visitor hash's field saying the session has a conversation (set by `keep`).
+_WROTE = "wrote"
 # Page views kept for the agent; an accepted offer puts the last CONTEXT_PAGES on the case.
 TRAIL_PAGES = 20
 CONTEXT_PAGES = 10
@@ -172,23 +179,37 @@ class VisitorStore:
             while True:
                 try:
                     await pipe.watch(key)
-                    previous = visitor_from_hash(session_id, await pipe.hgetall(key))
+                    raw = await pipe.hgetall(key)
+                    previous = visitor_from_hash(session_id, raw)
+                    ttl = self.ttl_seconds if raw.get(_WROTE) == "1" else self.unwritten_ttl_seconds
                     current = observe(previous, session_id, event, now, session_timeout)
                     if locale is not None:
                         current = replace(current, locale=locale)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(key, mapping=visitor_to_hash(current))
-                    pipe.expire(key, self.ttl_seconds)
+                    pipe.expire(key, ttl)
                     if isinstance(event, PageView):
                         trail = keys.visitor_trail(session_id)
                         pipe.rpush(trail, json.dumps({"page_type": event.page_type.value, "url": event.url,
                                                       "title": event.title, "at": now}, ensure_ascii=False))
                         pipe.ltrim(trail, -TRAIL_PAGES, -1)
-                        pipe.expire(trail, self.ttl_seconds)
+                        pipe.expire(trail, ttl)
                     await pipe.execute()
                     return current, previous
                 except WatchError:
                     continue
+
+    @property
+    def unwritten_ttl_seconds(self) -> int:
+        return min(self.ttl_seconds, UNWRITTEN_VISITOR_TTL_SECONDS)
+
+    async def keep(self, session_id: str) -> None:
+        """The session has a conversation now: its visitor is kept the configured retention."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.visitor(session_id), _WROTE, "1")
+            pipe.expire(keys.visitor(session_id), self.ttl_seconds)
+            pipe.expire(keys.visitor_trail(session_id), self.ttl_seconds)
+            await pipe.execute()
 
     async def get(self, session_id: str) -> Visitor | None:
         return visitor_from_hash(session_id, await self.redis.hgetall(keys.visitor(session_id)))

@@ -5,6 +5,7 @@ events; the bot only reads them. An index by (normalised) email answers "all
 orders of this customer" once the shop's customer token has vouched for the email.
 An order may name where the customer wants news of its shipment (`notify`, sent by
 gateway/notifications/); only the shop reads that back, never the bot or an agent.
+The order's parts, and its stored form read back, are gateway/shop/order_records.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import re
 import string
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, SerializerFunctionWrapHandler, ValidationInfo
@@ -25,50 +25,20 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from core.types import Channel, Clock
+from core.types import Clock
 from gateway import keys
 from gateway.json_input import (
-    Body, CalendarDate, Currency, Money, Quantity, ShortText, Sku, Text, Timestamp, Url, parse, problem, setting,
+    Body, CalendarDate, Currency, Money, ShortText, Text, Timestamp, Url, parse, problem, setting,
 )
 from gateway.shop import shipping_record
-from gateway.texts import languages_in
+# The record's parts, imported from here by the rest of the gateway.
+from gateway.shop.order_records import SHIPPED_STATUSES as SHIPPED_STATUSES, STATUSES as STATUSES
+from gateway.shop.order_records import Address as Address, Carrier as Carrier, Item as Item, Notify as Notify
+from gateway.shop.order_records import Order as Order, OrderEvent as OrderEvent, OrderStatus as OrderStatus
+from gateway.shop.order_records import order_from_stored
 
 EMAIL = r"[^@\s]+@[^@\s]+"
 PHONE = r"\+?[0-9 ()/.-]{5,30}"
-COUNTRY = r"[A-Z]{2}"
-# Where a notification can go: an E.164 number (SMS, WhatsApp), a Messenger PSID, or the
-# widget's web session id (the same form channels/webchat.py accepts).
-NOTIFY_ADDRESSES = {
-    Channel.SMS: re.compile(r"\+[1-9][0-9]{6,14}"),
-    Channel.WHATSAPP: re.compile(r"\+[1-9][0-9]{6,14}"),
-    Channel.MESSENGER: re.compile(r"[0-9]{1,32}"),
-    Channel.WEB: re.compile(r"[A-Za-z0-9_-]{20,64}"),
-}
-# The languages of the gateway's texts: a file in gateway/locales/ adds one.
-NOTIFY_LOCALES = languages_in()
-
-
-class OrderStatus(StrEnum):
-    PLACED = "placed"
-    CONFIRMED = "confirmed"
-    PACKED = "packed"
-    SHIPPED = "shipped"
-    IN_TRANSIT = "in_transit"
-    OUT_FOR_DELIVERY = "out_for_delivery"
-    DELIVERED = "delivered"
-    DELAYED = "delayed"
-    CANCELLED = "cancelled"
-
-
-class Carrier(StrEnum):
-    DHL = "DHL"
-    DPD = "DPD"
-
-
-STATUSES = tuple(status.value for status in OrderStatus)
-# Left the warehouse (a shop may report only "delivered"); not "delayed": late can be before shipping.
-SHIPPED_STATUSES = frozenset({OrderStatus.SHIPPED, OrderStatus.IN_TRANSIT, OrderStatus.OUT_FOR_DELIVERY, OrderStatus.DELIVERED})
-
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
@@ -81,95 +51,6 @@ def normalise_email(email: str) -> str:
     customer's orders. Other characters must match exactly.
     """
     return email.strip().translate(_ASCII_LOWER)
-
-
-class Item(Body):
-    sku: Sku
-    name: ShortText
-    quantity: Quantity
-    price: Money
-
-
-class Address(Body):
-    name: ShortText
-    street: ShortText
-    postal_code: Annotated[str, Text(max_length=12)]
-    city: ShortText
-    country: Annotated[str, Text(max_length=2, pattern=COUNTRY), Field(description="ISO 3166-1 alpha-2")]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEvent:
-    status: OrderStatus
-    at: datetime
-    location: str | None = None
-    note: str | None = None
-
-
-_ADDRESS_FORMS = {
-    Channel.SMS: "a phone number in E.164 form like +4915112345678",
-    Channel.WHATSAPP: "a phone number in E.164 form like +4915112345678",
-    Channel.MESSENGER: "the customer's page-scoped id (digits)",
-    Channel.WEB: "the widget's session id (StorechatWidget.sessionId())",
-}
-
-
-class Notify(Body):
-    """Where the customer wants news of the shipment: the statuses of config/notifications.yml
-    are told there (never in the quiet hours, once per event). Only the shop's answers show it,
-    never the bot's."""
-
-    channel: Channel
-    address: Annotated[str, Text(max_length=64), Field(
-        examples=["+4915112345678"], description="; ".join(f"{c.value}: {f}" for c, f in _ADDRESS_FORMS.items()))]
-    locale: Annotated[str, Field(json_schema_extra={"enum": list(NOTIFY_LOCALES)})]
-
-    @field_validator("address")
-    @classmethod
-    def _fits_the_channel(cls, address: str, info: ValidationInfo) -> str:
-        channel = info.data.get("channel")
-        if channel is not None and not NOTIFY_ADDRESSES[channel].fullmatch(address):
-            # "must match <regex>" would say less than what the channel wants.
-            raise problem(f"must be {_ADDRESS_FORMS[channel]}")
-        return address
-
-    @field_validator("locale")
-    @classmethod
-    def _a_language_of_ours(cls, locale: str) -> str:
-        if locale not in NOTIFY_LOCALES:
-            raise problem("must be one of " + ", ".join(NOTIFY_LOCALES))
-        return locale
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    order_id: str
-    email: str
-    items: tuple[Item, ...]
-    total: str
-    currency: str
-    status: OrderStatus
-    placed_at: datetime
-    phone: str | None = None
-    postal_code: str | None = None
-    customer_name: str | None = None
-    carrier: Carrier | None = None
-    tracking_number: str | None = None
-    tracking_url: str | None = None
-    estimated_delivery: date | None = None
-    invoice_url: str | None = None
-    shipping_address: Address | None = None
-    notify: Notify | None = None
-    events: tuple[OrderEvent, ...] = ()
-
-    def delivered_at(self) -> datetime | None:
-        """When the (last) delivered event happened: the start of the return window."""
-        delivered = [event.at for event in self.events if event.status is OrderStatus.DELIVERED]
-        return delivered[-1] if delivered else None
-
-    def shipped_at(self) -> datetime | None:
-        """When the order left the warehouse: its first event of a SHIPPED_STATUSES status."""
-        return next((event.at for event in self.events if event.status in SHIPPED_STATUSES), None)
 
 
 # --- the order's JSON: what the shop sends, what the API answers (and Redis stores) ---
@@ -237,6 +118,16 @@ def _present(data: dict[str, Any], optional: tuple[str, ...]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key not in optional or value is not None}
 
 
+class ItemView(Body):
+    """An item as the answers write it back: as stored, so the bounds of its day (a quantity
+    of 1000 before Quantity's limit) are not the answer's."""
+
+    sku: str
+    name: str
+    quantity: int
+    price: str
+
+
 class OrderEventView(Body):
     status: OrderStatus
     at: Timestamp
@@ -256,7 +147,7 @@ class OrderView(Body):
     phone: str | None
     postal_code: str | None
     customer_name: str | None
-    items: tuple[Item, ...]
+    items: tuple[ItemView, ...]
     total: str
     currency: str
     status: OrderStatus
@@ -291,14 +182,6 @@ def order_to_json(order: Order, *, with_notify: bool = False) -> dict[str, Any]:
     """The order as the API answers; `notify` only `with_notify` (the shop's own answers and storage)."""
     view = ShopOrderView if with_notify else OrderView
     return view.model_validate(order).model_dump(mode="json")
-
-
-def order_from_stored(raw: str | bytes) -> Order:
-    data = json.loads(raw)
-    order = parse_order(data, data["order_id"])
-    events = tuple(parse(OrderEventInput, element, f"events[{index}]").event(order.placed_at)
-                   for index, element in enumerate(data["events"]))
-    return replace(order, events=events)
 
 
 def _dumps(order: Order) -> str:

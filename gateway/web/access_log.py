@@ -1,6 +1,7 @@
-"""The access log, without what would let a reader of the log in: the return id of a
-label link (the page's only key) and any token or secret in a query (Meta's
-`hub.verify_token`, Socket.IO's `sid`) are written as "…".
+"""The access log, without what would let a reader of the log in: a return id in any
+path (a label link's only key), any token or secret in a query (Meta's
+`hub.verify_token`, Socket.IO's `sid`), and personal data in a query (`email`, `phone`)
+are written as "…".
 
 One line per request: client, method, path, status, bytes, milliseconds, user agent.
 """
@@ -14,15 +15,15 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 REDACTED = "…"
-# A return label's URL is its credential (gateway/api/return_label.py).
-_SECRET_PATHS = (re.compile(r"^(/returns/)[^/]+(/label)$"),)
-_SECRET_QUERY = re.compile(r"token|secret|signature|password|key|^sid$|^session", re.IGNORECASE)
+# A return id is its label page's credential (gateway/api/return_label.py), in any route.
+_SECRET_PATHS = (re.compile(r"(/returns/)[^/]+"),)
+_SECRET_QUERY = re.compile(r"token|secret|signature|password|key|^sid$|^session|^email$|^phone$", re.IGNORECASE)
 
 
 def redacted_target(path: str, query_string: str) -> str:
     """`path?query` with the secrets in either replaced by REDACTED."""
     for secret in _SECRET_PATHS:
-        path = secret.sub(rf"\g<1>{REDACTED}\g<2>", path)
+        path = secret.sub(rf"\g<1>{REDACTED}", path)
     if not query_string:
         return path
     pairs = parse_qsl(query_string, keep_blank_values=True)

@@ -12,20 +12,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-# What shoppers wrote is shown on these pages, so only this origin's scripts run, they
-# talk only to this origin (XHR and the Socket.IO websocket), and no site may frame them.
-PAGE_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+from core.page_policy import PAGE_POLICY
+
+__all__ = ["PAGE_POLICY", "add_security_headers"]
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:

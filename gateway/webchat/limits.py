@@ -1,5 +1,5 @@
-"""How often a web chat client may connect, ask for a session, write, type and start a
-conversation: the shared limiter's web_* rules, per socket and per client address."""
+"""How often a web chat client may connect, ask for a session, write, type, report storefront
+events and start a conversation: the shared limiter's web_* rules, per socket and per client address."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.limits.clients import Network, client_address, rate_client
+from gateway.limits.clients import Network, rate_client, request_address
 from gateway.limits.limiter import Decision, Limiter
 
 
@@ -17,7 +17,7 @@ def socket_client(environ: Mapping[str, Any], proxies: Sequence[Network]) -> str
     request = environ.get("aiohttp.request")
     if not isinstance(request, web.BaseRequest):
         return "unknown"
-    return client_address(request.remote, request.headers.get("X-Forwarded-For"), proxies)
+    return request_address(request, proxies)
 
 
 class WebLimits:
@@ -43,6 +43,9 @@ class WebLimits:
 
     async def typing(self, sid: str, address: str) -> Decision:
         return await self._both("typing", sid, address)
+
+    async def storefront(self, sid: str, address: str) -> Decision:
+        return await self._both("storefront", sid, address)
 
     async def conversation(self, sid: str, address: str) -> Decision:
         return await self._both("conversation", sid, address)

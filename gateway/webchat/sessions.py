@@ -6,6 +6,10 @@ with made-up ones; so the widget keeps whatever `session_confirm` says, and an i
 gateway did not sign is answered with a fresh one. Signing needs no record per visitor
 (a page view stores nothing). The key is generated once into Redis, where every gateway
 process finds the same one; deleting it ends every web session.
+
+Ids from before signing (32 hex, `secrets.token_hex(16)`) were random bearer secrets known
+only to their owner; one that already has a conversation is continued (`is_legacy`), so an
+open case's replies still reach its shopper after the upgrade. Any other unsigned id is new.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ from gateway import keys
 _RANDOM_HEX = 32
 # 32 hex of randomness, then 32 hex of its HMAC-SHA256 (the form channels/webchat.py accepts).
 _SIGNED = re.compile(rf"^[0-9a-f]{{{_RANDOM_HEX}}}[0-9a-f]{{32}}$")
+_LEGACY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_legacy(session_id: str) -> bool:
+    """Whether `session_id` has the shape of an id issued before ids were signed."""
+    return _LEGACY.fullmatch(session_id) is not None
 
 
 class SessionIds:

@@ -25,12 +25,12 @@ from core.formatting import format_number
 from core.types import Channel, Conversation, Event, OutgoingMessage
 from gateway import keys
 from gateway.conversations.loop import ConversationLoop
-from gateway.conversations.store import ConversationStore
+from gateway.conversations.store import ConversationStore, UnknownConversation
 from gateway.limits.clients import Network
 from gateway.limits.limiter import Decision, Limiter
 from gateway.texts import Texts
 from gateway.webchat.limits import WebLimits, socket_client
-from gateway.webchat.sessions import SessionIds
+from gateway.webchat.sessions import SessionIds, is_legacy
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +140,8 @@ class WebChatServer:
         except webchat.InvalidPayload as error:
             await self._refuse(sid, error)
             return
-        session_id = request.session_id
-        if request.is_new or not await self.sessions.accepts(session_id):
-            # Only ids this gateway signed are continued; anything else starts afresh.
-            session_id = await self.sessions.issue()
+        session_id, conversation = await self._continued(request)
         locale = self.texts.locale(request.locale)
-        conversation = await self.store.find_latest(Channel.WEB, session_id)
         if conversation is not None and request.locale is not None and conversation.locale != locale:
             await self.store.set_locale(conversation.id, locale)
         previous = session.get("session_id")
@@ -160,6 +156,18 @@ class WebChatServer:
         await self.sio.enter_room(sid, session_room(session_id))
         await self.sio.emit("session_confirm", session_id, to=sid)
 
+    async def _continued(self, request: webchat.SessionRequest) -> tuple[str, Conversation | None]:
+        """The session to continue and its latest conversation. Only ids this gateway signed are
+        continued, and (the upgrade's grace) unsigned ones of the old shape that have a conversation;
+        anything else starts afresh."""
+        session_id = request.session_id
+        if not request.is_new and await self.sessions.accepts(session_id):
+            return session_id, await self.store.find_latest(Channel.WEB, session_id)
+        if not request.is_new and is_legacy(session_id):
+            if (conversation := await self.store.find_latest(Channel.WEB, session_id)) is not None:
+                return session_id, conversation
+        return await self.sessions.issue(), None
+
     async def _session(self, sid: str) -> dict[str, Any] | None:
         """The socket's web session, or None after refusing an event sent before session_request."""
         session: dict[str, Any] = await self.sio.get_session(sid)
@@ -167,6 +175,26 @@ class WebChatServer:
             return session
         await self._refuse(sid, webchat.InvalidPayload("no_session", "send session_request first"))
         return None
+
+    async def _conversation(self, sid: str, session: dict[str, Any]) -> Conversation | None:
+        """The socket's conversation; None before the first message, and again once the case
+        was erased or expired (the tab's next message then starts a new one)."""
+        conversation_id = session.get("conversation_id")
+        if conversation_id is None:
+            # Another tab of the session (on this process or another) may have written first.
+            found = await self.store.find_latest(Channel.WEB, session["session_id"])
+            if found is None:
+                return None
+            session["conversation_id"] = found.id
+            await self.sio.save_session(sid, session)
+            return found
+        try:
+            return await self.store.get(conversation_id)
+        except UnknownConversation:
+            log.info("web chat socket %s: its conversation %s is gone", sid, conversation_id)
+            session.pop("conversation_id")
+            await self.sio.save_session(sid, session)
+            return None
 
     async def _start_conversation(self, sid: str, session: dict[str, Any]) -> Conversation | None:
         """The session's first message creates its conversation, within the per-client caps."""
@@ -185,8 +213,7 @@ class WebChatServer:
         session = await self._session(sid)
         if session is None:
             return
-        conversation_id = session.get("conversation_id")
-        conversation = await self.store.get(conversation_id) if conversation_id else None
+        conversation = await self._conversation(sid, session)
         locale = conversation.locale if conversation is not None else str(session["locale"])
         # Counted before it is read: a flood of anything is slowed down alike.
         decision = await self.limits.message(sid, session["client"])
@@ -221,8 +248,8 @@ class WebChatServer:
         if not decision.allowed:
             await self._slow_down(sid, session, "history_request", decision, str(session["locale"]))
             return
-        if "conversation_id" in session:
-            events = await self.store.history(session["conversation_id"])
+        if (conversation := await self._conversation(sid, session)) is not None:
+            events = await self.store.history(conversation.id)
         else:
             # Nothing written yet: no conversation, only an offer the shopper may not have answered.
             offer = await self.offers.pending(session["session_id"]) if self.offers is not None else None
@@ -233,11 +260,14 @@ class WebChatServer:
         """The shopper types: the agent's console shows it (extension event `typing {typing}`).
         Above the rate the excess is dropped silently: the next one still says whether they type."""
         session: dict[str, Any] = await self.sio.get_session(sid)
-        if "conversation_id" not in session:
+        if "session_id" not in session:
             return
         if not (await self.limits.typing(sid, session.get("client", "unknown"))).allowed:
             return
+        if await self._conversation(sid, session) is None:
+            return
         typing = bool(isinstance(data, dict) and data.get("typing"))
+        # A conversation erased meanwhile is no error: the console hook finds no case, and says nothing.
         await self.shopper_typing(session["conversation_id"], typing)
 
 

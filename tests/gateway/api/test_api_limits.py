@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -14,6 +15,8 @@ from core.types import Team
 from gateway.api.agent import CSRF_HEADER
 from gateway.app import create_app
 from gateway.desk.agents import AgentStore
+from gateway.limits import clients
+from gateway.limits.clients import parse_networks
 from gateway.settings import Settings
 from tests.gateway.limits.support import limits_file
 from tests.gateway.shop_support import BOT, SHOP
@@ -91,3 +94,34 @@ async def test_the_bots_calls_are_not_capped_by_an_address_or_token_budget(
     guesses = [(await _status(api, "GET", "/conversations/conv-1/orders", {"Authorization": "Bearer guess"}))[0]
                for _ in range(4)]
     assert guesses == [401, 401, 401, 429]
+
+
+async def test_every_forwarded_for_line_is_read_so_a_forged_first_line_does_not_hide_the_client(
+        aiohttp_client: Client, redis: Redis, api_settings: Settings, tmp_path: Path) -> None:
+    # HAProxy's `option forwardfor` adds its own line after the one the client wrote.
+    api = await _gateway(aiohttp_client, api_settings, tmp_path, api_per_address="60/minute burst 3")
+    statuses = []
+    for n in range(4):
+        headers = [("X-Forwarded-For", f"198.51.100.{n}"), ("X-Forwarded-For", "203.0.113.30")]
+        statuses.append((await api.get("/api/v1/openapi.json", headers=headers)).status)
+
+    assert statuses == [200, 200, 200, 429]
+
+
+async def test_by_default_a_reverse_proxy_on_loopback_is_trusted_and_an_untrusted_one_is_warned_of_once(
+        aiohttp_client: Client, redis: Redis, api_settings: Settings, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env({}).proxies == parse_networks("127.0.0.0/8, ::1")
+    rates = limits_file(tmp_path, api_per_address="60/minute burst 3")
+    api = await aiohttp_client(create_app(api_settings.replace(limits_file=rates)))
+    # Each client behind the proxy has its own budget, not the proxy's address one for all.
+    statuses = [(await api.get("/api/v1/openapi.json", headers={"X-Forwarded-For": f"198.51.100.{n}"})).status
+                for n in range(6)]
+    assert statuses == [200] * 6
+
+    monkeypatch.setattr(clients, "_untrusted_warned", False)
+    elsewhere = await aiohttp_client(create_app(api_settings.replace(limits_file=rates, trusted_proxies="10.0.0.0/8")))
+    for n in range(2):
+        await elsewhere.get("/api/v1/openapi.json", headers={"X-Forwarded-For": f"198.51.100.{n}"})
+    warnings = [r for r in caplog.records if "X-Forwarded-For from 127.0.0.1 ignored" in r.getMessage()]
+    assert len(warnings) == 1

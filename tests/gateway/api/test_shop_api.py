@@ -27,6 +27,7 @@ from gateway.api.supervisor import ROUTES as SUPERVISOR_ROUTES
 from gateway.conversations.store import ConversationStore
 from gateway.run import dev_secrets, processes
 from gateway.settings import REPO_ROOT, Settings
+from gateway.shop.orders import OrderStore
 from tests.gateway.shop_support import BOT, CID, PUBLIC_URL, SHOP, order_body, put_order, verify
 
 
@@ -439,3 +440,24 @@ def test_storechat_run_generates_tokens_once_and_hands_them_to_gateway_and_actio
     assert gateway_env["STORECHAT_BOT_TOKEN"] == actions_env["STORECHAT_BOT_TOKEN"] == "from-the-environment"
     assert actions_env["STORECHAT_API_URL"] == "http://127.0.0.1:8080"
     assert "STORECHAT_SHOP_TOKEN" not in actions_env
+
+
+async def test_an_order_stored_under_the_older_rules_still_reads(api: TestClient, redis: Redis) -> None:
+    """The input rules are checked on write: an order stored before they tightened (a
+    quantity of 1000, a tab in a name, a year before 2000) reads, is proven and grows."""
+    old = order_body(items=[{"sku": "NL-1001", "name": "Kissen\tgrau", "quantity": 1000, "price": "29.90"}],
+                     placed_at="1999-12-31T23:00:00+01:00", estimated_delivery="1999-12-31")
+    old["events"] = [{"status": "placed", "at": "1999-12-31T23:00:00+01:00", "location": "Lager\t3"}]
+    await redis.set(keys.order("104233"), json.dumps(old))
+
+    stored = await OrderStore(redis).get("104233")
+    verified = await verify(api, "104233", "email", "anna@example.com")
+    read = await api.get(f"/api/v1/conversations/{CID}/orders/104233", headers=BOT)
+    await _event(api, "104233", "confirmed")
+
+    assert stored is not None and stored.items[0].quantity == 1000 and stored.placed_at.year == 1999
+    assert verified[0] == 200
+    assert read.status == 200
+    assert (await read.json())["items"][0] == old["items"][0]
+    assert [e["status"] for e in (await (await api.get("/api/v1/orders/104233", headers=SHOP)).json())["events"]] == [
+        "placed", "confirmed"]

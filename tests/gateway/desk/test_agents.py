@@ -188,6 +188,17 @@ async def test_one_address_trying_many_emails_is_slowed_down(
     assert (await _login_from(console, "203.0.113.11"))[0] == 200
 
 
+async def test_successful_logins_give_their_attempt_back_so_a_whole_office_logs_in_from_one_address(
+        aiohttp_client: AiohttpClient, agent: None, agent_settings: Settings) -> None:
+    # The shipped rules: 20 at once per address, 5 per address and email.
+    console = await _client(aiohttp_client, agent_settings.replace(trusted_proxies="127.0.0.1"))
+    office = [(await _login_from(console, "198.51.100.20"))[0] for _ in range(40)]
+    guesses = [(await _login_from(console, "198.51.100.20", password="not-the-password"))[0] for _ in range(6)]
+
+    assert office == [200] * 40
+    assert guesses == [401] * 5 + [429]
+
+
 async def test_a_login_needs_a_json_body_with_both_fields(console: TestClient) -> None:
     form = await console.post("/api/v1/agent/login", data=CREDENTIALS)
     missing = await console.post("/api/v1/agent/login", json={"email": EMAIL})

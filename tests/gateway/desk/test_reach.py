@@ -243,3 +243,55 @@ async def test_an_agent_with_a_shoppers_chat_at_the_desk_reads_that_shoppers_oth
     # A third team, with none of her chats at the desk, still reaches neither.
     assert (await gus.call("GET", f"/conversations/{earlier.id}"))[0] == 404
     assert (await gus.call("GET", f"/conversations/{now.id}"))[0] == 404
+
+
+async def test_a_conversation_read_through_its_shopper_is_not_worked_and_its_watcher_stays(
+    world: World,
+) -> None:
+    ben = await world.console("ben@shop.example", Team.BILLING, online=False)
+    lea = await world.console("lea@shop.example", Team.LOGISTICS, online=False)
+    earlier = await world.hand_over(await world.shopper())  # waiting for logistics
+    world.rasa.reply = _handoff_turn("billing")
+    now = await world.hand_over(await world.shopper())  # with Ben's team
+    contacts = Contacts(world.redis)
+    for conversation in (earlier, now):
+        await contacts.link_conversation(conversation.id, EMAIL_IDENTITY, "anna@example.com")
+    assert await _watch(ben, earlier.id) == {"conversation_id": earlier.id}
+
+    answers = await _every_route(ben, earlier.id)
+
+    # Ben reads the logistics chat (the shopper's record is whole) but does not work it.
+    assert {route: status for route, (status, _) in answers.items()} == {
+        "read": 200, "suggestion": 200, "claim": 403, "reply": 403, "note": 403,
+        "transfer": 403, "resolve": 403, "handback": 403}
+    assert answers["claim"][1]["error"] == "not_your_team"
+    assert (await lea.get(f"/conversations/{earlier.id}"))["conversation"]["state"] == "queued"
+    assert [e["kind"] for e in (await lea.get(f"/conversations/{earlier.id}"))["events"]].count("note") == 0
+    # Lea claims and answers it: Ben, who reads it through the shopper, still hears it.
+    assert (await lea.call("POST", f"/conversations/{earlier.id}/claim"))[0] == 200
+    assert (await lea.call("POST", f"/conversations/{earlier.id}/messages", {"text": "Bin dran."}))[0] == 201
+    await ben.expect("event", lambda e: e["conversation_id"] == earlier.id and e["event"].get("text") == "Bin dran.")
+
+
+async def _zrevranges(redis: Redis) -> int:
+    """How many ZREVRANGE calls the Redis server has answered (the contact index is read with it)."""
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_zrevrange", {}).get("calls", 0))
+
+
+async def test_opening_a_case_looks_the_shoppers_record_up_once(world: World) -> None:
+    ben = await world.console("ben@shop.example", Team.BILLING, online=False)
+    others = [await world.hand_over(await world.shopper()) for _ in range(4)]  # waiting for logistics
+    world.rasa.reply = _handoff_turn("billing")
+    now = await world.hand_over(await world.shopper())  # with Ben's team
+    contacts = Contacts(world.redis)
+    for conversation in (*others, now):
+        await contacts.link_conversation(conversation.id, EMAIL_IDENTITY, "anna@example.com")
+
+    before = await _zrevranges(world.redis)
+    status, case = await ben.call("GET", f"/conversations/{now.id}")
+    looked_up = await _zrevranges(world.redis) - before
+
+    assert status == 200 and {entry["id"] for entry in case["earlier"]} == {other.id for other in others}
+    # The contact's conversations are listed once for the case, not again for each of them.
+    assert looked_up == 1

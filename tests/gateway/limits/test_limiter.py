@@ -57,6 +57,18 @@ async def test_a_refused_event_is_not_counted_and_keys_expire(redis: Redis) -> N
     assert 0 < ttl_ms <= 200  # two intervals at most: refusals did not push it further
 
 
+async def test_a_refund_gives_one_event_back_and_a_refunded_client_holds_no_key(redis: Redis) -> None:
+    limiter = Limiter(redis, limits("1/hour burst 2"))
+    assert [(await limiter.hit("demo_per_client", "a")).allowed for _ in range(3)] == [True, True, False]
+    await limiter.refund("demo_per_client", "a")
+    assert (await limiter.hit("demo_per_client", "a")).allowed
+    assert not (await limiter.hit("demo_per_client", "a")).allowed
+    for _ in range(3):  # more refunds than events: never below "now", and the key is gone
+        await limiter.refund("demo_per_client", "a")
+    assert not await redis.exists(limit_key("demo_per_client", "a"))
+    assert [(await limiter.hit("demo_per_client", "a")).allowed for _ in range(3)] == [True, True, False]
+
+
 async def test_unlimited_never_refuses_and_stores_nothing(redis: Redis) -> None:
     limiter = Limiter(redis, limits("unlimited"))
     assert all([(await limiter.hit("demo_per_client", "a")).allowed for _ in range(100)])

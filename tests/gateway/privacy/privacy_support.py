@@ -56,6 +56,7 @@ async def write_case(api: TestClient, clock: Clock, session_id: str, *, order_id
         {"type": "page_view", "page_type": "product", "url": "https://shop.example/p/1", "title": "Kissen"}),
         clock(), 1800)
     conversation = await store.open(Channel.WEB, session_id, "de")
+    await app[PROACTIVE].adopt(conversation)  # as the web chat does on a session's first message
     cid = conversation.id
     clock.now += 5
     await store.append_message(cid, Author.SHOPPER, COMPLAINT.format(who=who))

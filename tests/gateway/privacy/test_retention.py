@@ -133,3 +133,28 @@ def test_an_unusable_retention_file_stops_the_start_naming_the_variable(tmp_path
     path.write_text(text)
     with pytest.raises(ConfigError, match="STORECHAT_RETENTION"):
         RetentionPolicy.load(path)
+
+
+async def test_a_case_that_cannot_be_forgotten_steps_aside_for_the_next(
+    world: tuple[object, Clock], redis: Redis, caplog: pytest.LogCaptureFixture,
+) -> None:
+    api, clock = world
+    broken = await write_case(api, clock, "session-broken")  # type: ignore[arg-type]
+    clock.now += DAY
+    fine = await write_case(api, clock, "session-fine", order_id="104251", email="c@example.com",
+                            phone="+4917000000020")  # type: ignore[arg-type]
+    # An entry no reader understands: forgetting the older case raises.
+    await redis.xadd(keys.conversation_events(broken.conversation_id), {"kind": "no-such-kind"})
+    clock.now += 732 * DAY
+    privacy = api.app[PRIVACY]  # type: ignore[attr-defined]
+    one_a_tick = type(privacy.sweeper)(redis, privacy.forget, privacy.sweeper.policy, clock, batch=1)
+
+    assert await next_tick(redis, one_a_tick) == 0
+    assert await next_tick(redis, one_a_tick) == 1  # the next tick takes the next case
+
+    assert await keys_of(redis, fine.conversation_id) == []
+    assert await redis.exists(keys.conversation(broken.conversation_id))
+    assert [r for r in caplog.records if broken.conversation_id in r.getMessage()] != []
+    # It is tried again a day later, not every tick.
+    assert await next_tick(redis, one_a_tick) == 0
+    assert len([r for r in caplog.records if broken.conversation_id in r.getMessage()]) == 1

@@ -39,6 +39,13 @@ def test_return_ids_and_tokens_are_redacted() -> None:
     assert redacted_target("/socket.io/", "EIO=4&transport=polling&sid=abc") == "/socket.io/?EIO=4&transport=polling&sid=…"
 
 
+def test_return_ids_anywhere_and_personal_data_in_queries_are_redacted() -> None:
+    assert redacted_target("/api/v1/returns/Zt9pQmW1xk3vB7nR2sLc/events", "") == "/api/v1/returns/…/events"
+    assert redacted_target("/api/v1/returns/Zt9pQmW1xk3vB7nR2sLc", "") == "/api/v1/returns/…"
+    assert (redacted_target("/api/v1/agent/contacts", "email=jana%40example.org&phone=%2B4917012345&limit=5")
+            == "/api/v1/agent/contacts?email=…&phone=…&limit=5")
+
+
 def test_the_served_access_log_holds_no_label_id_and_no_verify_token(base_settings: Settings, tmp_path: Path) -> None:
     settings = base_settings.replace(port=free_port())
     log = tmp_path / "gateway.log"

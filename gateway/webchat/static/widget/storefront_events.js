@@ -1,7 +1,8 @@
 // Storefront events for the gateway's proactive offers: page views, the cart, checkout,
 // orders (the contract: `storefront_event` in README.md "Storefront events"). Events wait
 // until the session is confirmed and a cart the gateway already has is not sent again.
-// The gateway drops what a socket sends beyond a burst of five and five per second, so
+// The gateway drops what a socket sends beyond a burst of five and five per second (the
+// shipped web_storefront_per_socket rule, config/limits.yml), so
 // a page load's few events go out at once and a shop script's loop is slowed down here.
 
 import { storageGet, storageSet } from "./dom.js";
