@@ -38,6 +38,10 @@ async def test_storechat_run_serves_chat_and_stops_on_ctrl_c(rasa_model: Path, t
     base = f"http://127.0.0.1:{port}"
     try:
         processes.wait_until(processes.http_ok(base + "/healthz"), timeout=300, process=run, what="storechat run")
+        # The gateway answers while the first start still writes the demo history; the
+        # newcomer's banner comes after it (a Ctrl-C before then stops without one).
+        processes.wait_until(lambda: "storechat is up" in (tmp_path / "run.out").read_text(),
+                             timeout=300, process=run, what="storechat run's banner")
         with urllib.request.urlopen(base + "/healthz") as response:
             assert json.load(response) == {"status": "ok", "redis": "up", "rasa": "up"}
 
