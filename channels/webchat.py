@@ -26,6 +26,8 @@ from core.types import Author, Event, EventKind, OutgoingMessage
 # A web session id is the shopper's bearer secret for their conversation, so it
 # must be unguessable: ids that do not look random are replaced by new ones.
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# A client's id of a shopper message (a UUID, say): what makes a resend recognisable.
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class InvalidPayload(ValueError):
@@ -48,6 +50,8 @@ class UserUttered:
     text: str
     session_id: str | None
     metadata: Mapping[str, Any]
+    # The client's own id of the message (storechat's widget sends one): a resend is not stored twice.
+    message_id: str | None = None
 
 
 def new_session_id() -> str:
@@ -105,6 +109,9 @@ def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered | None:
     if len(text) > max_chars:
         raise InvalidPayload("message_too_long", f"the message is longer than {max_chars} characters")
     session_id = data.get("session_id")
+    message_id = data.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
+        raise InvalidPayload("invalid_payload", "message_id must be 8 to 64 letters, digits, '-' or '_'")
     metadata = data.get("metadata") or data.get("customData") or {}
     if not isinstance(metadata, Mapping):
         raise InvalidPayload("invalid_payload", "metadata must be an object")
@@ -112,6 +119,7 @@ def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered | None:
         text=text,
         session_id=session_id if isinstance(session_id, str) else None,
         metadata=_clean_metadata(metadata, 0, [MAX_METADATA_ITEMS]),
+        message_id=message_id,
     )
 
 

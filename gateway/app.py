@@ -161,6 +161,8 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     # Only a process that has a channel takes its deliveries (the others could not answer them).
     worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
     tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters and settings.inbox_worker else []
+    # Every process sweeps: a lease in Redis makes each conversation's turns one process's.
+    tasks.append(asyncio.create_task(loop.turns.sweep_forever(), name="turn-sweeper"))
     # Every process ticks; the offers' claim in Redis makes each due visitor one process's.
     tick = app[TICK]
     ticks = {} if tick is None else {"interval": tick}
@@ -178,6 +180,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
             yield
     finally:
         await background.stop(tasks)
+        await loop.turns.stop()
     await _close_socketio(app[SIO])
     await http.close()
     await redis.aclose()

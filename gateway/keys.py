@@ -21,6 +21,28 @@ def conversation_events(conversation_id: str) -> str:
     return f"{PREFIX}:conv:{conversation_id}:events"
 
 
+def conversation_client_messages(conversation_id: str) -> str:
+    """Hash of the shopper's message ids (a widget's client id, a provider's message id) →
+    the case event that stored it: the same message sent again is not stored twice."""
+    return f"{PREFIX}:conv:{conversation_id}:client-messages"
+
+
+def turn_queue(conversation_id: str) -> str:
+    """List of the conversation's shopper messages not yet answered, oldest first
+    (gateway/conversations/turns.py)."""
+    return f"{PREFIX}:conv:{conversation_id}:turns"
+
+
+def turn_lease(conversation_id: str) -> str:
+    """Held (a token, with a TTL) by the process answering the conversation's turn queue."""
+    return f"{PREFIX}:conv:{conversation_id}:turn-lease"
+
+
+# Sorted set of conversation ids with unanswered messages, scored by when their queue last
+# moved: the sweeper's list of queues a stopped process may have left behind.
+TURNS_WAITING = f"{PREFIX}:turns:waiting"
+
+
 def contact(contact_id: str) -> str:
     return f"{PREFIX}:contact:{contact_id}"
 

@@ -1,7 +1,8 @@
 """The one conversation loop every channel feeds: record, ask the bot, deliver.
 
-The shopper's message is written to the case before anything else happens, so a
-bot that is down or slow never loses it.
+The shopper's message is written to the case (with its turn queued, in the same step)
+before anything else happens, so a bot that is down or slow never loses it; the turns of
+one conversation are answered one at a time, in order (gateway/conversations/turns.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from gateway.bot.rasa_client import BotUnavailable
 from gateway.conversations import state_machine
 from gateway.conversations.csat import Survey
 from gateway.conversations.outbox import Outbox
-from gateway.conversations.store import ConversationStore, event_from_entry
+from gateway.conversations.store import ConversationStore, Stored, event_from_entry
+from gateway.conversations.turns import Turn, TurnQueue
 from gateway.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -51,20 +53,24 @@ class OfferAnswers(Protocol):
     async def answer(self, conversation: Conversation, text: str) -> bool: ...
 
 
-def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any]) -> dict[str, Any]:
-    """What the bot learns with a message: only what the gateway knows or can check.
+def turn_metadata(client_metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """What of a client's metadata the bot may learn, kept with the message's turn until it
+    is answered: the customer token, as it came (it proves nothing until the gateway's API
+    checks its signature). Anything else a client puts into its metadata stays out of Rasa."""
+    token = client_metadata.get("customer_token")
+    if isinstance(token, str) and 0 < len(token) <= MAX_CUSTOMER_TOKEN_LENGTH:
+        return {"customer_token": token}
+    return {}
 
-    Anything else a client puts into its metadata stays out of Rasa. The customer token
-    passes as it came: it proves nothing until the gateway's API checks its signature.
-    """
+
+def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """What the bot learns with a message: only what the gateway knows or can check."""
     metadata: dict[str, Any] = {"channel": conversation.channel.value}
     if conversation.channel is Channel.WEB:
         # Only the widget knows the shopper's language; elsewhere the bot reads it from
         # their words (a default "de" here would make an English texter read German).
         metadata["locale"] = conversation.locale
-    token = client_metadata.get("customer_token")
-    if isinstance(token, str) and 0 < len(token) <= MAX_CUSTOMER_TOKEN_LENGTH:
-        metadata["customer_token"] = token
+    metadata.update(turn_metadata(client_metadata))
     # No phone number, even on SMS/WhatsApp: the gateway proves a phone from the conversation's
     # own address (gateway/shop/verification.py), and Rasa's tracker need not keep it.
     return metadata
@@ -99,13 +105,31 @@ class ConversationLoop:
         self.desk = desk
         self.survey = survey
         self.offers = offers
+        self.turns = TurnQueue(store.redis, store.clock)
+        self.turns.answer_with(self._answer)
 
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
         attachments: Sequence[Mapping[str, Any]] = (), provider_id: str | None = None,
-    ) -> None:
-        """`attachments` (photos, files, a location) and the provider's message id come
-        from messaging channels; both go on the case for the agent."""
+        message_id: str | None = None,
+    ) -> Stored:
+        """Store the message, then answer the conversation's turns here, unless another
+        holder (in this process or another) is at it: then that one answers it, in order."""
+        stored = await self.receive(conversation, text, metadata, attachments=attachments,
+                                    provider_id=provider_id, message_id=message_id)
+        await self.turns.run(conversation.id)
+        return stored
+
+    async def receive(
+        self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
+        attachments: Sequence[Mapping[str, Any]] = (), provider_id: str | None = None,
+        message_id: str | None = None,
+    ) -> Stored:
+        """Put the message on the case and its turn on the conversation's queue, in one step,
+        once: the same `message_id` (a widget's id) or `provider_id` again is not stored again.
+
+        `attachments` (photos, files, a location) and the provider's message id come from
+        messaging channels; both go on the case for the agent."""
         # The case keeps only what a colleague can rely on: not the credential, and no
         # claims (a "phone" a web client made up) that would look proven on the case.
         data: dict[str, Any] = {}
@@ -115,13 +139,30 @@ class ConversationLoop:
             data["attachments"] = [dict(item) for item in attachments]
         if provider_id:
             data["provider_id"] = provider_id
+        if message_id:
+            data["client_message_id"] = message_id
         # A tapped quick reply arrives as its payload; keep the title the shopper saw.
         offered = await self._offered(conversation.id)
         for reply in offered:
             if reply.get("payload") == text:
                 data["quick_reply_title"] = reply.get("title")
                 break
-        await self.store.append_message(conversation.id, Author.SHOPPER, text, data)
+        if (read := bot_text(text, offered)) != text:
+            log.info("conversation %s: a payload no quick reply offered is read as text", conversation.id)
+        turn = Turn(text=text, read=read, metadata=turn_metadata(metadata))
+        return await self.store.append_shopper_message(
+            conversation.id, text, data, message_id=message_id or provider_id,
+            also=lambda pipe: self.turns.push(pipe, conversation.id, turn),
+        )
+
+    async def _answer(self, conversation_id: str, turn: Turn) -> None:
+        """One turn of the conversation's queue (gateway/conversations/turns.py), read against
+        the conversation as it is now: the messages before it have been answered."""
+        conversation = await self.store.find(conversation_id)
+        if conversation is None:
+            log.info("turn of conversation %s dropped: the case was erased", conversation_id)
+            return
+        text = turn.text
         # After a resolve the first message may answer the satisfaction question (also when
         # it raced the resolve and already started a fresh bot turn).
         if conversation.state in (ConversationState.RESOLVED, ConversationState.BOT):
@@ -142,9 +183,7 @@ class ConversationLoop:
             notice = OutgoingMessage(self.texts.get(conversation.locale, "attachment_only"), author=Author.SYSTEM)
             await self.outbox.send(conversation, notice)
             return
-        if (read := bot_text(text, offered)) != text:
-            log.info("conversation %s: a payload no quick reply offered is read as text", conversation.id)
-        await self._bot_turn(conversation, read, metadata)
+        await self._bot_turn(conversation, turn.read, turn.metadata)
 
     async def _offered(self, conversation_id: str) -> list[Mapping[str, Any]]:
         """The quick replies of every message to the shopper since their last message (a

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -32,8 +32,21 @@ FEED_MAXLEN = 1_000_000
 CREATE_ATTEMPTS = 16
 
 
+# Tries at storing a shopper message while other messages of the conversation come in.
+STORE_ATTEMPTS = 16
+
+
 class UnknownConversation(LookupError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A shopper message on the case: its event id (None when a copy of one whose id was not
+    recorded yet), and whether it was there already."""
+
+    event_id: str | None
+    duplicate: bool
 
 
 def conversation_to_hash(conversation: Conversation) -> Fields:
@@ -270,6 +283,48 @@ class ConversationStore:
             pipe.hset(keys.conversation(conversation_id), mapping=updates)
             entry_id, *_ = await pipe.execute()
         return event_from_entry(str(entry_id), fields)
+
+    async def append_shopper_message(
+        self,
+        conversation_id: str,
+        text: str,
+        data: Mapping[str, Any],
+        *,
+        message_id: str | None = None,
+        also: Callable[[Any], None] | None = None,
+    ) -> Stored:
+        """Store a shopper's message once: with a `message_id` (a widget's client id, a provider's
+        message id) the same message again is found, not stored again. `also(pipe)` adds
+        commands to the same transaction (the message's turn: gateway/conversations/turns.py)."""
+        seen = keys.conversation_client_messages(conversation_id)
+        for _ in range(STORE_ATTEMPTS):
+            now = self.clock()
+            fields = event_fields(EventKind.MESSAGE, now, author=Author.SHOPPER, text=text, data=data)
+            updates: Fields = {"updated_at": repr(now)}
+            if text:
+                # A tapped quick reply reads as the title the shopper saw, not its payload.
+                updates["preview"] = str(data.get("quick_reply_title") or text)[:PREVIEW_CHARS]
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if message_id is not None:
+                    # Watched: a second copy stored by another process in between retries, and finds it.
+                    await pipe.watch(seen)
+                    if (known := await pipe.hget(seen, message_id)) is not None:
+                        return Stored(str(known) or None, duplicate=True)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                append_event(pipe, conversation_id, fields)
+                pipe.hset(keys.conversation(conversation_id), mapping=updates)
+                if message_id is not None:
+                    pipe.hset(seen, message_id, "")  # the event's id follows once it is known
+                if also is not None:
+                    also(pipe)
+                try:
+                    entry_id, *_ = await pipe.execute()
+                except WatchError:
+                    continue
+            if message_id is not None:
+                await self.redis.hset(seen, message_id, str(entry_id))
+            return Stored(str(entry_id), duplicate=False)
+        raise RuntimeError(f"conversation {conversation_id}: the message could not be stored (contention)")
 
     async def offered_quick_replies(self, conversation_id: str) -> list[dict[str, str]]:
         """The quick replies of the last message to the shopper, if it had any."""

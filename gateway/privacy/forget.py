@@ -146,6 +146,7 @@ def _case_keys(conversation_id: str, projections: Iterable[str]) -> list[str]:
         keys.verified_orders(conversation_id), keys.verified_emails(conversation_id),
         keys.conversation_requests(conversation_id), keys.conversation_client(conversation_id),
         keys.verification_failures(conversation_id), rasa_tracker(conversation_id),
+        keys.conversation_client_messages(conversation_id), keys.turn_queue(conversation_id),
         *(keys.projection_state(name, conversation_id) for name in projections),
     ]
 

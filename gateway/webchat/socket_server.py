@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 # How long the address a web shopper last wrote from is kept (the verification throttle reads it).
 CLIENT_TTL_SECONDS = 86400
 
-Handler = Callable[[str, Any], Awaitable[None]]
+Handler = Callable[[str, Any], Awaitable[Any]]
+# What a client that asked for an acknowledgement of a `user_uttered` receives (channels/webchat.py).
+Ack = dict[str, Any]
 
 
 class ShopperTyping(Protocol):
@@ -92,30 +94,34 @@ class WebChatServer:
     async def deliver(self, conversation: Conversation, message: OutgoingMessage) -> None:
         await self.sio.emit("bot_uttered", webchat.render(message), room=session_room(conversation.address))
 
-    async def _refuse(self, sid: str, error: webchat.InvalidPayload, locale: str | None = None) -> None:
+    async def _refuse(self, sid: str, error: webchat.InvalidPayload, locale: str | None = None) -> Ack:
+        """Tell the client what was refused; the acknowledgement of a refused message, too."""
         locale = locale or self.texts.default
         # Only an over-long message has a text of its own; everything else "could not be read".
         key = "message_too_long" if error.code == "message_too_long" else "invalid_message"
         log.info("refused web chat event from %s: %s (%s)", sid, error.code, error)
-        await self.sio.emit("storechat_error", {
+        refusal = {
             "code": error.code,
             "message": self.texts.get(locale, key,
                                       limit=format_number(self.max_message_chars, self.texts.cldr_locale(locale))),
-        }, to=sid)
+        }
+        await self.sio.emit("storechat_error", refusal, to=sid)
+        return {"status": "refused", **refusal}
 
     def _rate_limited(self, event: str, decision: Decision, locale: str) -> dict[str, Any]:
         return {"code": "rate_limited", "event": event, "retry_after": max(1, math.ceil(decision.retry_after)),
                 "message": self.texts.get(locale, "rate_limited")}
 
     async def _slow_down(self, sid: str, session: dict[str, Any], event: str, decision: Decision,
-                         locale: str | None = None) -> None:
+                         locale: str | None = None) -> Ack:
         """Tell the shopper to wait; logged once per socket, not once per packet of a flood."""
         if not session.get("slowed"):
             session["slowed"] = True
             await self.sio.save_session(sid, session)
             log.info("slowing down web chat socket %s from %s (%s)", sid, session.get("client"), event)
-        await self.sio.emit("storechat_error", self._rate_limited(event, decision, locale or self.texts.default),
-                            to=sid)
+        refusal = self._rate_limited(event, decision, locale or self.texts.default)
+        await self.sio.emit("storechat_error", refusal, to=sid)
+        return {"status": "refused", **refusal}
 
     async def on_connect(self, sid: str, environ: Mapping[str, Any], auth: object = None) -> None:
         address = socket_client(environ, self.proxies)
@@ -196,12 +202,8 @@ class WebChatServer:
             await self.sio.save_session(sid, session)
             return None
 
-    async def _start_conversation(self, sid: str, session: dict[str, Any]) -> Conversation | None:
-        """The session's first message creates its conversation, within the per-client caps."""
-        decision = await self.limits.conversation(sid, session["client"])
-        if not decision.allowed:
-            await self._slow_down(sid, session, "user_uttered", decision, session["locale"])
-            return None
+    async def _start_conversation(self, sid: str, session: dict[str, Any]) -> Conversation:
+        """The session's first message creates its conversation (the caller checked the caps)."""
         conversation = await self.store.open(Channel.WEB, session["session_id"], session["locale"])
         if self.offers is not None:
             await self.offers.adopt(conversation)
@@ -209,35 +211,49 @@ class WebChatServer:
         await self.sio.save_session(sid, session)
         return conversation
 
-    async def on_user_uttered(self, sid: str, data: Any) -> None:
-        session = await self._session(sid)
-        if session is None:
-            return
+    async def on_user_uttered(self, sid: str, data: Any) -> Ack:
+        """The shopper's message: stored (with its turn queued) before anything else, and the
+        client that asked for an acknowledgement is told so at once; the bot answers after.
+
+        The same `message_id` again (a resend after a reconnect) is acknowledged, not stored
+        twice. Events of one socket come one at a time (`async_handlers=False`), so a
+        shopper's messages are stored in the order they were sent."""
+        session: dict[str, Any] = await self.sio.get_session(sid)
+        if "session_id" not in session:
+            return await self._refuse(sid, webchat.InvalidPayload("no_session", "send session_request first"))
         conversation = await self._conversation(sid, session)
         locale = conversation.locale if conversation is not None else str(session["locale"])
         # Counted before it is read: a flood of anything is slowed down alike.
         decision = await self.limits.message(sid, session["client"])
         if not decision.allowed:
-            await self._slow_down(sid, session, "user_uttered", decision, locale)
-            return
+            return await self._slow_down(sid, session, "user_uttered", decision, locale)
         try:
             uttered = webchat.parse_user_uttered(data, max_chars=self.max_message_chars)
             if uttered is not None and uttered.session_id is not None and uttered.session_id != session["session_id"]:
                 raise webchat.InvalidPayload("session_mismatch", "session_id is not this socket's session")
         except webchat.InvalidPayload as error:
-            await self._refuse(sid, error, locale)
-            return
+            return await self._refuse(sid, error, locale)
         if uttered is None:
-            return  # rasa-webchat's init payload: nothing was said
-        if conversation is None and (conversation := await self._start_conversation(sid, session)) is None:
-            return
+            return {"status": "ignored"}  # rasa-webchat's init payload: nothing was said
+        if conversation is None:
+            # The session's first message creates its conversation, within the per-client caps.
+            decision = await self.limits.conversation(sid, session["client"])
+            if not decision.allowed:
+                return await self._slow_down(sid, session, "user_uttered", decision, locale)
+            conversation = await self._start_conversation(sid, session)
         requested_locale = uttered.metadata.get("locale")
         if requested_locale is not None and (locale := self.texts.locale(requested_locale)) != conversation.locale:
             await self.store.set_locale(conversation.id, locale)
             conversation = dataclasses.replace(conversation, locale=locale)
         await self.store.redis.set(keys.conversation_client(conversation.id), session["client"],
                                    ex=CLIENT_TTL_SECONDS)
-        await self.loop.shopper_message(conversation, uttered.text, uttered.metadata)
+        stored = await self.loop.receive(conversation, uttered.text, uttered.metadata, message_id=uttered.message_id)
+        self.loop.turns.kick(conversation.id)
+        ack: Ack = {"status": "stored", "message_id": uttered.message_id, "id": stored.event_id}
+        if stored.duplicate:
+            log.info("web chat socket %s: message %s was stored already", sid, uttered.message_id)
+            ack["duplicate"] = True
+        return ack
 
     async def on_history_request(self, sid: str, data: Any) -> None:
         session = await self._session(sid)
@@ -273,9 +289,10 @@ class WebChatServer:
 
 def one_payload(handler: Handler) -> Handler:
     """Socket.IO calls a handler with whatever arguments the client sent: none, one, several.
-    The handler gets the one payload, or None (which every handler refuses or ignores)."""
+    The handler gets the one payload, or None (which every handler refuses or ignores); what
+    it returns is the acknowledgement a client that asked for one receives."""
 
-    async def handle(sid: str, *args: Any) -> None:
-        await handler(sid, args[0] if len(args) == 1 else None)
+    async def handle(sid: str, *args: Any) -> Any:
+        return await handler(sid, args[0] if len(args) == 1 else None)
 
     return handle

@@ -1,0 +1,242 @@
+"""One conversation's messages are answered one at a time, in order, whichever process took them.
+
+A shopper's message goes on the case and on its conversation's turn queue in one
+transaction (`ConversationStore.append_shopper_message` with `TurnQueue.push`). Whoever
+holds the conversation's lease (a Redis key with a token and a TTL) works through the
+queue, oldest first; the lease is extended while a turn runs and given back only when the
+queue is empty — one script checks both, so a message pushed meanwhile is never left
+without a worker. A process that died holding a lease stops extending it; the sweeper of
+every process looks for queues that have not moved for a while and takes one over as soon
+as its lease has expired. Different conversations' turns run side by side.
+
+A turn is answered at least once: a process that dies in the middle of one leaves it at the
+head of the queue, and the next holder answers it again (the shopper may read the answer
+twice; their message is stored once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.types import Clock
+from gateway import keys
+
+log = logging.getLogger(__name__)
+
+# A holder extends its lease every HEARTBEAT_SECONDS; one that stopped loses it after LEASE_MS.
+LEASE_MS = 6_000
+HEARTBEAT_SECONDS = 2.0
+# The sweeper looks every SWEEP_SECONDS at queues that have not moved for STALE_SECONDS.
+SWEEP_SECONDS = 1.0
+STALE_SECONDS = 2.0
+SWEEP_BATCH = 100
+# A queue nobody answers (no gateway running) is kept this long: a week of a shop's downtime.
+QUEUE_SECONDS = 7 * 24 * 3600
+
+# KEYS: lease, queue, waiting. ARGV: token, conversation id, now.
+# Drops the answered head of the queue, if the caller still holds the lease.
+_POP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('LPOP', KEYS[2])
+if redis.call('LLEN', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[2])
+else
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+end
+return 1
+"""
+
+# KEYS: lease, queue, waiting. ARGV: token, conversation id.
+# 1: the queue is empty and the lease given back; 0: it is not empty; -1: the lease is lost.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
+"""
+
+# KEYS: lease. ARGV: token, ms. Extends the lease if the caller holds it.
+_EXTEND = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+# KEYS: lease. ARGV: token. Gives the lease back (a stopping process), if the caller holds it.
+_GIVE_BACK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A shopper message waiting for its answer: what the bot and the gateway's rules read.
+
+    `text` is what the shopper sent (a tapped quick reply's payload), `read` what the bot
+    reads of it; `metadata` only what the bot may learn (gateway/conversations/loop.py)."""
+
+    text: str
+    read: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str) -> Turn:
+        data = json.loads(raw)
+        return cls(text=str(data["text"]), read=str(data["read"]), metadata=dict(data.get("metadata") or {}))
+
+
+Answer = Callable[[str, Turn], Awaitable[None]]
+
+
+class TurnQueue:
+    def __init__(self, redis: Redis, clock: Clock, *, lease_ms: int = LEASE_MS,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS, stale_seconds: float = STALE_SECONDS) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.lease_ms = lease_ms
+        self.heartbeat_seconds = heartbeat_seconds
+        self.stale_seconds = stale_seconds
+        self._answer: Answer | None = None
+        self._pop = redis.register_script(_POP)
+        self._release = redis.register_script(_RELEASE)
+        self._extend = redis.register_script(_EXTEND)
+        self._give_back = redis.register_script(_GIVE_BACK)
+        # Conversations this process is answering, and the tasks kicked off for them.
+        self._holding: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def answer_with(self, answer: Answer) -> None:
+        """Who answers a turn (the conversation loop); set once, before any turn runs."""
+        self._answer = answer
+
+    def push(self, pipe: Any, conversation_id: str, turn: Turn) -> None:
+        """Queue, on `pipe` (the transaction that stores the message), the message's turn."""
+        queue = keys.turn_queue(conversation_id)
+        pipe.rpush(queue, turn.encode())
+        pipe.expire(queue, QUEUE_SECONDS)
+        pipe.zadd(keys.TURNS_WAITING, {conversation_id: self.clock()}, nx=True)
+
+    async def run(self, conversation_id: str) -> None:
+        """Answer the conversation's queue here, unless another holder (here or in another
+        process) is at it already: then that one answers the new message too."""
+        if conversation_id in self._holding:
+            return
+        token = uuid.uuid4().hex
+        lease = keys.turn_lease(conversation_id)
+        if not await self.redis.set(lease, token, nx=True, px=self.lease_ms):
+            return
+        self._holding[conversation_id] = token
+        heartbeat = asyncio.create_task(self._keep(conversation_id, token), name=f"turn-lease-{conversation_id}")
+        try:
+            await self._drain(conversation_id, token)
+        except asyncio.CancelledError:
+            # Stopping: the turn stays queued, and another process need not wait for the lease.
+            with contextlib.suppress(RedisError):
+                await self._give_back(keys=[lease], args=[token])
+            raise
+        finally:
+            heartbeat.cancel()
+            del self._holding[conversation_id]
+
+    def kick(self, conversation_id: str) -> None:
+        """`run` in the background (the web chat acknowledges a message before its turn)."""
+        task = asyncio.create_task(self._run_logged(conversation_id), name=f"turns-{conversation_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_logged(self, conversation_id: str) -> None:
+        try:
+            await self.run(conversation_id)
+        except RedisError as exc:
+            # The queue is kept: the sweeper takes it up again once Redis answers.
+            log.warning("turns of conversation %s wait: Redis unavailable (%s)", conversation_id, exc)
+
+    async def _drain(self, conversation_id: str, token: str) -> None:
+        queue, lease = keys.turn_queue(conversation_id), keys.turn_lease(conversation_id)
+        pointers = [lease, queue, keys.TURNS_WAITING]
+        while True:
+            raw = await self.redis.lindex(queue, 0)
+            if raw is None:
+                released = await self._release(keys=pointers, args=[token, conversation_id])
+                if released == 0:
+                    continue  # a message came in meanwhile
+                if released == -1:
+                    log.warning("turns of conversation %s: the lease expired meanwhile", conversation_id)
+                return
+            await self._answer_one(conversation_id, str(raw))
+            if not await self._pop(keys=pointers, args=[token, conversation_id, self.clock()]):
+                # Another process took over (this one stalled past the lease): it answers the rest.
+                log.warning("turns of conversation %s: lost the lease during a turn", conversation_id)
+                return
+
+    async def _answer_one(self, conversation_id: str, raw: str) -> None:
+        if self._answer is None:
+            raise RuntimeError("TurnQueue.answer_with was never called")
+        try:
+            turn = Turn.decode(raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("conversation %s: an unreadable turn is dropped (%r): %.200s", conversation_id, exc, raw)
+            return
+        try:
+            await self._answer(conversation_id, turn)
+        except (asyncio.CancelledError, RedisError):
+            raise  # the turn stays at the head of the queue for the next holder
+        except Exception:
+            # A bug must not hold up the conversation for ever: the message is on the case.
+            log.exception("conversation %s: answering a turn failed; it is skipped", conversation_id)
+
+    async def _keep(self, conversation_id: str, token: str) -> None:
+        lease = keys.turn_lease(conversation_id)
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                if not await self._extend(keys=[lease], args=[token, self.lease_ms]):
+                    return
+            except RedisError as exc:
+                log.warning("turn lease of conversation %s not extended: %s", conversation_id, exc)
+
+    async def sweep(self) -> int:
+        """Take up the queues that have not moved for a while and have no live holder."""
+        stale = await self.redis.zrangebyscore(keys.TURNS_WAITING, "-inf", self.clock() - self.stale_seconds,
+                                               start=0, num=SWEEP_BATCH)
+        taken = 0
+        for conversation_id in map(str, stale):
+            if conversation_id in self._holding:
+                continue
+            if not await self.redis.exists(keys.turn_queue(conversation_id)):
+                await self.redis.zrem(keys.TURNS_WAITING, conversation_id)  # erased meanwhile
+                continue
+            if not await self.redis.exists(keys.turn_lease(conversation_id)):
+                log.warning("turns of conversation %s: taking over a queue nobody answers", conversation_id)
+                self.kick(conversation_id)
+                taken += 1
+        return taken
+
+    async def sweep_forever(self, interval: float = SWEEP_SECONDS) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except RedisError as exc:
+                log.warning("turn sweeper: Redis unavailable (%s)", exc)
+            await asyncio.sleep(interval)
+
+    async def stop(self) -> None:
+        """Stop answering; each cancelled holder gives its lease back (see `run`)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
