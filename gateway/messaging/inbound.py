@@ -57,7 +57,7 @@ class ChannelInbound:
             data: dict[str, object] = {"throttled": True, "provider_id": item.provider_id}
             if attachments:
                 data["attachments"] = attachments
-            await self.store.append_message(conversation.id, Author.SHOPPER, item.text, data)
+            await self.store.append_shopper_message(conversation.id, item.text, data, message_id=item.provider_id)
             return
         text = item.text
         if item.channel in NUMBERED_CHANNELS:
@@ -72,7 +72,10 @@ class ChannelInbound:
         """STOP / START / HELP: recorded on the case, answered by the shop, never by the bot."""
         redis = self.store.redis
         opt_out = keys.opt_out(item.channel.value, item.address)
-        await self.store.append_message(conversation.id, Author.SHOPPER, item.text, {"keyword": word.value})
+        stored = await self.store.append_shopper_message(conversation.id, item.text, {"keyword": word.value},
+                                                         message_id=item.provider_id)
+        if stored.duplicate:
+            return  # a redelivery taken over from a stopped process: answered already
         locale = sms.keyword_language(item.text) or conversation.locale
         if word is sms.Keyword.OPT_OUT:
             # Confirmed before the opt-out takes effect: the one message the rules allow after STOP.

@@ -120,6 +120,10 @@ class InboxWorker:
         while True:
             try:
                 await self._ensure_group()
+                # What this worker read before Redis went away and had not finished: now, not
+                # after the claim time a stopped process's entries wait.
+                if entries := await self._read(pending=True):
+                    await self._process(entries)
                 while True:
                     entries = await self._claim_stale_when_due() or await self._read()
                     if entries:
@@ -161,12 +165,13 @@ class InboxWorker:
             log.warning("inbox: took over %d entries a stopped gateway process had not finished", len(entries))
         return entries
 
-    async def _read(self) -> list[Entry]:
+    async def _read(self, *, pending: bool = False) -> list[Entry]:
+        """New entries, or (`pending`) the ones this consumer read and has not acknowledged."""
         response: Any = await self.redis.xreadgroup(keys.INBOX_GROUP, self.consumer,
-                                                     dict.fromkeys(self.streams, ">"),
-                                                     count=self.batch, block=_READ_BLOCK_MS)
+                                                     dict.fromkeys(self.streams, "0" if pending else ">"),
+                                                     count=self.batch, block=None if pending else _READ_BLOCK_MS)
         return [(str(stream), str(entry_id), fields)
-                for stream, stream_entries in response or [] for entry_id, fields in stream_entries]
+                for stream, stream_entries in response or [] for entry_id, fields in stream_entries if fields]
 
     async def _process(self, entries: list[Entry]) -> None:
         by_address: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
@@ -185,8 +190,8 @@ class InboxWorker:
         for stream, entry_id, raw in group:
             try:
                 await self.handle(decode(raw))
-            except asyncio.CancelledError:
-                raise  # left unacknowledged: another process takes it over
+            except (asyncio.CancelledError, RedisError):
+                raise  # left unacknowledged: this process (after Redis is back) or another takes it over
             except Exception as exc:
                 log.exception("inbox: processing entry %s of %s failed", entry_id, stream)
                 await self._dead(stream, entry_id, raw, repr(exc))

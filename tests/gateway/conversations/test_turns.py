@@ -42,7 +42,8 @@ class Answers:
 
 
 def queues(redis: Redis, answers: Answers, **options: float) -> tuple[TurnQueue, TurnQueue]:
-    first, second = TurnQueue(redis, time.time, **options), TurnQueue(redis, time.time, **options)  # type: ignore[arg-type]
+    first = TurnQueue(redis, time.time, **options)  # type: ignore[arg-type]
+    second = TurnQueue(redis, time.time, **options)  # type: ignore[arg-type]
     first.answer_with(answers.of("first"))
     second.answer_with(answers.of("second"))
     return first, second
