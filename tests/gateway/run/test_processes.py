@@ -3,6 +3,7 @@ how every process is started: internal services on loopback, each hop behind its
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,54 @@ async def test_a_gateway_restart_keeps_the_conversation_and_the_shopper_reconnec
     assert before is not None and after is not None and after.id == before.id
     # One "created" state event and the four messages: nothing lost, nothing doubled.
     assert len(await ConversationStore(redis).history(after.id)) == 4 + 1
+
+
+QUESTIONS = ["hallo", "Wie lange habe ich Zeit für eine Rückgabe?", "Was kostet der Versand?",
+             "Kann ich mit PayPal bezahlen?", "danke", "Liefert ihr nach Österreich?"]
+
+
+async def _bot_intents(redis: Redis, session_id: str) -> list[str]:
+    """The intent behind each bot message of the session's conversation, in the order sent
+    (the bot's wording may vary; what it understood, and how many messages it sends, do not)."""
+    conversation = await ConversationStore(redis).find_latest(Channel.WEB, session_id)
+    assert conversation is not None
+    return [str(event.data.get("intent")) for event in await ConversationStore(redis).history(conversation.id)
+            if event.kind.value == "message" and event.author is not None and event.author.value == "bot"]
+
+
+async def test_one_conversations_turns_are_answered_in_order_across_two_processes(
+    settings: Settings, redis: Redis, tmp_path: Path,
+) -> None:
+    first = settings.replace(port=free_port())
+    second = settings.replace(port=free_port())
+    with gateway_process(first, tmp_path / "first.log"), gateway_process(second, tmp_path / "second.log"):
+        # Asked one at a time, waiting for each answer: the order the answers must come in.
+        alone = Shopper(_url(first))
+        alone_session = await alone.connect()
+        for question in QUESTIONS:
+            await alone.turn(question)
+        await alone.close()
+
+        # The same questions from two tabs on two processes, without waiting for anything.
+        tab_on_first = Shopper(_url(first))
+        session_id = await tab_on_first.connect()
+        tab_on_second = Shopper(_url(second), session_id=session_id)
+        await tab_on_second.connect()
+        for number, question in enumerate(QUESTIONS):
+            tab = tab_on_first if number % 2 == 0 else tab_on_second
+            ack = await tab.client.call("user_uttered", {"message": question, "session_id": session_id,
+                                                         "message_id": f"tab-message-{number:03d}"}, timeout=10)
+            assert ack["status"] == "stored"
+        expected = await _bot_intents(redis, alone_session)
+        async with asyncio.timeout(60):
+            while len(answered := await _bot_intents(redis, session_id)) < len(expected):
+                await asyncio.sleep(0.2)
+        await tab_on_first.close()
+        await tab_on_second.close()
+
+    assert answered == expected
+    conversation = await ConversationStore(redis).find_latest(Channel.WEB, session_id)
+    assert conversation is not None
+    shopper_lines = [event.text for event in await ConversationStore(redis).history(conversation.id)
+                     if event.author is not None and event.author.value == "shopper"]
+    assert shopper_lines == QUESTIONS
