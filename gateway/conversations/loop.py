@@ -19,6 +19,7 @@ from core.types import (
     Channel,
     Conversation,
     ConversationState,
+    Event,
     EventKind,
     OutgoingMessage,
     Team,
@@ -205,9 +206,9 @@ class ConversationLoop:
             # The notice promises a reply: the case goes to the queue, so a person gives it.
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)
             notice = OutgoingMessage(self.texts.get(conversation.locale, "bot_unavailable"), author=Author.SYSTEM)
-            await self.outbox.record(conversation, notice, reason="bot_unavailable")
+            told = await self.outbox.record(conversation, notice, reason="bot_unavailable")
             queued = await self.desk.queue(conversation, Team.GENERAL, "bot_unavailable")
-            await self.outbox.deliver(conversation, notice)
+            await self.outbox.deliver(conversation, notice, told)
             if queued is not None:
                 await self.desk.place(queued)
             return
@@ -222,19 +223,20 @@ class ConversationLoop:
             await self.store.set_locale(conversation.id, turn.language)
             conversation = dataclasses.replace(conversation, locale=turn.language)
         understood = turn.understanding
+        recorded: list[Event] = []
         for message in turn.messages:
-            await self.outbox.record(
+            recorded.append(await self.outbox.record(
                 conversation, message,
                 intent=understood.intent, confidence=understood.confidence,
                 retrieval_intent=understood.retrieval_intent,
                 retrieval_confidence=understood.retrieval_confidence,
-            )
+            ))
         # Queued before the shopper reads "passing you on", so their answer to it already
         # finds the bot silent; placed (given to an agent, or told their place) after it.
         queued = None
         if turn.handoff is not None:
             queued = await self.desk.queue(conversation, turn.handoff.team, turn.handoff.reason)
-        for message in turn.messages:
-            await self.outbox.deliver(conversation, message)
+        for message, event in zip(turn.messages, recorded, strict=True):
+            await self.outbox.deliver(conversation, message, event)
         if queued is not None:
             await self.desk.place(queued)
