@@ -1,15 +1,29 @@
 """Web chat: the Rasa Socket.IO protocol, parsed into and rendered from storechat types.
 
 Protocol (compatible with Rasa's socketio channel and its web widgets):
-client `session_request {session_id}` → server `session_confirm <session_id>`;
-client `user_uttered {message, session_id, metadata?}`;
-server `bot_uttered {text, quick_replies?, attachment?}` plus, as additions that
-Rasa widgets ignore, `author` and `agent_name`.
-Extensions: client `history_request` → server `history {messages}`;
-client `typing {typing}` → shown in the agent's console; server `agent_typing
-{typing, agent_name}`; server `storechat_error {code, message}` for anything refused
-(`rate_limited` adds `retry_after`, in seconds, and `event`, the event that was refused).
-A `user_uttered` without a `message` (rasa-webchat's init payload) is ignored quietly.
+client `session_request {session_id, locale?, extensions?}` → server `session_confirm
+<session_id>` (a plain string, as Rasa sends it); client `user_uttered {message, session_id,
+metadata? | customData?, message_id?}`; server `bot_uttered`.
+
+A client that declares no extension gets `bot_uttered` with exactly Rasa's keys, as Rasa's
+socketio output channel sends them: `{text}`, `{text, quick_replies}` or `{attachment}` (a
+message with text and an image comes as two). An agent's message to such a client names
+the agent in its text ("Anna: …") where the shop wants it (STORECHAT_PLAIN_AGENT_NAMES).
+
+Extensions a client declares in `session_request` (unknown names are ignored):
+- `author`: `bot_uttered` is one payload with storechat's additions: `author` (bot, agent,
+  system), `agent_name`, `id` (the case event id) and `at` (ms);
+- `typing`: server `agent_typing {typing, agent_name}` while a person in the console types.
+Every client may send `history_request` → `history {messages}` (the shopper's own items
+carry their `message_id`) and `typing {typing}` (shown in the agent's console), and gets
+`storechat_error {code, message}` for anything refused (`rate_limited` adds `retry_after`,
+in seconds, and `event`, the event that was refused).
+
+A `user_uttered` that asks for a Socket.IO acknowledgement gets one as soon as the message is
+stored, before the bot answers: `{status: "stored", message_id, id}` (`duplicate: true` for a
+`message_id` seen before, stored once), `{status: "refused", code, message, retry_after?}`,
+or `{status: "ignored"}` for one without a `message` (rasa-webchat's init payload), which
+is otherwise ignored quietly.
 """
 
 from __future__ import annotations
@@ -38,11 +52,21 @@ class InvalidPayload(ValueError):
         self.code = code
 
 
+# The extensions of the protocol a client may declare (see above); other names are ignored.
+AUTHOR = "author"
+TYPING = "typing"
+EXTENSIONS = frozenset({AUTHOR, TYPING})
+# More names than this in one session_request are not read (a client would not send them).
+MAX_EXTENSIONS = 16
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRequest:
     session_id: str
     is_new: bool
     locale: object
+    # What the client declared it understands, of EXTENSIONS; empty for a plain Rasa widget.
+    extensions: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +88,18 @@ def parse_session_request(data: object) -> SessionRequest:
     if not isinstance(data, Mapping):
         raise InvalidPayload("invalid_payload", "session_request must be an object")
     requested = data.get("session_id")
+    extensions = parse_extensions(data.get("extensions"))
     if isinstance(requested, str) and _SESSION_ID.match(requested):
-        return SessionRequest(session_id=requested, is_new=False, locale=data.get("locale"))
-    return SessionRequest(session_id=new_session_id(), is_new=True, locale=data.get("locale"))
+        return SessionRequest(session_id=requested, is_new=False, locale=data.get("locale"), extensions=extensions)
+    return SessionRequest(session_id=new_session_id(), is_new=True, locale=data.get("locale"), extensions=extensions)
+
+
+def parse_extensions(declared: object) -> frozenset[str]:
+    """The known extensions among what a client declared; anything else (a later version's
+    names, a wrong type) leaves the client a plain Rasa client for it, not an error."""
+    if not isinstance(declared, list):
+        return frozenset()
+    return frozenset(name for name in declared[:MAX_EXTENSIONS] if isinstance(name, str) and name in EXTENSIONS)
 
 
 # What a client's metadata may hold: rasa-webchat's customData is a flat object; nothing
@@ -123,19 +156,45 @@ def parse_user_uttered(data: object, *, max_chars: int) -> UserUttered | None:
     )
 
 
-def render(message: OutgoingMessage) -> dict[str, Any]:
-    """An outgoing message as a Rasa `bot_uttered` payload."""
+def _quick_replies(message: OutgoingMessage) -> list[dict[str, str]]:
+    return [{"content_type": "text", "title": reply.title, "payload": reply.payload}
+            for reply in message.quick_replies]
+
+
+def _image(url: str) -> dict[str, Any]:
+    return {"type": "image", "payload": {"src": url}}
+
+
+def render_rich(message: OutgoingMessage, event: Event | None = None) -> dict[str, Any]:
+    """The `bot_uttered` of a client that declared `author`: one payload with who wrote it,
+    and (once it is on the case) the case event's id and time."""
     payload: dict[str, Any] = {"text": message.text, "author": message.author.value}
     if message.quick_replies:
-        payload["quick_replies"] = [
-            {"content_type": "text", "title": reply.title, "payload": reply.payload}
-            for reply in message.quick_replies
-        ]
+        payload["quick_replies"] = _quick_replies(message)
     if message.image_url:
-        payload["attachment"] = {"type": "image", "payload": {"src": message.image_url}}
+        payload["attachment"] = _image(message.image_url)
     if message.agent_name:
         payload["agent_name"] = message.agent_name
+    if event is not None:
+        payload["id"] = event.id
+        payload["at"] = int(event.at * 1000)
     return payload
+
+
+def render_plain(message: OutgoingMessage, *, agent_names: bool = True) -> list[dict[str, Any]]:
+    """The `bot_uttered` payloads of a plain Rasa widget, keyed exactly as Rasa's socketio
+    channel sends them (a widget renders nothing else): the text, with its quick replies,
+    then the image on its own. `agent_names`: an agent's text starts with their name."""
+    payloads: list[dict[str, Any]] = []
+    text = message.text
+    if text and agent_names and message.author is Author.AGENT and message.agent_name:
+        text = f"{message.agent_name}: {text}"
+    if text:
+        payloads.append({"text": text, "quick_replies": _quick_replies(message)} if message.quick_replies
+                        else {"text": text})
+    if message.image_url:
+        payloads.append({"attachment": _image(message.image_url)})
+    return payloads
 
 
 def render_history(events: Iterable[Event]) -> list[dict[str, Any]]:
@@ -146,7 +205,11 @@ def render_history(events: Iterable[Event]) -> list[dict[str, Any]]:
             continue
         text = event.data.get("quick_reply_title") or event.text or ""
         item: dict[str, Any] = {"author": event.author.value, "text": text, "at": int(event.at * 1000)}
-        if event.author is not Author.SHOPPER:
+        if event.author is Author.SHOPPER:
+            # What a widget's resend after a lost acknowledgement is recognised by.
+            if message_id := event.data.get("client_message_id"):
+                item["message_id"] = message_id
+        else:
             if replies := event.data.get("quick_replies"):
                 item["quick_replies"] = replies
             if name := event.data.get("agent_name"):

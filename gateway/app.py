@@ -49,6 +49,7 @@ from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
 from gateway.desk.reach import Reach
 from gateway.messaging.delivery import ChannelDelivery, ProviderClient
+from gateway.messaging.outbound import Outbound
 from gateway.complaints.projection import ComplaintsProjection
 from gateway.complaints.report import COMPLAINTS, ComplaintReports
 from gateway.desk.directory import DirectoryProjection
@@ -134,10 +135,13 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     privacy = app[PRIVACY] = Privacy.build(cases, reports, retention, store.clock)
     sessions = SessionStore(redis, agents, settings.agent_session_ms)
     adapters = settings.channels.adapters()
-    provider = ProviderClient(http)
+    provider = ProviderClient(http, read_timeout=settings.provider_read_timeout)
     deliveries = {channel: ChannelDelivery(adapter, provider, store) for channel, adapter in adapters.items()}
-    for channel, delivery in deliveries.items():
-        outbox.register_channel(channel, delivery)
+    # Messages to SMS, Messenger and WhatsApp go through the durable outbound queue.
+    outbound = Outbound(store, deliveries, sends=settings.outbound_worker, lease_ms=settings.outbound_lease_ms,
+                        heartbeat_seconds=settings.outbound_lease_ms / 3000)
+    for channel in deliveries:
+        outbox.register_channel(channel, outbound.channel(channel))
     notifications = await asyncio.to_thread(NotificationConfig.load, settings.notifications_file,
                                             languages=texts.languages)
     notifier = Notifier(notifications,
@@ -155,12 +159,15 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     )
     WebChatServer(app[SIO], store, loop, texts, max_message_chars=settings.max_message_chars,
                   shopper_typing=sockets.shopper_typing, limiter=limiter, proxies=settings.proxies,
-                  offers=proactive)
+                  offers=proactive, plain_agent_names=settings.plain_agent_names)
     app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url, limiter, settings.proxies,
                              settings.max_message_chars)
     # Only a process that has a channel takes its deliveries (the others could not answer them).
     worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
     tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters and settings.inbox_worker else []
+    if deliveries and settings.outbound_worker:
+        # Every process that sends sweeps: a lease in Redis makes each conversation's queue one process's.
+        tasks.append(asyncio.create_task(outbound.sweep_forever(), name="outbound-sweeper"))
     # Every process sweeps: a lease in Redis makes each conversation's turns one process's.
     tasks.append(asyncio.create_task(loop.turns.sweep_forever(), name="turn-sweeper"))
     # Every process ticks; the offers' claim in Redis makes each due visitor one process's.
@@ -181,6 +188,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     finally:
         await background.stop(tasks)
         await loop.turns.stop()
+        await outbound.stop()
     await _close_socketio(app[SIO])
     await http.close()
     await redis.aclose()

@@ -212,6 +212,38 @@ def sent_message(channel: str, provider_id: str) -> str:
     return f"{PREFIX}:sent:{channel}:{provider_id}"
 
 
+def outbound_queue(conversation_id: str) -> str:
+    """List of the conversation's messages waiting to go out on SMS, Messenger or WhatsApp,
+    oldest first (gateway/messaging/outbound.py)."""
+    return f"{PREFIX}:conv:{conversation_id}:outbound"
+
+
+def outbound_lease(conversation_id: str) -> str:
+    """Held (a token, with a TTL) by the process sending the conversation's outbound queue."""
+    return f"{PREFIX}:conv:{conversation_id}:outbound-lease"
+
+
+def outbound_sending(conversation_id: str) -> str:
+    """Which part of the queue's first message a provider call may have started for: a holder
+    that finds it there after a stopped one records the message as `unknown`, not sent twice."""
+    return f"{PREFIX}:conv:{conversation_id}:outbound-sending"
+
+
+# Sorted set of conversations with an outbound queue, scored by when a sweeper should take
+# it up if nobody has (its retry's not-before time, or a moment after it was pushed).
+OUTBOUND_DUE = f"{PREFIX}:outbound:due"
+
+
+def outbound_once(key: str) -> str:
+    """Set when a message with this dedupe key (an order event's notification) was queued."""
+    return f"{PREFIX}:outbound:once:{key}"
+
+
+def delivery_reported(message_id: str, state: str) -> str:
+    """Set when a provider's `state` (delivered, read) of a message was put on the case once."""
+    return f"{PREFIX}:delivery:{message_id}:{state}"
+
+
 # --- contacts across channels ------------------------------------------------------
 
 
@@ -230,6 +262,9 @@ def contact_identities(contact_id: str) -> str:
 NOTIFICATIONS_DUE = f"{PREFIX}:notifications:due"
 # Hash order id → the status whose notification waits (a newer event replaces it).
 NOTIFICATIONS_PENDING = f"{PREFIX}:notifications:pending"
+# Sorted set of claimed notifications not yet handed to the outbox (`<order id>\n<status>:<event
+# ms>`), scored by the deadline after which they are due again (the claimer died, or failed).
+NOTIFICATIONS_INFLIGHT = f"{PREFIX}:notifications:inflight"
 
 
 def notification_taken(order_id: str, status: str, event_at: str) -> str:

@@ -93,6 +93,8 @@ class Settings(EnvironmentSettings):
     # tracker and lock stores); a turn is CPU-bound, so one per core.
     rasa_workers: AtLeastOne = Field(default=2, validation_alias="RASA_WORKERS")
     max_message_chars: AtLeastOne = Field(default=2000, validation_alias="STORECHAT_MAX_MESSAGE_CHARS")
+    # A plain Rasa widget shows no author: an agent's message to it starts with the agent's name.
+    plain_agent_names: bool = Field(default=True, validation_alias="STORECHAT_PLAIN_AGENT_NAMES")
     # Socket.IO packets above this size are refused by the transport itself.
     max_socket_payload_bytes: AtLeastOne = 64 * 1024
     default_locale: str = Field(default="de", validation_alias="STORECHAT_DEFAULT_LOCALE")
@@ -140,6 +142,15 @@ class Settings(EnvironmentSettings):
     # Whether this process also processes webhook deliveries (off: it only accepts them,
     # for intake processes scaled apart from the ones that answer).
     inbox_worker: bool = Field(default=True, validation_alias="STORECHAT_INBOX_WORKER")
+    # Whether this process also sends the outbound queue's messages to SMS, Messenger and
+    # WhatsApp (off: it only queues them; the processes with it on send them).
+    outbound_worker: bool = Field(default=True, validation_alias="STORECHAT_OUTBOUND_WORKER")
+    # A process that stopped while sending a conversation's messages leaves them to another
+    # after this long (its lease on the conversation's queue runs out).
+    outbound_lease_ms: AtLeastOne = Field(default=6_000, validation_alias="STORECHAT_OUTBOUND_LEASE_MS")
+    # How long a provider's API may take to answer a message once it is sent; after that the
+    # message is `unknown` (the provider may have sent it) and never sent again by itself.
+    provider_read_timeout: Positive = Field(default=10.0, validation_alias="STORECHAT_PROVIDER_READ_TIMEOUT")
     # The first-response time a handoff should be answered within (reports: "over target").
     first_response_target: AtLeastOne = Field(default=120, validation_alias="STORECHAT_FIRST_RESPONSE_TARGET")
     # Whether this process folds case events into the reports (gateway/conversations/feed.py).

@@ -55,6 +55,9 @@ class Shopper:
     session_id: str | None = None
     locale: str = "de"
     reconnection: bool = False
+    # The protocol extensions declared in session_request, like storechat's widget by default;
+    # () for a plain Rasa widget (channels/webchat.py).
+    extensions: tuple[str, ...] = ("author", "typing")
     inbox: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
 
     def __post_init__(self) -> None:
@@ -65,7 +68,10 @@ class Shopper:
         self.client.on("connect", self._request_session)
 
     async def _request_session(self) -> None:
-        await self.client.emit("session_request", {"session_id": self.session_id, "locale": self.locale})
+        request: dict[str, Any] = {"session_id": self.session_id, "locale": self.locale}
+        if self.extensions:
+            request["extensions"] = list(self.extensions)
+        await self.client.emit("session_request", request)
 
     async def connect(self) -> str:
         await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"])

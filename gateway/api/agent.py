@@ -28,11 +28,13 @@ from gateway.api.agent_contract import (
     PresenceInput,
     ProactiveReport,
     Queues,
+    SentMessage,
     Suggestion,
     TextInput,
     TransferInput,
 )
 from gateway.api.http import ApiError, Handler, answer, caller, constrained_path, limit, read_body
+from gateway.conversations.outbox import MessageHeld
 from gateway.conversations.store import UnknownConversation, event_to_json
 from gateway.desk.agents import Agent, AgentRole, AgentSession, AgentStore, LoginLimiter, LoginLocked, SessionStore
 from gateway.desk.assignment import AgentLoad, Presence, Roster
@@ -41,7 +43,6 @@ from gateway.desk.case import Cases
 from gateway.limits.clients import Network
 from gateway.desk.desk import Conflict, Desk, NotPermitted
 from gateway.desk.reach import NotYours
-from gateway.messaging.delivery import MessageHeld
 from gateway.proactive.service import PROACTIVE
 
 COOKIE = "storechat_agent"
@@ -224,8 +225,10 @@ async def reply(request: web.Request) -> web.Response:
         raise _desk_errors(exc) from None
     except MessageHeld as exc:
         # On the case (colleagues see what was tried), not with the shopper.
-        raise ApiError(422, "not_sent", str(exc), extra={"reason": exc.reason.value}) from None
-    return answer(CaseEvent, event_to_json(event), 201)
+        raise ApiError(422, "not_sent", str(exc), extra={"reason": exc.reason}) from None
+    # Queued for a messaging channel's workers (nobody waits for the provider); the web chat's is out.
+    delivery = {"state": event.data.get("delivery") or "sent"}
+    return answer(SentMessage, {**event_to_json(event), "delivery": delivery}, 201)
 
 
 async def note(request: web.Request) -> web.Response:

@@ -106,8 +106,29 @@ class CaseEvent(Body):
     text: str | None
     data: dict[str, Any] = Field(description=(
         "a bot message: intent, confidence, retrieval_intent, retrieval_confidence; an agent message or "
-        "note: agent, agent_name; a state change: from, to, reason, team, agent; a request: the request; "
-        "csat: score, comment"))
+        "note: agent, agent_name; a message on SMS, Messenger or WhatsApp: delivery (queued or not_sent); "
+        "a state change: from, to, reason, team, agent; a request: the request; csat: score, comment; "
+        "a delivery: status (sent, delivered, read, failed, unknown, not_sent, opted_out, opted_in), "
+        "message_id (the message's event id), channel, provider_ids, reason"))
+
+
+DeliveryStateName = Literal["queued", "sent", "delivered", "read", "failed", "unknown", "not_sent"]
+
+
+class DeliveryView(Body):
+    state: DeliveryStateName = Field(description=(
+        "queued: on the outbound queue (SMS, Messenger, WhatsApp); sent: the provider took it (the web chat: "
+        "emitted to the shopper's widget); delivered, read: the provider reported so; failed: the provider "
+        "refused it (reason); unknown: the request went out and no answer came, so the provider may or may not "
+        "have sent it (never sent again by itself); not_sent: opted out or outside the channel's window"))
+    reason: str | None = Field(None, description="why it failed or was not sent")
+
+
+class SentMessage(CaseEvent):
+    """A reply as recorded, and how far its delivery got when the answer was written. Later
+    states come as DELIVERY events naming it (data.message_id) on the case and the socket."""
+
+    delivery: DeliveryView
 
 
 class CartView(Body):

@@ -45,7 +45,7 @@ from gateway.desk.assignment import AgentLoad, Presence, Roster
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
 from gateway.desk.reach import NotYours, Reach
-from gateway.webchat.socket_server import session_room
+from gateway.webchat.socket_server import typing_room
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class AgentSockets:
         typing = bool(data.get("typing"))
         if conversation.channel is Channel.WEB:
             await self.sio.emit("agent_typing", {"typing": typing, "agent_name": agent.name},
-                                room=session_room(conversation.address))
+                                room=typing_room(conversation.address))
         elif (channel := self.channels.get(conversation.channel)) is not None:
             await channel.typing(conversation, typing)
 

@@ -166,7 +166,9 @@ AGENT = (
               {"200": SUMMARY, **CONFLICT, **WORKED}, csrf=True),
     Operation("POST", "/agent/conversations/{cid}/messages", "Reply to the shopper on their channel (claims a "
               "waiting conversation)", "agentSession", {
-                  "201": (agent.CaseEvent, "the message as recorded"), **CONFLICT, **WORKED,
+                  "201": (agent.SentMessage, "the message as recorded, at once (the provider is not waited "
+                                             "for): delivery queued on SMS, Messenger and WhatsApp, sent on the "
+                                             "web chat"), **CONFLICT, **WORKED,
                   "422": (Error, "a field is missing or invalid, or not_sent: the channel does not allow it now "
                                  "(kept on the case)")}, agent.TextInput, csrf=True),
     Operation("POST", "/agent/conversations/{cid}/notes", "Add a private note (never sent to the shopper)",

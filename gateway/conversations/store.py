@@ -269,8 +269,11 @@ class ConversationStore:
         author: Author | None = None,
         text: str | None = None,
         data: Mapping[str, Any] | None = None,
+        also: Callable[[Any], None] | None = None,
     ) -> Event:
-        """Add an event to the case (announced to the consoles) and touch the conversation."""
+        """Add an event to the case (announced to the consoles) and touch the conversation.
+        `also(pipe)` adds commands to the same transaction, after the append (a message's
+        entry on the outbound queue: gateway/messaging/outbound.py)."""
         now = self.clock()
         fields = event_fields(kind, now, author=author, text=text, data=data)
         updates: Fields = {"updated_at": repr(now)}
@@ -281,6 +284,8 @@ class ConversationStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             append_event(pipe, conversation_id, fields)
             pipe.hset(keys.conversation(conversation_id), mapping=updates)
+            if also is not None:
+                also(pipe)
             entry_id, *_ = await pipe.execute()
         return event_from_entry(str(entry_id), fields)
 

@@ -5,12 +5,13 @@ moves the channel's customer-service window, and goes into the one conversation
 loop — except SMS keywords (STOP, START, HELP and their German words), which are
 the shop's duty to honour and never reach the bot, and messages over the shopper's
 webhook_message_per_sender, which the case keeps without a bot turn. A numbered answer to numbered
-options (SMS has no buttons) is read as the option. A delivery status the agent
-must know about (a failed message) goes on the case.
+options (SMS has no buttons) is read as the option. A delivery status (delivered, read,
+failed) goes on the case against the message it is about.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict
 
@@ -19,6 +20,8 @@ from channels.base import DeliveryState, DeliveryStatus, Inbound, Received
 from core.types import Author, Channel, Conversation, EventKind, OutgoingMessage, QuickReply
 from gateway import keys
 from gateway.conversations.loop import ConversationLoop
+from gateway.messaging.delivery import SENT_IDS_SECONDS
+from gateway.messaging.outbound_send import record_state
 
 log = logging.getLogger(__name__)
 
@@ -99,17 +102,35 @@ class ChannelInbound:
                                 data={"status": status, "channel": conversation.channel.value})
 
     async def _status(self, status: DeliveryStatus) -> None:
-        if status.state is not DeliveryState.FAILED:
-            return  # sent, delivered and read are the normal course: not news for the agent
-        conversation_id = await self.store.redis.get(keys.sent_message(status.channel.value, status.provider_id))
-        if conversation_id is None:
-            log.info("%s status for an unknown message %s: %s", status.channel.value, status.provider_id,
-                     status.error)
+        """The provider's news of a message it took: delivered, read or failed goes on the case
+        against the message, once per message and state (a long SMS is several provider
+        messages); `sent` is recorded already, when the provider took it."""
+        if status.state is DeliveryState.SENT:
             return
-        log.warning("%s message %s of conversation %s failed: %s", status.channel.value, status.provider_id,
-                    conversation_id, status.error)
-        await self.store.append(str(conversation_id), EventKind.DELIVERY, author=Author.SYSTEM,
-                                text=f"Not delivered: {status.error or 'the provider reported a failure'}",
-                                data={"status": "failed", "channel": status.channel.value,
-                                      "provider_id": status.provider_id})
+        channel = status.channel.value
+        owner = await self.store.redis.get(keys.sent_message(channel, status.provider_id))
+        if owner is None:
+            log.info("%s status for an unknown message %s: %s %s", channel, status.provider_id,
+                     status.state.value, status.error or "")
+            return
+        conversation_id, message_id = _owner(str(owner))
+        once = keys.delivery_reported(message_id or f"{channel}:{status.provider_id}", status.state.value)
+        if not await self.store.redis.set(once, "1", nx=True, ex=SENT_IDS_SECONDS):
+            return
+        text = None
+        if status.state is DeliveryState.FAILED:
+            log.warning("%s message %s of conversation %s failed: %s", channel, status.provider_id,
+                        conversation_id, status.error)
+            text = f"Not delivered: {status.error or 'the provider reported a failure'}"
+        await record_state(self.store, conversation_id, message_id=message_id or "", channel=channel,
+                           state=status.state.value, text=text, provider_id=status.provider_id,
+                           reason=status.error if status.state is DeliveryState.FAILED else None)
 
+
+def _owner(raw: str) -> tuple[str, str | None]:
+    """(conversation id, message event id) of a sent provider id (before message ids were
+    kept, only the conversation's)."""
+    if not raw.startswith("{"):
+        return raw, None
+    data = json.loads(raw)
+    return str(data["c"]), str(data["m"]) or None

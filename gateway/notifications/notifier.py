@@ -3,10 +3,15 @@ customer on the channel their order names (`notify`), in their language.
 
 Every notification goes through one sorted set (keys.NOTIFICATIONS_DUE), due now or at
 the end of the quiet hours, and a ticker in every gateway process sends what is due: a
-Lua script removes the entry and takes its status in one step, so exactly one process
-wins it. A process that posted an event due now wakes its own ticker, so the message goes
-at once. A newer event of the same order replaces the one still waiting: after a night the
-customer reads the latest news once, not the whole night's.
+Lua script moves the entry to the in-flight set (with a deadline) and takes its status in
+one step, so exactly one process wins it. A process that posted an event due now wakes its
+own ticker, so the message goes at once. A newer event of the same order replaces the one
+still waiting: after a night the customer reads the latest news once, not the whole night's.
+
+At least once, and once: a notification leaves the in-flight set only when it is on the
+case and the outbound queue; one whose claimer failed or died is due again after
+`INFLIGHT_SECONDS`, and its message carries a dedupe key per order event, so taking it
+up again never sends it twice.
 
 The message goes on the conversation at that channel address like any bot message (the
 agent's case shows it, the web widget's history replays it), the order counts as proven
@@ -42,15 +47,31 @@ BATCH = 50
 # A repeated event is recognised this long after the first.
 TAKEN_SECONDS = 30 * 24 * 3600
 
-# The atomic claim: only the process whose ZREM removes a due entry sends it.
-# KEYS: due set, pending hash; ARGV: order id, now. The status, or false.
+# A claimed notification not on the case after this long is due again.
+INFLIGHT_SECONDS = 60.0
+
+# The atomic claim: only the process whose ZREM removes a due entry sends it; it stays in
+# flight (`<order id>\n<status>:<event ms>`) until sent. KEYS: due set, pending hash, in-flight
+# set; ARGV: order id, now, deadline. The pending `<status>:<event ms>`, or false.
 _CLAIM = """
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not due or tonumber(due) > tonumber(ARGV[2]) then return false end
 redis.call('ZREM', KEYS[1], ARGV[1])
-local status = redis.call('HGET', KEYS[2], ARGV[1])
+local item = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-return status
+if item then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1] .. '\\n' .. item) end
+return item
+"""
+
+# An in-flight notification past its deadline is due again, unless a newer event of its
+# order waits already (that one replaces it). KEYS: in-flight set, due set, pending hash;
+# ARGV: the in-flight member, its order id, its item, now.
+_REDUE = """
+local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not deadline or tonumber(deadline) > tonumber(ARGV[4]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3]) == 1 then redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2]) end
+return 1
 """
 
 
@@ -71,6 +92,7 @@ class Notifier:
         self.texts = texts
         self.clock = clock
         self._claim = self.redis.register_script(_CLAIM)
+        self._redue = self.redis.register_script(_REDUE)
         self._wake = asyncio.Event()
 
     @property
@@ -93,7 +115,7 @@ class Notifier:
         quiet_end = self.config.quiet_hours.end_after(now) if self.config.quiet_hours else None
         due = quiet_end or now
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.NOTIFICATIONS_PENDING, order.order_id, event.status.value)
+            pipe.hset(keys.NOTIFICATIONS_PENDING, order.order_id, f"{event.status.value}:{event_ms}")
             pipe.zadd(keys.NOTIFICATIONS_DUE, {order.order_id: due.timestamp()})
             await pipe.execute()
         if quiet_end is None:
@@ -115,25 +137,40 @@ class Notifier:
 
     async def send_due(self) -> int:
         """Claim and send every notification due now; how many this process sent."""
+        await self._redue_overdue()
         sent = 0
         while True:
             now = self.clock()
             due = await self.redis.zrangebyscore(keys.NOTIFICATIONS_DUE, "-inf", now, start=0, num=BATCH)
             for order_id in map(str, due):
-                status = await self._claim(keys=[keys.NOTIFICATIONS_DUE, keys.NOTIFICATIONS_PENDING],
-                                           args=[order_id, now])
-                if status is None:
+                item = await self._claim(keys=[keys.NOTIFICATIONS_DUE, keys.NOTIFICATIONS_PENDING,
+                                               keys.NOTIFICATIONS_INFLIGHT],
+                                         args=[order_id, now, now + INFLIGHT_SECONDS])
+                if item is None:
                     continue  # another process won it
+                status, _, event_ms = str(item).partition(":")
                 try:
-                    await self._send(order_id, OrderStatus(status))
-                    sent += 1
+                    await self._send(order_id, OrderStatus(status), event_ms)
                 except Exception:
-                    # Claimed and lost: once at most, never twice. The others still go.
-                    log.exception("notification of order %s (%s) failed", order_id, status)
+                    # Still in flight: due again after INFLIGHT_SECONDS. The others still go.
+                    log.exception("notification of order %s (%s) failed; it is tried again later", order_id, status)
+                    continue
+                await self.redis.zrem(keys.NOTIFICATIONS_INFLIGHT, f"{order_id}\n{item}")
+                sent += 1
             if len(due) < BATCH:
                 return sent
 
-    async def _send(self, order_id: str, status: OrderStatus) -> None:
+    async def _redue_overdue(self) -> None:
+        """The notifications whose claimer failed or died, due again."""
+        now = self.clock()
+        overdue = await self.redis.zrangebyscore(keys.NOTIFICATIONS_INFLIGHT, "-inf", now, start=0, num=BATCH)
+        for member in map(str, overdue):
+            order_id, _, item = member.partition("\n")
+            if await self._redue(keys=[keys.NOTIFICATIONS_INFLIGHT, keys.NOTIFICATIONS_DUE,
+                                       keys.NOTIFICATIONS_PENDING], args=[member, order_id, item, now]):
+                log.warning("notification of order %s (%s) was not sent by its claimer: due again", order_id, item)
+
+    async def _send(self, order_id: str, status: OrderStatus, event_ms: str) -> None:
         # Read now, not at the event: the shop may have changed the address, or the date, since.
         order = await self.orders.get(order_id)
         if order is None or order.notify is None or status not in self.config.statuses:
@@ -150,8 +187,13 @@ class Notifier:
                                   template=self._template(order, status, locale, today))
         conversation = await self.store.open(notify.channel, notify.address, locale)
         await self.verifier.vouch(conversation.id, order)
-        await self.outbox.send(conversation, message,
-                               notification={"order_id": order.order_id, "status": status.value})
+        # One order event, one message: taken up again after its claimer stopped, it is not sent twice.
+        once = f"notification:{order_id}:{status.value}:{event_ms}"
+        event = await self.outbox.send_once(conversation, message, once,
+                                            notification={"order_id": order.order_id, "status": status.value})
+        if event is None:
+            log.info("order %s: %s notification was on its way already", order_id, status)
+            return
         log.info("order %s: %s notification sent to conversation %s", order_id, status, conversation.id)
 
     def _template(self, order: Order, status: OrderStatus, locale: str, today: date) -> Template | None:

@@ -1,8 +1,8 @@
 """The offer to the shopper, and what their answer starts.
 
 The offer is a bot message on the case (history replay shows it) and two emits to the
-visitor's session room: `proactive_offer` for the storechat widget, and a `bot_uttered`
-carrying `offer_id` for a plain Rasa widget (the storechat widget ignores that one).
+visitor's session rooms: `proactive_offer` for the storechat widget (with a `bot_uttered`
+carrying `offer_id`, which it ignores), and the `bot_uttered` of a plain Rasa widget.
 Its quick replies are `/offer_accept{"offer_id": …}` and `/offer_decline{…}`; the
 conversation loop hands every web message here before the bot sees it. Anything else
 written while the offer is open accepts it too: the shopper took up the chat.
@@ -23,7 +23,6 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
-from channels import webchat
 from core.types import (
     Author,
     Channel,
@@ -43,7 +42,7 @@ from gateway.desk.desk import Desk
 from gateway.proactive.metrics import Metrics, Outcome
 from gateway.proactive.rules import Rules, Target
 from gateway.proactive.visitors import CONTEXT_PAGES, VisitorStore
-from gateway.webchat.socket_server import session_room
+from gateway.webchat.socket_server import emit_message, rich_room
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +152,9 @@ class Offers:
         if message is None:
             return
         text = message.text
+        event = None
         if conversation is not None:
-            await self.outbox.record(conversation, message, offer_id=offer.offer_id, rule=offer.rule)
+            event = await self.outbox.record(conversation, message, offer_id=offer.offer_id, rule=offer.rule)
         offered: dict[str, Any] = {
             "offer_id": offer.offer_id, "rule": offer.rule, "text": text,
             "quick_replies": [{"title": reply.title, "payload": reply.payload} for reply in message.quick_replies],
@@ -162,9 +162,10 @@ class Offers:
         }
         if offer.team is not None:
             offered["team"] = offer.team.value
-        room = session_room(offer.session_id)
-        await self.emit("proactive_offer", offered, room)
-        await self.emit("bot_uttered", {**webchat.render(message), "offer_id": offer.offer_id}, room)
+        # The storechat widget shows `proactive_offer` and skips the `bot_uttered` with its offer_id;
+        # a plain Rasa widget gets the message as any other.
+        await self.emit("proactive_offer", offered, rich_room(offer.session_id))
+        await emit_message(self.emit, offer.session_id, message, event=event, rich_extra={"offer_id": offer.offer_id})
         log.info("proactive offer %s (%s, %s) shown to %s", offer.offer_id, offer.rule, offer.target.value,
                  f"conversation {conversation.id}" if conversation else "a visitor without a conversation")
 

@@ -1,8 +1,8 @@
 """Web chat over Socket.IO: the Rasa protocol's events wired to the conversation loop.
 
-Each shopper's sockets join the room of their web session, and every emit goes
-to that room through the Redis manager, so a reply reaches the shopper whichever
-gateway process holds their socket.
+Each shopper's sockets join the rooms of their web session (by the protocol extensions
+they declared: see `rich_room`), and every emit goes to those rooms through the Redis
+manager, so a reply reaches the shopper whichever gateway process holds their socket.
 
 A page view stores nothing: the session id is signed (gateway/webchat/sessions.py),
 and the conversation (and its contact) is created by the session's first message.
@@ -56,8 +56,34 @@ class VisitorOffers(Protocol):
         """Put such an offer on the session's new conversation, before its first message."""
 
 
-def session_room(session_id: str) -> str:
-    return f"web:{session_id}"
+# A web session's sockets are in rooms by what they understand (channels/webchat.py): one
+# of rich (declared `author`) or plain (a Rasa widget), and typing if they declared it.
+def rich_room(session_id: str) -> str:
+    return f"web:{session_id}:rich"
+
+
+def plain_room(session_id: str) -> str:
+    return f"web:{session_id}:plain"
+
+
+def typing_room(session_id: str) -> str:
+    return f"web:{session_id}:typing"
+
+
+def session_rooms(session_id: str) -> tuple[str, str, str]:
+    return rich_room(session_id), plain_room(session_id), typing_room(session_id)
+
+
+class Emit(Protocol):
+    async def __call__(self, event: str, data: dict[str, Any], room: str) -> None: ...
+
+
+async def emit_message(emit: Emit, session_id: str, message: OutgoingMessage, *, event: Event | None = None,
+                       plain_agent_names: bool = True, rich_extra: Mapping[str, Any] | None = None) -> None:
+    """A message to the shopper, to each of their session's rooms in the form it understands."""
+    await emit("bot_uttered", {**webchat.render_rich(message, event), **(rich_extra or {})}, rich_room(session_id))
+    for payload in webchat.render_plain(message, agent_names=plain_agent_names):
+        await emit("bot_uttered", payload, plain_room(session_id))
 
 
 class WebChatServer:
@@ -73,6 +99,7 @@ class WebChatServer:
         limiter: Limiter,
         proxies: Sequence[Network] = (),
         offers: VisitorOffers | None = None,
+        plain_agent_names: bool = True,
     ) -> None:
         self.sio = sio
         self.store = store
@@ -83,6 +110,8 @@ class WebChatServer:
         self.limits = WebLimits(limiter)
         self.proxies = proxies
         self.offers = offers
+        # Whether a plain Rasa widget reads "Anna: …" for an agent's message (it shows no author).
+        self.plain_agent_names = plain_agent_names
         self.sessions = SessionIds(store.redis)
         sio.on("connect", self.on_connect)
         sio.on("session_request", one_payload(self.on_session_request))
@@ -91,8 +120,13 @@ class WebChatServer:
         sio.on("typing", one_payload(self.on_typing))
         loop.outbox.register_channel(Channel.WEB, self.deliver)
 
-    async def deliver(self, conversation: Conversation, message: OutgoingMessage) -> None:
-        await self.sio.emit("bot_uttered", webchat.render(message), room=session_room(conversation.address))
+    async def deliver(self, conversation: Conversation, message: OutgoingMessage, event: Event | None = None) -> None:
+        await emit_message(self._emit, conversation.address, message, event=event,
+                           plain_agent_names=self.plain_agent_names)
+
+    async def _emit(self, event: str, data: dict[str, Any], room: str) -> None:
+        # Through the Redis manager: the room's sockets may be on another gateway process.
+        await self.sio.emit(event, data, room=room)
 
     async def _refuse(self, sid: str, error: webchat.InvalidPayload, locale: str | None = None) -> Ack:
         """Tell the client what was refused; the acknowledgement of a refused message, too."""
@@ -151,15 +185,20 @@ class WebChatServer:
         if conversation is not None and request.locale is not None and conversation.locale != locale:
             await self.store.set_locale(conversation.id, locale)
         previous = session.get("session_id")
-        if previous is not None and previous != session_id:
-            await self.sio.leave_room(sid, session_room(previous))
+        if previous is not None:
+            # Another session, or the same one with other extensions: its rooms are chosen anew.
+            for room in session_rooms(previous):
+                await self.sio.leave_room(sid, room)
         session.update(session_id=session_id, locale=locale)
         if conversation is None:
             session.pop("conversation_id", None)
         else:
             session["conversation_id"] = conversation.id
         await self.sio.save_session(sid, session)
-        await self.sio.enter_room(sid, session_room(session_id))
+        rich = webchat.AUTHOR in request.extensions
+        await self.sio.enter_room(sid, rich_room(session_id) if rich else plain_room(session_id))
+        if webchat.TYPING in request.extensions:
+            await self.sio.enter_room(sid, typing_room(session_id))
         await self.sio.emit("session_confirm", session_id, to=sid)
 
     async def _continued(self, request: webchat.SessionRequest) -> tuple[str, Conversation | None]:

@@ -57,17 +57,52 @@ def test_rasa_widgets_custom_data_is_read_as_metadata() -> None:
     assert uttered.text == "hi" and uttered.metadata == {"locale": "en"}
 
 
-def test_render_speaks_rasa_bot_uttered() -> None:
+def test_the_rich_form_is_one_payload_with_who_wrote_it_and_the_case_event() -> None:
     message = OutgoingMessage("Wie kann ich helfen?", quick_replies=(QuickReply("Versand", "/faq_shipping"),),
                               image_url="https://shop.example/a.png")
-    assert webchat.render(message) == {
+    event = Event("1700000000000-0", EventKind.MESSAGE, 1700000000.25, Author.BOT, "Wie kann ich helfen?")
+    assert webchat.render_rich(message, event) == {
         "text": "Wie kann ich helfen?",
         "author": "bot",
         "quick_replies": [{"content_type": "text", "title": "Versand", "payload": "/faq_shipping"}],
         "attachment": {"type": "image", "payload": {"src": "https://shop.example/a.png"}},
+        "id": "1700000000000-0",
+        "at": 1700000000250,
     }
-    agent = webchat.render(OutgoingMessage("Hallo, hier Anna", author=Author.AGENT, agent_name="Anna"))
-    assert agent["author"] == "agent" and agent["agent_name"] == "Anna"
+    agent = webchat.render_rich(OutgoingMessage("Hallo, hier Anna", author=Author.AGENT, agent_name="Anna"))
+    assert agent == {"text": "Hallo, hier Anna", "author": "agent", "agent_name": "Anna"}
+
+
+def test_the_plain_form_has_exactly_rasas_keys_text_and_image_apart() -> None:
+    """As Rasa's socketio channel sends them: rasa-webchat renders nothing with other keys."""
+    replies = (QuickReply("Versand", "/faq_shipping"),)
+    assert webchat.render_plain(OutgoingMessage("Hallo!")) == [{"text": "Hallo!"}]
+    assert webchat.render_plain(OutgoingMessage("Wobei?", quick_replies=replies)) == [
+        {"text": "Wobei?", "quick_replies": [{"content_type": "text", "title": "Versand", "payload": "/faq_shipping"}]},
+    ]
+    assert webchat.render_plain(OutgoingMessage("So sieht er aus:", image_url="https://shop.example/a.png")) == [
+        {"text": "So sieht er aus:"},
+        {"attachment": {"type": "image", "payload": {"src": "https://shop.example/a.png"}}},
+    ]
+    assert webchat.render_plain(OutgoingMessage("", image_url="https://shop.example/a.png")) == [
+        {"attachment": {"type": "image", "payload": {"src": "https://shop.example/a.png"}}},
+    ]
+
+
+def test_a_plain_widget_reads_the_agents_name_in_the_text_where_the_shop_wants_it() -> None:
+    agent = OutgoingMessage("Ich schaue nach.", author=Author.AGENT, agent_name="Anna")
+    assert webchat.render_plain(agent) == [{"text": "Anna: Ich schaue nach."}]
+    assert webchat.render_plain(agent, agent_names=False) == [{"text": "Ich schaue nach."}]
+    system = OutgoingMessage("Anna kümmert sich jetzt um Ihr Anliegen.", author=Author.SYSTEM)
+    assert webchat.render_plain(system) == [{"text": "Anna kümmert sich jetzt um Ihr Anliegen."}]
+
+
+def test_only_known_extensions_are_read_from_a_session_request() -> None:
+    assert webchat.parse_session_request({"session_id": None}).extensions == frozenset()
+    declared = webchat.parse_session_request({"extensions": ["author", "typing", "emoji", 7, None]})
+    assert declared.extensions == {"author", "typing"}
+    assert webchat.parse_session_request({"extensions": "author"}).extensions == frozenset()
+    assert webchat.parse_session_request({"extensions": ["x"] * 10_000 + ["author"]}).extensions == frozenset()
 
 
 def test_history_shows_messages_but_nothing_internal() -> None:
@@ -80,6 +115,12 @@ def test_history_shows_messages_but_nothing_internal() -> None:
         {"author": "shopper", "text": "hallo", "at": 2000},
         {"author": "bot", "text": "Hallo!", "at": 3000},
     ]
+
+
+def test_the_shoppers_messages_in_the_history_carry_their_message_id() -> None:
+    events = [Event("1-0", EventKind.MESSAGE, 1.0, Author.SHOPPER, "hallo", {"client_message_id": "m-12345678"}),
+              Event("2-0", EventKind.MESSAGE, 2.0, Author.SHOPPER, "noch da?")]
+    assert [item.get("message_id") for item in webchat.render_history(events)] == ["m-12345678", None]
 
 
 def test_history_shows_a_tapped_quick_reply_by_its_title() -> None:

@@ -13,7 +13,7 @@ import yaml
 from redis.asyncio import Redis
 
 from channels import webchat
-from core.types import BotTurn, Channel, Conversation, OutgoingMessage, Team, Understanding
+from core.types import BotTurn, Channel, Conversation, Event, OutgoingMessage, Team, Understanding
 from gateway.conversations.csat import Survey
 from gateway.conversations.loop import ConversationLoop
 from gateway.conversations.outbox import Outbox
@@ -156,7 +156,7 @@ async def build_shop(redis: Redis, tmp_path: Path, rules: Rules | None = None, *
     outbox = Outbox(store)
     delivered: list[tuple[str, OutgoingMessage]] = []
 
-    async def deliver(conversation: Conversation, message: OutgoingMessage) -> None:
+    async def deliver(conversation: Conversation, message: OutgoingMessage, event: Event | None = None) -> None:
         delivered.append((conversation.id, message))
 
     outbox.register_channel(Channel.WEB, deliver)

@@ -91,9 +91,13 @@ async def test_cart_idle_fires_once_after_a_minute_on_the_cart_page_and_the_offe
         {"title": "Ja, gern", "payload": f'/offer_accept{{"offer_id":"{offer["offer_id"]}"}}'},
         {"title": "Nein, danke", "payload": f'/offer_decline{{"offer_id":"{offer["offer_id"]}"}}'},
     ]
-    [(event, uttered, room)] = [emit for emit in shop.emits if emit[0] == "bot_uttered"]
-    assert room == f"web:{session_id}" and [e[2] for e in shop.emits] == [room, room]
+    rich, plain = f"web:{session_id}:rich", f"web:{session_id}:plain"
+    assert [(e[0], e[2]) for e in shop.emits] == [("proactive_offer", rich), ("bot_uttered", rich),
+                                                   ("bot_uttered", plain)]
+    uttered, plainly = (e[1] for e in shop.emits if e[0] == "bot_uttered")
     assert (uttered["text"], uttered["author"], uttered["offer_id"]) == (offer["text"], "bot", offer["offer_id"])
+    # A plain Rasa widget gets Rasa's keys only, the offer's buttons as quick replies.
+    assert set(plainly) == {"text", "quick_replies"} and plainly["quick_replies"] == uttered["quick_replies"]
     assert [reply["payload"] for reply in uttered["quick_replies"]] == [r["payload"] for r in offer["quick_replies"]]
     recorded = [e for e in await shop.store.history(conversation_id) if e.kind is EventKind.MESSAGE]
     assert [(e.author, e.text) for e in recorded] == [(Author.BOT, offer["text"])]

@@ -15,7 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from channels import webchat
-from core.types import Author, Channel, Conversation, OutgoingMessage
+from core.types import Author, Channel, Conversation, Event, OutgoingMessage
 from gateway import keys
 from gateway.conversations.outbox import Outbox
 from gateway.conversations.store import ConversationStore
@@ -109,7 +109,7 @@ async def shop(redis: Redis) -> Shop:
     verifier = Verifier(redis, orders, None, Limiter(redis, Limits.load(REPO_ROOT / "config" / "limits.yml")))
     outbox = Outbox(store)
 
-    async def deliver(conversation: Conversation, message: OutgoingMessage) -> None:
+    async def deliver(conversation: Conversation, message: OutgoingMessage, event: Event | None = None) -> None:
         pass  # the channel itself is not what these figures are about
 
     for channel in (Channel.WEB, Channel.SMS):

@@ -1,7 +1,10 @@
 // The widget's conversation: the Rasa Socket.IO protocol (session_request / session_confirm /
 // user_uttered / bot_uttered) and storechat's extensions (history, storechat_error,
-// agent_typing, typing, storefront_event, proactive_offer). Started by ../widget.js.
+// agent_typing, typing, storefront_event, proactive_offer), channels/webchat.py. Started by
+// ../widget.js. The shopper's messages go out acknowledged and are kept until they are
+// stored (delivery.js).
 
+import { createDelivery } from "./delivery.js";
 import { storageGet, storageSet } from "./dom.js";
 import { createTracker } from "./storefront_events.js";
 import { createTeaser } from "./teaser.js";
@@ -13,8 +16,11 @@ const OPEN_KEY = "storechat.open";
 // TYPING_IDLE_MS means they stopped.
 const TYPING_REPEAT_MS = 2500;
 const TYPING_IDLE_MS = 3000;
-// Messages sent and not refused (yet): a refusal takes the newest back (see onError).
-const SENT_KEPT = 10;
+// What this widget understands beyond Rasa's protocol (channels/webchat.py): who wrote each
+// message and its case event id, and a person typing in the console.
+const EXTENSIONS = ["author", "typing"];
+// Refusals of a message the widget sent itself: its acknowledgement says so, on the bubble.
+const MESSAGE_REFUSALS = new Set(["message_too_long", "empty_message", "invalid_payload", "session_mismatch"]);
 
 /**
  * config: {origin, locale, formatLocale (how times are written, e.g. "en-IE"), shopName,
@@ -29,9 +35,6 @@ export function start(config, t) {
     open: false,
     sessionId: storageGet(SESSION_KEY),
     confirmed: false,
-    outbox: [], // {payload, node} of messages waiting for session_confirm
-    inFlight: [], // sent from the outbox just before history_request: keep them visible
-    sent: [], // the last SENT_KEPT {payload, node, typed, replies} that went out
     replies: [], // the quick replies shown now (a refused tap shows them again)
     lastAuthor: null, // who wrote the newest message the shopper got: the bot is silent after an agent
     typingSentAt: 0, // when the shopper's "typing" last went out (0: not typing)
@@ -47,6 +50,22 @@ export function start(config, t) {
     state.replies = Array.isArray(list) ? list : [];
     view.showQuickReplies(state.replies);
   }
+  const delivery = createDelivery({
+    socket: () => state.socket,
+    online: connected,
+    payload: (entry) => {
+      const metadata = { locale };
+      const token = config.customerToken();
+      if (token) metadata.customer_token = token;
+      return { message: entry.message, session_id: state.sessionId, metadata, message_id: entry.message_id };
+    },
+    render: (entry) => view.renderMessage({ author: "shopper", text: entry.shown, at: entry.at }),
+    mark: (entry) => {
+      view.markDelivery(entry.node, entry.state, entry.reason, () => delivery.retry(entry));
+      if (entry.state === "failed") view.setTyping(false); // no answer is coming to it
+    },
+    takeBack,
+  });
   const teaser = createTeaser(view.shell, t, title, {
     reply: (payload, shown) => {
       open();
@@ -79,34 +98,21 @@ export function start(config, t) {
 
   // ------------------------------------------------------------------ sending
 
-  function emitNow(entry) {
-    state.sent.push(entry);
-    if (state.sent.length > SENT_KEPT) state.sent.shift();
-    state.socket.emit("user_uttered", entry.payload);
-  }
-
-  function emitUtterance(entry) {
-    if (connected()) emitNow(entry);
-    else state.outbox.push(entry); // sent after the next session_confirm
-  }
-
   // `message` goes to the bot; `shown` is what the shopper sees (a quick reply's title);
   // `typed`: it came from the input box (a refused one goes back there).
   function send(message, shown, typed) {
     const text = String(message == null ? "" : message).trim();
     if (!text) return;
-    const node = view.renderMessage({ author: "shopper", text: shown || text, at: Date.now() });
+    const at = Date.now();
+    const node = view.renderMessage({ author: "shopper", text: shown || text, at });
     const replies = state.replies;
     showReplies([]);
     stopShopperTyping();
     // While a person has (or is about to take) the conversation the bot stays silent:
     // no dots promising an answer then.
     if (state.lastAuthor !== "agent" && state.lastAuthor !== "system") view.setTyping(true);
-    const metadata = { locale };
-    const token = config.customerToken();
-    if (token) metadata.customer_token = token;
-    emitUtterance({ payload: { message: text, session_id: state.sessionId, metadata }, node, typed: Boolean(typed),
-                    replies });
+    // Out at once when connected, else after the next session_confirm and history.
+    delivery.add({ message: text, shown: shown || text, at, node, typed: Boolean(typed), replies });
   }
 
   // The shopper's own typing goes to the agent's console (throttled; a stop after idling).
@@ -142,12 +148,9 @@ export function start(config, t) {
     state.sessionId = String(id);
     state.confirmed = true;
     storageSet(SESSION_KEY, state.sessionId);
+    delivery.session(state.sessionId);
+    // What waits to be sent goes out once the history shows what the gateway already has.
     state.socket.emit("history_request", { session_id: state.sessionId });
-    state.inFlight = state.outbox.splice(0);
-    state.inFlight.forEach((entry) => {
-      entry.payload.session_id = state.sessionId;
-      emitNow(entry);
-    });
     tracker.pump();
     if (first) window.dispatchEvent(new CustomEvent("storechat:session", { detail: { sessionId: state.sessionId } }));
   }
@@ -156,13 +159,9 @@ export function start(config, t) {
     const list = (data && Array.isArray(data.messages) && data.messages) || [];
     view.messages.textContent = "";
     list.forEach(view.renderMessage);
-    // Messages written while offline went out after history_request; the history may
-    // not hold them yet, and they must not vanish from the shopper's screen.
-    const recent = list.slice(-20).map((m) => (m.author === "shopper" ? m.text : null));
-    state.inFlight.forEach((entry) => {
-      if (recent.indexOf(entry.payload.message) === -1) view.messages.appendChild(entry.node);
-    });
-    state.inFlight = [];
+    // Messages not acknowledged yet stay on the screen, under the history (in which the
+    // gateway's copy of one whose acknowledgement was lost replaces it).
+    delivery.afterHistory(list).forEach((node) => view.messages.appendChild(node));
     const last = list[list.length - 1];
     const answers = list.filter((m) => m.author !== "shopper");
     state.lastAuthor = answers.length ? answers[answers.length - 1].author : null;
@@ -170,6 +169,7 @@ export function start(config, t) {
     else if (last && last.author !== "shopper" && last.quick_replies) showReplies(last.quick_replies);
     else showReplies([]);
     view.scrollToEnd();
+    delivery.historyArrived();
   }
 
   function onBotUttered(data) {
@@ -209,14 +209,17 @@ export function start(config, t) {
     else if (!view.typingLabel.hidden) view.setTyping(false); // never hide the bot's dots on a person's behalf
   }
 
-  // A refused message is not kept by the gateway: off the screen, and what the shopper typed
-  // back into the input (a tapped quick reply: its buttons back), so nothing is lost.
-  function takeBack() {
-    const entry = state.sent.pop();
-    if (!entry) return;
+  // A message the gateway refused (too long, or the shopper must wait long): off the screen,
+  // what they typed back into the input (a tapped quick reply: its buttons back), and why.
+  function takeBack(entry, refusal) {
     entry.node.remove();
+    view.setTyping(false);
+    if (refusal && refusal.message) {
+      view.renderMessage({ author: "system", text: refusal.message });
+      view.scrollToEnd();
+    }
     if (entry.typed && !view.input.value.trim()) {
-      view.input.value = entry.payload.message;
+      view.input.value = entry.message;
       autoGrow();
     } else if (!entry.typed) {
       showReplies(entry.replies);
@@ -238,8 +241,10 @@ export function start(config, t) {
       setTimeout(requestSession, retryAfter(data));
       return;
     }
-    if (data && ((data.code === "rate_limited" && data.event === "user_uttered") || data.code === "message_too_long")) {
-      takeBack();
+    // A message of the shopper's: its acknowledgement tells, on the bubble (delivery.js).
+    if (data && ((data.code === "rate_limited" && data.event === "user_uttered") || MESSAGE_REFUSALS.has(data.code))
+        && delivery.busy()) {
+      return;
     }
     view.setTyping(false);
     if (data && data.message) {
@@ -250,7 +255,7 @@ export function start(config, t) {
 
   function requestSession() {
     if (state.socket && state.socket.connected) {
-      state.socket.emit("session_request", { session_id: state.sessionId || null, locale });
+      state.socket.emit("session_request", { session_id: state.sessionId || null, locale, extensions: EXTENSIONS });
     }
   }
 
@@ -270,6 +275,7 @@ export function start(config, t) {
     });
     socket.on("disconnect", () => {
       state.confirmed = false;
+      delivery.paused();
       state.typingSentAt = 0;
       view.setStatus("reconnecting");
     });
@@ -327,6 +333,7 @@ export function start(config, t) {
   view.form.addEventListener("submit", submit);
 
   view.setStatus("connecting");
+  delivery.restore(state.sessionId); // a reload keeps what was not sent yet
   if (storageGet(OPEN_KEY, window.sessionStorage) === "1") open();
   connect();
   const pageType = config.pageType || document.body.dataset.pageType;

@@ -4,6 +4,8 @@
 import { ICON_CHAT, ICON_CLOSE, ICON_SEND, appendText, button, el, format, icon, replyParts, safeImageUrl } from "./dom.js";
 
 const TYPING_TIMEOUT_MS = 15000;
+// A message not acknowledged within this long says "sending …".
+const SENDING_SHOWN_AFTER_MS = 600;
 
 function timeLabel(at, locale) {
   if (!at) return "";
@@ -180,6 +182,31 @@ export function createView({ t, origin, locale, title, onReply }) {
     return item;
   }
 
+  // A shopper's message until the gateway has it: "sending …" (only if that takes a moment,
+  // so a message acknowledged at once does not flicker), then nothing more; one that could
+  // not be sent says so (and why, when the gateway said) on a button that sends it again.
+  const sendingTimers = new WeakMap();
+  function markDelivery(node, state, reason, onRetry) {
+    clearTimeout(sendingTimers.get(node));
+    node.classList.toggle("sc-msg--sending", state === "sending");
+    node.classList.toggle("sc-msg--failed", state === "failed");
+    const old = node.querySelector(".sc-delivery");
+    if (old) old.remove();
+    if (state === "sent") return;
+    const status = el("div", "sc-delivery");
+    if (state === "sending") {
+      status.appendChild(el("span", "sc-delivery-sending", t.sending || "…"));
+      sendingTimers.set(node, setTimeout(() => node.appendChild(status), SENDING_SHOWN_AFTER_MS));
+      return;
+    }
+    if (reason) status.appendChild(el("span", "sc-delivery-reason", reason));
+    const retry = el("button", "sc-retry", t.not_sent || "!");
+    retry.type = "button";
+    retry.addEventListener("click", onRetry);
+    status.appendChild(retry);
+    node.appendChild(status);
+  }
+
   // Quick replies belong to the newest bot message only; answering removes them.
   function showQuickReplies(list) {
     replies.textContent = "";
@@ -245,6 +272,7 @@ export function createView({ t, origin, locale, title, onReply }) {
     input: composer.input,
     sendButton: composer.send,
     renderMessage,
+    markDelivery,
     showQuickReplies,
     clearQuickReplies: () => {
       replies.textContent = "";
