@@ -315,8 +315,13 @@ async def test_messenger_outside_its_window_holds_the_news_and_the_case_says_why
     store = ConversationStore(redis)
     conversation = await store.find_latest(Channel.MESSENGER, psid)
     assert conversation is not None
-    held = [e.data for e in await store.history(conversation.id) if e.kind is EventKind.DELIVERY]
-    assert held == [{"status": "not_sent", "reason": "outside_window", "channel": "messenger"}]
+    history = await store.history(conversation.id)
+    news = [e for e in history if e.kind is EventKind.MESSAGE and e.author is Author.BOT]
+    held = [e.data for e in history if e.kind is EventKind.DELIVERY]
+    assert [e.data["delivery"] for e in news] == ["not_sent"]
+    # The state names the message it is about (the console shows it under that message).
+    assert held == [{"status": "not_sent", "reason": "outside_window", "channel": "messenger",
+                     "message_id": news[0].id}]
 
 
 # --- the web chat: live in the widget, and in its history on the next visit ------------

@@ -1,0 +1,3 @@
+"""What every storechat key starts with."""
+
+PREFIX = "storechat"
