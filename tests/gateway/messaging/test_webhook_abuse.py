@@ -22,23 +22,14 @@ from gateway.conversations.store import ConversationStore
 from tests.channels.drivers import DRIVERS, PAGE_ID, Webhook
 from tests.channels.provider_standin import ProviderStandIn
 from tests.gateway.limits.support import limits_file
-from tests.gateway.messaging.test_webhooks import (  # noqa: F401 (the fixtures)
-    PUBLIC_URL,
-    _meta_sign,
-    _post,
-    gateway,
-    make_gateway,
-    rasa,
-    standin,
-)
+from tests.gateway.messaging.support import MESSENGER, PUBLIC_URL, WHATSAPP, meta_sign, post
 from tests.gateway.rasa_standin import ScriptedRasa
 
-SMS, MESSENGER, WHATSAPP = DRIVERS["sms"], DRIVERS["messenger"], DRIVERS["whatsapp"]
 MakeGateway = Callable[..., Awaitable[TestClient]]  # type: ignore[type-arg]
 
 
 def _signed(body: bytes) -> Webhook:
-    return Webhook(body, {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + _meta_sign(body)}, "")
+    return Webhook(body, {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + meta_sign(body)}, "")
 
 
 def _messenger_batch(*messages: tuple[str, str, str]) -> Webhook:
@@ -68,7 +59,7 @@ async def test_a_shopper_over_their_limit_is_acknowledged_and_kept_on_the_case_w
     flood, calm = "6900000000000077", "6900000000000078"
     batch = _messenger_batch((flood, "m_flood_1", "eins"), (flood, "m_flood_2", "zwei"),
                              (flood, "m_flood_3", "drei"), (calm, "m_calm_1", "hallo"))
-    assert await _post(gateway, "messenger", batch) == 200
+    assert await post(gateway, "messenger", batch) == 200
     assert await redis.xlen(keys.inbox("messenger")) == 4
     async with asyncio.timeout(5):
         while len(await _case_texts(redis, Channel.MESSENGER, flood)) < 3:
@@ -89,7 +80,7 @@ async def test_an_address_over_its_limit_gets_429_before_any_signature_is_checke
 ) -> None:
     gateway = await make_gateway(limits_file=limits_file(tmp_path, webhook_per_address="10/minute burst 2"))
     forged = Webhook(b"{}", {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=00"}, "")
-    assert [await _post(gateway, "whatsapp", forged) for _ in range(2)] == [403, 403]
+    assert [await post(gateway, "whatsapp", forged) for _ in range(2)] == [403, 403]
     refused = await gateway.post("/webhooks/whatsapp", data=forged.body, headers=forged.headers)
     assert refused.status == 429 and 1 <= int(refused.headers["Retry-After"]) <= 6
     handshake = await gateway.get("/webhooks/whatsapp", params={"hub.mode": "subscribe"})
@@ -128,7 +119,7 @@ async def test_a_lone_surrogate_in_a_signed_messenger_message_is_stored_as_a_rep
 ) -> None:
     psid = "6900000000000079"
     body = _messenger_batch((psid, "m_surrogate", "x")).body.replace(b'"text": "x"', b'"text": "kaputt \\ud800 ok"')
-    assert await _post(gateway, "messenger", _signed(body)) == 200
+    assert await post(gateway, "messenger", _signed(body)) == 200
     assert await _case_texts(redis, Channel.MESSENGER, psid) == ["kaputt \ufffd ok"]
 
 
@@ -139,7 +130,7 @@ async def test_a_message_longer_than_the_cap_is_cut_with_a_mark(
     gateway = await make_gateway(max_message_chars=40)
     driver = DRIVERS[channel]
     caplog.set_level(logging.INFO, "gateway.messaging.webhooks")
-    assert await _post(gateway, channel, driver.inbound(PUBLIC_URL, driver.address(6), "Wort " * 300)) == 200
+    assert await post(gateway, channel, driver.inbound(PUBLIC_URL, driver.address(6), "Wort " * 300)) == 200
     [text] = await _case_texts(redis, driver.channel, driver.address(6))
     assert len(text) <= 40 and text.endswith(" […]") and text.startswith("Wort Wort")
     assert sum("characters cut to 40" in record.message for record in caplog.records) == 1
@@ -151,7 +142,7 @@ async def test_whatsapp_messages_for_another_number_are_acknowledged_and_ignored
     webhook = WHATSAPP.inbound(PUBLIC_URL, "+4915100000001", "hallo")
     foreign = webhook.body.replace(b'"phone_number_id": "', b'"phone_number_id": "9')
     caplog.set_level(logging.INFO, "channels.whatsapp")
-    assert await _post(gateway, "whatsapp", _signed(foreign)) == 200
+    assert await post(gateway, "whatsapp", _signed(foreign)) == 200
     assert await redis.xlen(keys.inbox("whatsapp")) == 0
     assert sum("phone_number_id" in record.message for record in caplog.records) == 1
     await asyncio.to_thread(standin.none_within, 0.5)
@@ -172,12 +163,12 @@ async def test_only_payloads_offered_as_quick_replies_reach_the_bot_as_intents(
     rasa.reply = {"messages": [{"text": "Worum geht es?", "buttons": [{"title": "Rücksendung", "payload": "/return"}]},
                                {"text": "Oder schreiben Sie mir einfach."}],
                   "intent": {"name": "greet", "confidence": 0.9}, "retrieval": None, "handoff": None}
-    assert await _post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, typed)) == 200
+    assert await post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, typed)) == 200
     assert await _bot_read(rasa, 1) == typed.lstrip("/")  # words, not an intent
     # The button under the turn's first message was offered: its payload is the intent.
-    assert await _post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, "/return")) == 200
+    assert await post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, "/return")) == 200
     assert await _bot_read(rasa, 2) == "/return"
-    assert await _post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, "/handoff")) == 200
+    assert await post(gateway, "messenger", MESSENGER.inbound(PUBLIC_URL, psid, "/handoff")) == 200
     assert await _bot_read(rasa, 3) == "handoff"
     # The case keeps what the shopper wrote.
     assert (await _case_texts(redis, Channel.MESSENGER, psid))[0] == typed

@@ -25,6 +25,7 @@ from gateway.app import create_app
 from gateway.conversations.store import ConversationStore
 from gateway.messaging.channel_settings import ChannelSettings
 from gateway.notifications import NotificationConfig
+from gateway.notifications.notifier import INFLIGHT_SECONDS
 from gateway.settings import REPO_ROOT, Settings
 from gateway.shop.orders import OrderStatus
 from gateway.texts import languages_in
@@ -219,6 +220,48 @@ async def test_of_two_gateway_processes_one_sends_what_waited_for_the_morning(
     clock.set(datetime(2037, 11, 25, 8, 0, tzinfo=BERLIN))
     assert SMS.text_of(await _next(standin)).startswith("Ihre Bestellung 104233 wurde verschickt.")
     await _nothing_sent(standin, 10 * TICK)  # the other process's ticker had its turns too
+
+
+async def _claimed_by_a_process_that_dies(redis: Redis, clock: SteppedClock) -> str:  # type: ignore[type-arg]
+    """Do what a ticker's claim does (gateway/notifications/notifier.py `_CLAIM`) and then
+    nothing: its process died before the message went on the case. The in-flight member."""
+    item = await redis.hget(keys.NOTIFICATIONS_PENDING, "104233")
+    assert item is not None
+    member = f"104233\n{item}"
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zrem(keys.NOTIFICATIONS_DUE, "104233")
+        pipe.hdel(keys.NOTIFICATIONS_PENDING, "104233")
+        pipe.zadd(keys.NOTIFICATIONS_INFLIGHT, {member: clock.now + INFLIGHT_SECONDS})
+        await pipe.execute()
+    return member
+
+
+async def test_a_notification_whose_claimer_died_is_sent_later_once_and_a_second_take_up_sends_nothing(
+    gateway: TestClient, standin: ProviderStandIn, clock: SteppedClock, redis: Redis,  # type: ignore[type-arg]
+) -> None:
+    await put_order(gateway, **ORDER, notify=_notify())
+    clock.set(datetime(2037, 11, 25, 5, 0, tzinfo=BERLIN))  # the quiet hours: it waits for the morning
+    await _event(gateway, "shipped", datetime(2037, 11, 25, 4, 59, tzinfo=BERLIN))
+    clock.set(datetime(2037, 11, 25, 8, 0, tzinfo=BERLIN))
+    member = await _claimed_by_a_process_that_dies(redis, clock)
+    clock.now += INFLIGHT_SECONDS / 2
+    await _nothing_sent(standin)  # it may still be on its way
+
+    clock.now += INFLIGHT_SECONDS  # past its deadline: due again, and a live ticker sends it
+    assert SMS.text_of(await _next(standin)).startswith("Ihre Bestellung 104233 wurde verschickt.")
+    await _eventually(lambda: _no_inflight(redis))
+
+    # A claimer that put it on the case and died before taking it out of flight: taken up
+    # again, the same order event is not sent twice.
+    await redis.zadd(keys.NOTIFICATIONS_INFLIGHT, {member: clock.now})
+    clock.now += 1
+    await _eventually(lambda: _no_inflight(redis))
+    await _nothing_sent(standin)
+    assert len(await _notifications(redis, Channel.SMS, ANNA)) == 1
+
+
+async def _no_inflight(redis: Redis) -> bool:  # type: ignore[type-arg]
+    return await redis.zcard(keys.NOTIFICATIONS_INFLIGHT) == 0
 
 
 async def test_a_number_that_sent_stop_gets_nothing(
