@@ -3,7 +3,7 @@
 import { ApiError } from "./api.js";
 import { renderCase } from "./case_panel.js";
 import { clear, h, waited, words } from "./dom.js";
-import { renderEvent } from "./timeline.js";
+import { isDeliveryProgress, newerDelivery, renderEvent, showDelivery } from "./timeline.js";
 
 const TYPING_REPEAT_MS = 2000; // while the agent types, tell the shopper at most this often
 const TYPING_IDLE_MS = 3000; // no key for this long: the agent stopped typing
@@ -13,7 +13,7 @@ const CHANNEL_NAMES = { web: "Web chat", sms: "SMS", messenger: "Messenger", wha
 
 export class ChatView {
   /**
-   * app: {api, me, template, agentName(email), summaryOf(id), emitTyping(id, bool),
+   * app: {api, me, template, agentName(email), t(key, values), summaryOf(id), emitTyping(id, bool),
    *       onSummary(summary), onHead(chat)?, onClose(id), openConversation(id), notify(text), refreshQueues()}
    */
   constructor(app, id) {
@@ -22,6 +22,8 @@ export class ChatView {
     this.summary = app.summaryOf(id) || null;
     this.locale = this.summary ? this.summary.locale : null;
     this.seen = new Set();
+    // Message id → its latest delivery state (a state may come before its message is shown).
+    this.deliveries = new Map();
     this.typingSent = 0;
     this.typingIdle = null;
     this.shopperTypingTimer = null;
@@ -194,9 +196,16 @@ export class ChatView {
   addEvent(event, live = true) {
     if (!event || this.seen.has(event.id)) return;
     this.seen.add(event.id);
+    const data = event.data || {};
+    if (event.kind === "delivery" && data.message_id) {
+      this.delivered(data.message_id, data.status);
+      if (isDeliveryProgress(event)) return;
+    }
     const nearEnd = this.stick || this.isNearEnd();
-    const node = renderEvent(event, { channel: this.summary && this.summary.channel, agentName: this.app.agentName });
+    const node = renderEvent(event, { channel: this.summary && this.summary.channel, agentName: this.app.agentName, t: this.app.t });
     this.events.appendChild(node);
+    if (event.kind === "message" && data.delivery) this.delivered(event.id, data.delivery);
+    if (this.deliveries.has(event.id)) showDelivery(node, this.deliveries.get(event.id), this.app.t);
     if (!live) return;
     if (event.author === "shopper") {
       this.setShopperTyping(false);
@@ -204,6 +213,14 @@ export class ChatView {
     }
     if (event.kind !== "note") this.refreshCaseSoon();
     if (nearEnd || event.author === "agent") this.scrollToEnd();
+  }
+
+  /** A message's delivery state moved on: shown under it (now, or when it is shown). */
+  delivered(messageId, state) {
+    if (!newerDelivery(this.deliveries.get(messageId), state)) return;
+    this.deliveries.set(messageId, state);
+    const node = this.events.querySelector(`[data-event-id="${CSS.escape(messageId)}"]`);
+    if (node) showDelivery(node, state, this.app.t);
   }
 
   setShopperTyping(on) {

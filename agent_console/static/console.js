@@ -321,6 +321,7 @@ class Console {
       me: this.me,
       template: $("chat-template"),
       agentName: this.agentName,
+      t: (key, values) => this.t(key, values),
       summaryOf: (id) => this.summaries.get(id),
       emitTyping: (id, typing) => {
         if (this.socket && this.socket.connected) this.socket.emit("typing", { conversation_id: id, typing });

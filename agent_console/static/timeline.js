@@ -117,11 +117,40 @@ function csat(event) {
     h("p", { className: "ev-csat", text: data.score ? csatText(data) : event.text || "" }));
 }
 
-/** A message on SMS, Messenger or WhatsApp that did not reach the shopper, or an opt-out/in. */
-function delivery(event) {
+// How far a message to the shopper got (SMS, Messenger, WhatsApp): a later state never
+// shows an earlier one again (a provider's "sent" may arrive after its "delivered").
+const DELIVERY_RANK = { queued: 0, sent: 1, unknown: 1, delivered: 2, read: 3, failed: 4, not_sent: 4 };
+const DELIVERY_MARK = { queued: "…", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!", unknown: "?", not_sent: "!" };
+
+/** Whether `next` is news after `known` (either may be undefined). */
+export function newerDelivery(known, next) {
+  if (!(next in DELIVERY_RANK)) return false;
+  return known === undefined || DELIVERY_RANK[next] > DELIVERY_RANK[known];
+}
+
+/** A delivery event that only moves its message on (shown under the message, no entry of its own). */
+export function isDeliveryProgress(event) {
   const data = event.data || {};
-  const problem = data.status === "failed" || data.status === "not_sent";
-  const title = problem ? `Not delivered${data.channel ? ` (${data.channel})` : ""}` : words(data.status || "delivery");
+  return event.kind === "delivery" && Boolean(data.message_id) && ["sent", "delivered", "read"].includes(data.status);
+}
+
+/** The state line under a message to the shopper: "✓✓ Delivered". t: the console's texts. */
+export function showDelivery(node, state, t) {
+  let line = node.querySelector(".ev-delivery");
+  if (!line) {
+    line = h("p", { className: "ev-delivery" });
+    node.appendChild(line);
+  }
+  line.dataset.state = state;
+  line.textContent = `${DELIVERY_MARK[state] || ""} ${t(`delivery.${state}`)}`.trim();
+}
+
+/** A message on SMS, Messenger or WhatsApp that did not reach the shopper, or an opt-out/in. */
+function delivery(event, context) {
+  const data = event.data || {};
+  const problem = ["failed", "not_sent", "unknown"].includes(data.status);
+  const state = data.status in DELIVERY_RANK ? context.t(`delivery.${data.status}`) : words(data.status || "delivery");
+  const title = `${state}${problem && data.channel ? ` (${data.channel})` : ""}`;
   return h("li", { className: `ev ev--delivery${problem ? " ev--problem" : ""}`, dataset: { eventId: event.id } },
     h("div", { className: "ev-head" }, h("span", { className: "ev-author", text: title }), timeOf(event)),
     event.text ? h("p", { className: "ev-request-text", text: event.text }) : null);
@@ -151,7 +180,7 @@ function offerAccepted(event) {
 }
 
 /**
- * The entry for `event`. context: {channel, agentName(email) → name|null}.
+ * The entry for `event`. context: {channel, agentName(email) → name|null, t(key, values) → text}.
  */
 export function renderEvent(event, context) {
   switch (event.kind) {
@@ -166,7 +195,7 @@ export function renderEvent(event, context) {
     case "csat":
       return csat(event);
     case "delivery":
-      return delivery(event);
+      return delivery(event, context);
     case "context":
       return offerAccepted(event);
     default:
