@@ -11,7 +11,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 # environment says otherwise: recompiling every test module costs each run ~8 s.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints bench-reports bench-flood typecheck system-deps clean
+.PHONY: run test test-fast setup train evaluate bench bench-handoff bench-webhooks bench-complaints bench-reports bench-flood chaos typecheck system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	@echo "==> gateway environment ($(VENV), Python 3.11)"
@@ -80,6 +80,11 @@ bench-reports: setup
 # Issue 14's web chat floods (one socket, one address, session_requests, typing) against the shipped limits (benchmarks/).
 bench-flood: setup
 	@$(PY) benchmarks/flood.py
+
+# Issue 13's faults — kill -9 of a gateway, a Redis restart, Rasa killed or stopped, a failing
+# SMS/Meta provider — against the real system: nothing acknowledged lost or doubled, nobody left in silence (benchmarks/).
+chaos: train
+	@$(PY) benchmarks/chaos.py
 
 typecheck: setup
 	@$(VENV)/bin/mypy

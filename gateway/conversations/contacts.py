@@ -19,7 +19,7 @@ and indexes it. Nothing shopper-facing reads the contact: a shopper's conversati
 by its channel and address, so a merge only changes what the agent's case lists as the
 contact's earlier conversations.
 
-The scripts build keys from templates made in gateway/keys.py (so every key format stays
+The scripts build keys from templates made in gateway/keys/ (so every key format stays
 there) and so touch keys they do not declare: fine on one Redis server, not on a cluster.
 """
 

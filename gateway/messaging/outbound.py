@@ -45,6 +45,9 @@ SWEEP_SECONDS = 0.5
 # A queue pushed in a process that does not send (or died at once) is taken up after this.
 STALE_SECONDS = 2.0
 SWEEP_BATCH = 100
+# A stopping process lets a provider call under way finish this long before it cuts it short
+# (a call cut short is `unknown`: a rolling restart should not make every message in flight so).
+STOP_GRACE_SECONDS = 5.0
 # A queue nobody sends (no gateway running) is kept a week.
 QUEUE_SECONDS = 7 * 24 * 3600
 STOPPED_MID_CALL = ("a gateway process stopped while sending it: the provider may or may not have sent it, "
@@ -131,7 +134,8 @@ class _Pointers:
 class Outbound:
     def __init__(self, store: ConversationStore, deliveries: Mapping[Channel, ChannelDelivery], *,
                  clock: Clock | None = None, sends: bool = True, lease_ms: int = LEASE_MS,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS, stale_seconds: float = STALE_SECONDS) -> None:
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS, stale_seconds: float = STALE_SECONDS,
+                 stop_grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         self.store = store
         self.redis: Redis = store.redis
         self.clock = clock or store.clock
@@ -141,6 +145,8 @@ class Outbound:
         self.lease_ms = lease_ms
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
+        self.stop_grace_seconds = stop_grace_seconds
+        self._stopping = False
         self.sender = Sender(store, self.deliveries, self.clock)
         self._scripts = {name: self.redis.register_script(source) for name, source in
                          (("begin", _BEGIN), ("done", _DONE), ("update", _UPDATE), ("release", _RELEASE),
@@ -164,7 +170,7 @@ class Outbound:
 
     def kick(self, conversation_id: str) -> None:
         """Send the conversation's queue here, in the background, unless this process already is."""
-        if not self.sends or conversation_id in self._holding:
+        if not self.sends or self._stopping or conversation_id in self._holding:
             return
         task = asyncio.create_task(self._run_logged(conversation_id), name=f"outbound-{conversation_id}")
         self._tasks.add(task)
@@ -205,6 +211,9 @@ class Outbound:
     async def _drain(self, conversation_id: str, token: str) -> None:
         at = _Pointers.of(conversation_id)
         while True:
+            if self._stopping:  # the message under way is done; the rest is the next holder's
+                await self._scripts["give_back"](keys=[at.lease], args=[token])
+                return
             raw = await self.redis.lindex(at.queue, 0)
             if raw is None:
                 released = await self._scripts["release"](keys=[at.lease, at.queue, keys.OUTBOUND_DUE],
@@ -304,8 +313,13 @@ class Outbound:
             await asyncio.sleep(interval)
 
     async def stop(self) -> None:
-        """Stop sending; each cancelled holder gives its lease back (see `run`)."""
+        """Stop sending: no new queue is taken up, each holder gives its lease back after the
+        message under way, and one whose provider call outlasts the grace is cancelled (it
+        gives its lease back too, see `run`; the next holder records that message `unknown`)."""
+        self._stopping = True
         tasks = list(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.stop_grace_seconds)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""The privacy room's own Redis keys, built on gateway/keys.py's prefix.
+"""The privacy room's own Redis keys, built on gateway/keys/'s prefix.
 
 Rasa's tracker key is Rasa's (`key_prefix: storechat` in bot/endpoints.yml, and Rasa's own
 `tracker:`); it is named here only so that a forgotten case takes its tracker along.
