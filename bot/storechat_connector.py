@@ -17,7 +17,9 @@ channels stay off, so nothing but the gateway can speak for a conversation.
              "handoff": {"team", "reason"} | null,
              "language": "de" | "en" | null}
       400 → {"error": "..."} on a malformed body
-      500 → {"error": "..."} if Rasa failed to handle the message
+      503 → {"error": "...", "retry": true} (Retry-After: 1) if Rasa's Redis (tracker or
+            lock store) was out of reach: nothing of the turn was kept, so it may be sent again
+      500 → {"error": "..."} if Rasa failed to handle the message otherwise
 
 Unlike Rasa's RestInput, the reply also carries what NLU understood, so the gateway can
 count deflections without a second call, and the language the bot now speaks with the
@@ -43,9 +45,12 @@ from typing import Any, Awaitable, Callable, Optional
 
 import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.lock_store import LockError
 from rasa.shared.core.events import UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sanic.response import HTTPResponse
 
 from language_from_metadata import LANGUAGE_ENTITY, language_from_locale, supported_languages
@@ -56,6 +61,20 @@ TOKEN_VARIABLE = "STORECHAT_RASA_TOKEN"
 
 # Keys of Rasa's collected bot messages that the gateway understands.
 _MESSAGE_KEYS = ("text", "image", "attachment", "custom")
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether a failed turn failed because Rasa's Redis was out of reach (a restart, a
+    moment's outage) or the conversation's lock could not be had: then the tracker kept
+    nothing of the turn, and the gateway may send the same message again."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (RedisConnectionError, RedisTimeoutError, LockError)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 class BadRequest(ValueError):
@@ -218,7 +237,11 @@ class StorechatInput(InputChannel):
                         metadata=metadata,
                     )
                 )
-            except Exception:
+            except Exception as exc:
+                if store_unavailable(exc):
+                    structlogger.warning("storechat.message.store_unavailable", sender=sender, error=repr(exc))
+                    return response.json({"error": "the bot's store is unavailable for a moment", "retry": True},
+                                         status=503, headers={"Retry-After": "1"})
                 structlogger.exception("storechat.message.failure", sender=sender)
                 return response.json({"error": "the bot failed to handle the message"}, status=500)
 

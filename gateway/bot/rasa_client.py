@@ -25,6 +25,11 @@ class BotUnavailable(Exception):
     """Rasa could not be reached, timed out or answered with an error."""
 
 
+class BotBusy(BotUnavailable):
+    """Rasa kept nothing of the turn and asked for it again in a moment (503: its Redis was
+    out of reach, or the conversation's lock taken)."""
+
+
 def _optional_float(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
@@ -97,7 +102,8 @@ class RasaClient:
             ) as response:
                 if response.status != 200:
                     detail = (await response.text())[:200]
-                    raise BotUnavailable(f"Rasa answered {response.status}: {detail}")
+                    failure = BotBusy if response.status == 503 else BotUnavailable
+                    raise failure(f"Rasa answered {response.status}: {detail}")
                 body = await response.json()
         except asyncio.TimeoutError as exc:
             raise BotUnavailable(f"Rasa did not answer within {self._timeout.total}s") from exc

@@ -7,6 +7,7 @@ one conversation are answered one at a time, in order (gateway/conversations/tur
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,7 @@ from core.types import (
     Team,
 )
 from gateway import keys
-from gateway.bot.rasa_client import BotUnavailable
+from gateway.bot.rasa_client import BotBusy, BotUnavailable
 from gateway.conversations import state_machine
 from gateway.conversations.csat import Survey
 from gateway.conversations.outbox import Outbox
@@ -81,6 +82,9 @@ def bot_metadata(conversation: Conversation, client_metadata: Mapping[str, Any])
 INTENT_PREFIX = "/"
 # Case events read back for the quick replies offered since the shopper last wrote.
 OFFER_LOOKBACK = 20
+# A bot that says it is busy (503: its Redis restarting) is asked again after these waits,
+# about 7.5 s in all (RASA_TIMEOUT's default is 8 s); then the shopper goes to a person.
+BUSY_WAITS = (0.5, 1.0, 2.0, 4.0)
 
 
 def bot_text(text: str, offered: Sequence[Mapping[str, Any]]) -> str:
@@ -199,9 +203,22 @@ class ConversationLoop:
                 offered += [reply for reply in event.data.get("quick_replies", []) if isinstance(reply, Mapping)]
         return offered
 
+    async def _ask_bot(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> BotTurn:
+        """The bot's turn; asked again while Rasa says it kept nothing and is busy for a moment
+        (its Redis restarting): a blip should not hand the shopper to a person."""
+        for wait in (*BUSY_WAITS, None):
+            try:
+                return await self.bot.turn(conversation.id, text, bot_metadata(conversation, metadata))
+            except BotBusy as exc:
+                if wait is None:
+                    raise
+                log.info("bot busy for conversation %s (%s): asking again in %.1f s", conversation.id, exc, wait)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
     async def _bot_turn(self, conversation: Conversation, text: str, metadata: Mapping[str, Any]) -> None:
         try:
-            turn = await self.bot.turn(conversation.id, text, bot_metadata(conversation, metadata))
+            turn = await self._ask_bot(conversation, text, metadata)
         except BotUnavailable as exc:
             # The notice promises a reply: the case goes to the queue, so a person gives it.
             log.warning("bot unavailable for conversation %s: %s", conversation.id, exc)

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from core.types import Author, Channel, EventKind
 from gateway.app import create_app
+from gateway.conversations.loop import BUSY_WAITS
 from gateway.conversations.store import ConversationStore
 from gateway.settings import Settings
 from tests.support import Shopper, free_port
@@ -187,6 +188,40 @@ async def test_a_slow_rasa_times_out_politely(
     reply = await shopper.expect("bot_uttered", timeout=3)
     await shopper.close()
     assert "message is saved" in reply["text"]
+
+
+@pytest.mark.parametrize(("busy", "answered_by"), [(2, "bot"), (len(BUSY_WAITS) + 1, "system")])
+async def test_a_rasa_busy_for_a_moment_is_asked_again_and_one_busy_for_long_hands_over(
+    aiohttp_client: AiohttpClient, base_settings: Settings, redis: Redis, busy: int, answered_by: str,
+) -> None:
+    """A 503 is the connector's "my Redis is out of reach, nothing was kept" (bot/storechat_connector.py):
+    a blip is waited out, so the shopper stays with the bot; a long one ends as Rasa down does."""
+    asked: list[float] = []
+
+    async def busy_then_answer(request: web.Request) -> web.Response:
+        asked.append(asyncio.get_running_loop().time())
+        if len(asked) <= busy:
+            return web.json_response({"error": "the bot's store is unavailable for a moment", "retry": True},
+                                     status=503, headers={"Retry-After": "1"})
+        return web.json_response({"messages": [{"text": "Sie haben 30 Tage Zeit."}], "intent": None,
+                                  "retrieval": None, "handoff": None, "language": "de"})
+
+    stand_in = web.Application()
+    stand_in.router.add_post("/webhooks/storechat/webhook", busy_then_answer)
+    rasa = await aiohttp_client(stand_in)
+    gateway = await aiohttp_client(create_app(base_settings.replace(rasa_url=str(rasa.make_url("")).rstrip("/"))))
+    shopper = Shopper(str(gateway.make_url("/")))
+    await shopper.connect()
+    await shopper.say("Wie lange kann ich zurückgeben?")
+    reply = await shopper.expect("bot_uttered", timeout=15)
+    await shopper.close()
+
+    assert reply["author"] == answered_by
+    assert len(asked) == min(busy + 1, len(BUSY_WAITS) + 1)  # asked again after each wait, no more
+    assert shopper.session_id is not None
+    conversation = await ConversationStore(redis).find_latest(Channel.WEB, shopper.session_id)
+    assert conversation is not None
+    assert conversation.state.value == ("bot" if answered_by == "bot" else "queued")
 
 
 async def test_healthz_reports_each_dependency(
