@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 # Events folded per read of a case's stream (a case with more is folded in several steps).
 EVENTS_PER_FOLD = 500
 _READ_BLOCK_MS = 2000
+# After a read that was not a full batch, the follower waits this long for more: a turn's
+# events (the shopper's message, the bot's answers, a state change) are then folded in one
+# go per conversation and projection, not one fold per event; reports lag by this much at most.
+LINGER_SECONDS = 0.25
 _BACKOFF_CAP = 5.0
 CURSOR = "cursor"
 
@@ -77,6 +81,7 @@ class Follower:
     projection: Projection
     claim_idle_ms: int = 60_000
     batch: int = 100
+    linger_seconds: float = LINGER_SECONDS
     consumer: str = field(default_factory=lambda: f"gateway-{uuid.uuid4().hex[:12]}")
 
     @property
@@ -99,8 +104,10 @@ class Follower:
             try:
                 await self.ensure_group()
                 while True:
-                    await self.step(block_ms=_READ_BLOCK_MS)
+                    read = await self.step(block_ms=_READ_BLOCK_MS)
                     delay = 0.1
+                    if 0 < read < self.batch:
+                        await asyncio.sleep(self.linger_seconds)
             except RedisError as exc:
                 log.warning("%s: Redis unavailable (%s); retrying in %.1f s", self.group, exc, delay)
             except Exception:  # a bug in one fold must not stop the reports for good

@@ -43,27 +43,32 @@ SWEEP_BATCH = 100
 # A queue nobody answers (no gateway running) is kept this long: a week of a shop's downtime.
 QUEUE_SECONDS = 7 * 24 * 3600
 
-# KEYS: lease, queue, waiting. ARGV: token, conversation id, now.
-# Drops the answered head of the queue, if the caller still holds the lease.
-_POP = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('LPOP', KEYS[2])
-if redis.call('LLEN', KEYS[2]) == 0 then
-  redis.call('ZREM', KEYS[3], ARGV[2])
-else
-  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-end
-return 1
+# KEYS: lease, queue, waiting. ARGV: token, lease ms, conversation id.
+# Takes the lease and returns the queue's head: -1 if another holds the lease; 0 if the
+# queue is empty (the lease given back at once, the conversation off the waiting set).
+_TAKE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then return head end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[3], ARGV[3])
+return 0
 """
 
-# KEYS: lease, queue, waiting. ARGV: token, conversation id.
-# 1: the queue is empty and the lease given back; 0: it is not empty; -1: the lease is lost.
-_RELEASE = """
+# KEYS: lease, queue, waiting. ARGV: token, conversation id, now.
+# Drops the answered head and returns the next: -1 if the caller lost the lease; 0 if the
+# queue is empty now (the lease given back, in the same step, so no message is left behind).
+_NEXT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+redis.call('LPOP', KEYS[2])
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+  return head
+end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[3], ARGV[2])
-return 1
+return 0
 """
 
 # KEYS: lease. ARGV: token, ms. Extends the lease if the caller holds it.
@@ -111,12 +116,15 @@ class TurnQueue:
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
         self._answer: Answer | None = None
-        self._pop = redis.register_script(_POP)
-        self._release = redis.register_script(_RELEASE)
+        self._take = redis.register_script(_TAKE)
+        self._next = redis.register_script(_NEXT)
         self._extend = redis.register_script(_EXTEND)
         self._give_back = redis.register_script(_GIVE_BACK)
         # Conversations this process is answering, and the tasks kicked off for them.
         self._holding: dict[str, str] = {}
+        # Asked for while this process was at them: looked at again when the holder is done
+        # (a message pushed just after the holder found the queue empty is not left waiting).
+        self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def answer_with(self, answer: Answer) -> None:
@@ -134,15 +142,19 @@ class TurnQueue:
         """Answer the conversation's queue here, unless another holder (here or in another
         process) is at it already: then that one answers the new message too."""
         if conversation_id in self._holding:
+            self._again.add(conversation_id)
             return
+        self._again.discard(conversation_id)
         token = uuid.uuid4().hex
         lease = keys.turn_lease(conversation_id)
-        if not await self.redis.set(lease, token, nx=True, px=self.lease_ms):
-            return
+        head = await self._take(keys=[lease, keys.turn_queue(conversation_id), keys.TURNS_WAITING],
+                                args=[token, self.lease_ms, conversation_id])
+        if isinstance(head, int):
+            return  # another holder is at it (-1), or nothing is queued (0)
         self._holding[conversation_id] = token
         heartbeat = asyncio.create_task(self._keep(conversation_id, token), name=f"turn-lease-{conversation_id}")
         try:
-            await self._drain(conversation_id, token)
+            await self._drain(conversation_id, token, str(head))
         except asyncio.CancelledError:
             # Stopping: the turn stays queued, and another process need not wait for the lease.
             with contextlib.suppress(RedisError):
@@ -151,6 +163,8 @@ class TurnQueue:
         finally:
             heartbeat.cancel()
             del self._holding[conversation_id]
+        if conversation_id in self._again:
+            self.kick(conversation_id)
 
     def kick(self, conversation_id: str) -> None:
         """`run` in the background (the web chat acknowledges a message before its turn)."""
@@ -165,23 +179,18 @@ class TurnQueue:
             # The queue is kept: the sweeper takes it up again once Redis answers.
             log.warning("turns of conversation %s wait: Redis unavailable (%s)", conversation_id, exc)
 
-    async def _drain(self, conversation_id: str, token: str) -> None:
-        queue, lease = keys.turn_queue(conversation_id), keys.turn_lease(conversation_id)
-        pointers = [lease, queue, keys.TURNS_WAITING]
+    async def _drain(self, conversation_id: str, token: str, head: str) -> None:
+        pointers = [keys.turn_lease(conversation_id), keys.turn_queue(conversation_id), keys.TURNS_WAITING]
         while True:
-            raw = await self.redis.lindex(queue, 0)
-            if raw is None:
-                released = await self._release(keys=pointers, args=[token, conversation_id])
-                if released == 0:
-                    continue  # a message came in meanwhile
-                if released == -1:
-                    log.warning("turns of conversation %s: the lease expired meanwhile", conversation_id)
-                return
-            await self._answer_one(conversation_id, str(raw))
-            if not await self._pop(keys=pointers, args=[token, conversation_id, self.clock()]):
+            await self._answer_one(conversation_id, head)
+            following = await self._next(keys=pointers, args=[token, conversation_id, self.clock()])
+            if following == -1:
                 # Another process took over (this one stalled past the lease): it answers the rest.
                 log.warning("turns of conversation %s: lost the lease during a turn", conversation_id)
                 return
+            if following == 0:
+                return  # the queue is empty and the lease given back
+            head = str(following)
 
     async def _answer_one(self, conversation_id: str, raw: str) -> None:
         if self._answer is None:

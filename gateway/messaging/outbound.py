@@ -152,6 +152,8 @@ class Outbound:
                          (("begin", _BEGIN), ("done", _DONE), ("update", _UPDATE), ("release", _RELEASE),
                           ("extend", _EXTEND), ("give_back", _GIVE_BACK))}
         self._holding: dict[str, str] = {}
+        # Queued to while this process was sending them: looked at again when the holder is done.
+        self._again: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def channel(self, channel: Channel) -> OutboundChannel:
@@ -170,7 +172,10 @@ class Outbound:
 
     def kick(self, conversation_id: str) -> None:
         """Send the conversation's queue here, in the background, unless this process already is."""
-        if not self.sends or self._stopping or conversation_id in self._holding:
+        if not self.sends or self._stopping:
+            return
+        if conversation_id in self._holding:
+            self._again.add(conversation_id)
             return
         task = asyncio.create_task(self._run_logged(conversation_id), name=f"outbound-{conversation_id}")
         self._tasks.add(task)
@@ -189,7 +194,9 @@ class Outbound:
     async def run(self, conversation_id: str) -> None:
         """Send the conversation's queue, unless another holder (here or elsewhere) is at it."""
         if conversation_id in self._holding:
+            self._again.add(conversation_id)
             return
+        self._again.discard(conversation_id)
         token = uuid.uuid4().hex
         lease = keys.outbound_lease(conversation_id)
         if not await self.redis.set(lease, token, nx=True, px=self.lease_ms):
@@ -207,6 +214,8 @@ class Outbound:
         finally:
             heartbeat.cancel()
             del self._holding[conversation_id]
+        if conversation_id in self._again:
+            self.kick(conversation_id)
 
     async def _drain(self, conversation_id: str, token: str) -> None:
         at = _Pointers.of(conversation_id)
