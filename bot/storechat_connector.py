@@ -238,7 +238,10 @@ class StorechatInput(InputChannel):
                     )
                 )
             except Exception as exc:
-                if store_unavailable(exc):
+                # Nothing collected yet: the failure came before the bot acted (taking the lock,
+                # reading the tracker), so nothing of the turn was kept. Once the bot has spoken,
+                # the tracker may have been saved (Rasa's lock cleanup runs after that): not retried.
+                if store_unavailable(exc) and not collector.messages:
                     structlogger.warning("storechat.message.store_unavailable", sender=sender, error=repr(exc))
                     return response.json({"error": "the bot's store is unavailable for a moment", "retry": True},
                                          status=503, headers={"Retry-After": "1"})

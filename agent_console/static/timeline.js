@@ -119,7 +119,8 @@ function csat(event) {
 
 // How far a message to the shopper got (SMS, Messenger, WhatsApp): a later state never
 // shows an earlier one again (a provider's "sent" may arrive after its "delivered").
-const DELIVERY_RANK = { queued: 0, sent: 1, unknown: 1, delivered: 2, read: 3, failed: 4, not_sent: 4 };
+// "unknown" then "sent": a holder that had lost its lease learnt the provider took it after all.
+const DELIVERY_RANK = { queued: 0, unknown: 0.5, sent: 1, delivered: 2, read: 3, failed: 4, not_sent: 4 };
 const DELIVERY_MARK = { queued: "…", sent: "✓", delivered: "✓✓", read: "✓✓", failed: "!", unknown: "?", not_sent: "!" };
 
 /** Whether `next` is news after `known` (either may be undefined). */

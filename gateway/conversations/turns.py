@@ -71,10 +71,19 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 0
 """
 
-# KEYS: lease. ARGV: token, ms. Extends the lease if the caller holds it.
+# KEYS: lease, waiting. ARGV: token, ms, conversation id, now. Extends the lease if the
+# caller holds it, and marks the queue as moving (the sweeper looks at stale ones only).
 _EXTEND = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[3])
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+# KEYS: queue, waiting. ARGV: conversation id. Off the waiting set if its queue is gone
+# (erased), in one step: a message pushed meanwhile keeps it there.
+_FORGET_GONE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+return redis.call('ZREM', KEYS[2], ARGV[1])
 """
 
 # KEYS: lease. ARGV: token. Gives the lease back (a stopping process), if the caller holds it.
@@ -119,6 +128,7 @@ class TurnQueue:
         self._take = redis.register_script(_TAKE)
         self._next = redis.register_script(_NEXT)
         self._extend = redis.register_script(_EXTEND)
+        self._forget_gone = redis.register_script(_FORGET_GONE)
         self._give_back = redis.register_script(_GIVE_BACK)
         # Conversations this process is answering, and the tasks kicked off for them.
         self._holding: dict[str, str] = {}
@@ -213,7 +223,8 @@ class TurnQueue:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
-                if not await self._extend(keys=[lease], args=[token, self.lease_ms]):
+                if not await self._extend(keys=[lease, keys.TURNS_WAITING],
+                                          args=[token, self.lease_ms, conversation_id, self.clock()]):
                     return
             except RedisError as exc:
                 log.warning("turn lease of conversation %s not extended: %s", conversation_id, exc)
@@ -226,9 +237,9 @@ class TurnQueue:
         for conversation_id in map(str, stale):
             if conversation_id in self._holding:
                 continue
-            if not await self.redis.exists(keys.turn_queue(conversation_id)):
-                await self.redis.zrem(keys.TURNS_WAITING, conversation_id)  # erased meanwhile
-                continue
+            if await self._forget_gone(keys=[keys.turn_queue(conversation_id), keys.TURNS_WAITING],
+                                       args=[conversation_id]):
+                continue  # erased meanwhile
             if not await self.redis.exists(keys.turn_lease(conversation_id)):
                 log.warning("turns of conversation %s: taking over a queue nobody answers", conversation_id)
                 self.kick(conversation_id)

@@ -78,7 +78,14 @@ class ChannelInbound:
         stored = await self.store.append_shopper_message(conversation.id, item.text, {"keyword": word.value},
                                                          message_id=item.provider_id)
         if stored.duplicate:
-            return  # a redelivery taken over from a stopped process: answered already
+            # A redelivery taken over from a process that stopped: it may have stopped before the
+            # opt-out took effect, so that is done again (it may be done twice); the confirmation
+            # is not sent twice.
+            if word is sms.Keyword.OPT_OUT:
+                await redis.hset(opt_out, mapping={"at": repr(item.received_at), "keyword": item.text[:40]})
+            elif word is sms.Keyword.OPT_IN:
+                await redis.delete(opt_out)
+            return
         locale = sms.keyword_language(item.text) or conversation.locale
         if word is sms.Keyword.OPT_OUT:
             # Confirmed before the opt-out takes effect: the one message the rules allow after STOP.

@@ -34,7 +34,7 @@ from core.types import Channel, Clock, Conversation, Event, OutgoingMessage
 from gateway import keys
 from gateway.conversations.outbox import ONCE_SECONDS, Staged
 from gateway.conversations.store import ConversationStore
-from gateway.messaging.delivery import HELD_TEXT, ChannelDelivery
+from gateway.messaging.delivery import HELD_TEXT, ChannelDelivery, NotSent
 from gateway.messaging.outbound_send import Entry, Finish, Next, Sender, record_state
 
 log = logging.getLogger(__name__)
@@ -108,9 +108,19 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 """
 
+# KEYS: lease, due. ARGV: token, ms, conversation id, due score. Extends the lease if the
+# caller holds it; the queue's due time moves on with it (the sweeper skips live holders).
 _EXTEND = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[3])
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+# KEYS: queue, due. ARGV: conversation id. Off the due set if its queue is gone (erased, or
+# its week ran out), in one step: a message pushed meanwhile keeps it there.
+_FORGET_GONE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+return redis.call('ZREM', KEYS[2], ARGV[1])
 """
 
 _GIVE_BACK = """
@@ -150,7 +160,7 @@ class Outbound:
         self.sender = Sender(store, self.deliveries, self.clock)
         self._scripts = {name: self.redis.register_script(source) for name, source in
                          (("begin", _BEGIN), ("done", _DONE), ("update", _UPDATE), ("release", _RELEASE),
-                          ("extend", _EXTEND), ("give_back", _GIVE_BACK))}
+                          ("extend", _EXTEND), ("give_back", _GIVE_BACK), ("forget_gone", _FORGET_GONE))}
         self._holding: dict[str, str] = {}
         # Queued to while this process was sending them: looked at again when the holder is done.
         self._again: set[str] = set()
@@ -202,7 +212,7 @@ class Outbound:
         if not await self.redis.set(lease, token, nx=True, px=self.lease_ms):
             return
         self._holding[conversation_id] = token
-        heartbeat = asyncio.create_task(self._keep(lease, token), name=f"outbound-lease-{conversation_id}")
+        heartbeat = asyncio.create_task(self._keep(conversation_id, token), name=f"outbound-lease-{conversation_id}")
         try:
             await self._drain(conversation_id, token)
         except asyncio.CancelledError:
@@ -248,6 +258,11 @@ class Outbound:
             await record_state(self.store, conversation_id, message_id=entry.event_id, channel=entry.channel,
                                state="unknown", text=STOPPED_MID_CALL, reason=STOPPED_MID_CALL)
             return await self._done(conversation_id, token, at)
+        if await self.sender.opted_out_since_queued(entry):
+            # STOP came while it waited (a retry's backoff): nothing more goes to that number.
+            await record_state(self.store, conversation_id, message_id=entry.event_id, channel=entry.channel,
+                               state="not_sent", text=HELD_TEXT[NotSent.OPTED_OUT], reason=NotSent.OPTED_OUT.value)
+            return await self._done(conversation_id, token, at)
         step = await self.sender.prepare(conversation_id, entry)
         if step is None:  # nothing to send (the case was erased, or the channel is not configured here)
             if entry.channel not in {channel.value for channel in self.deliveries}:
@@ -276,9 +291,10 @@ class Outbound:
         def finish(pipe: Any) -> None:
             pipe.eval(_DONE, len(script_keys), *script_keys, *args)
 
-        # The outcome on the case and the head off the queue in one transaction.
+        # The outcome on the case and the head off the queue in one transaction; the script
+        # does nothing for a holder that lost its lease meanwhile, which then stops here.
         await also(finish)
-        return True
+        return await self.redis.get(at.lease) == token
 
     async def _update(self, conversation_id: str, token: str, at: _Pointers, entry: Entry, *,
                       due: float | None = None) -> bool:
@@ -287,11 +303,14 @@ class Outbound:
                                                    "" if due is None else repr(due)])
         return bool(done) and due is None
 
-    async def _keep(self, lease: str, token: str) -> None:
+    async def _keep(self, conversation_id: str, token: str) -> None:
+        lease = keys.outbound_lease(conversation_id)
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
-                if not await self._scripts["extend"](keys=[lease], args=[token, self.lease_ms]):
+                if not await self._scripts["extend"](keys=[lease, keys.OUTBOUND_DUE],
+                                                     args=[token, self.lease_ms, conversation_id,
+                                                           self.clock() + self.stale_seconds]):
                     return
             except RedisError as exc:
                 log.warning("outbound lease %s not extended: %s", lease, exc)
@@ -305,9 +324,9 @@ class Outbound:
         for conversation_id in map(str, due):
             if conversation_id in self._holding:
                 continue
-            if not await self.redis.exists(keys.outbound_queue(conversation_id)):
-                await self.redis.zrem(keys.OUTBOUND_DUE, conversation_id)  # erased meanwhile
-                continue
+            if await self._scripts["forget_gone"](keys=[keys.outbound_queue(conversation_id), keys.OUTBOUND_DUE],
+                                                  args=[conversation_id]):
+                continue  # erased meanwhile
             if not await self.redis.exists(keys.outbound_lease(conversation_id)):
                 self.kick(conversation_id)
                 taken += 1

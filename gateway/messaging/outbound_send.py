@@ -107,8 +107,15 @@ class Next:
 
 
 async def record_state(store: ConversationStore, conversation_id: str, *, message_id: str, channel: str,
-                       state: str, text: str | None = None, also: Finish | None = None, **data: Any) -> Event:
-    """A DELIVERY event naming the message (what the console shows under it)."""
+                       state: str, text: str | None = None, also: Finish | None = None, **data: Any) -> Event | None:
+    """A DELIVERY event naming the message (what the console shows under it); None if the
+    case was erased meanwhile (its news is not written into a case that is gone)."""
+    if not await store.redis.exists(keys.conversation(conversation_id)):
+        if also is not None:
+            async with store.redis.pipeline(transaction=True) as pipe:
+                also(pipe)  # the queue's step still happens
+                await pipe.execute()
+        return None
     fields = {"status": state, "message_id": message_id, "channel": channel,
               **{key: value for key, value in data.items() if value is not None}}
     return await store.append(conversation_id, EventKind.DELIVERY, author=Author.SYSTEM,
@@ -125,6 +132,12 @@ class Sender:
         self.store = store
         self.deliveries = {channel.value: delivery for channel, delivery in deliveries.items()}
         self.clock = clock
+
+    async def opted_out_since_queued(self, entry: Entry) -> bool:
+        """Whether the shopper opted out after the message was queued (the confirmation of a
+        STOP is queued after the STOP arrived, and still goes)."""
+        since = await self.store.redis.hget(keys.opt_out(entry.channel, entry.address), "at")
+        return since is not None and float(since) > entry.queued_at
 
     async def prepare(self, conversation_id: str, entry: Entry) -> ProviderRequest | None:
         """The entry's next provider call, or None if there is nothing to send here."""

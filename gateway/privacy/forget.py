@@ -147,6 +147,7 @@ def _case_keys(conversation_id: str, projections: Iterable[str]) -> list[str]:
         keys.conversation_requests(conversation_id), keys.conversation_client(conversation_id),
         keys.verification_failures(conversation_id), rasa_tracker(conversation_id),
         keys.conversation_client_messages(conversation_id), keys.turn_queue(conversation_id),
+        keys.outbound_queue(conversation_id), keys.outbound_sending(conversation_id),
         *(keys.projection_state(name, conversation_id) for name in projections),
     ]
 

@@ -171,6 +171,25 @@ async def test_429_waits_for_its_retry_after_and_the_next_reply_does_not_overtak
     await nothing_sent(standin)
 
 
+async def test_a_reply_waiting_out_a_429_is_not_sent_after_the_shopper_sent_stop(
+        gateway: TestClient, standin: ProviderStandIn, redis: Redis) -> None:  # type: ignore[type-arg]
+    conversation_id, console = await _queued_with_agent(gateway, standin, redis)
+    try:
+        standin.drain()
+        standin.fail_next(1, 429, retry_after="2")
+        status, body = await console.call("POST", f"/conversations/{conversation_id}/messages", {"text": "Noch da?"})
+    finally:
+        await console.close()
+    assert status == 201
+    assert SMS.text_of(await next_request(standin)) == "Noch da?"  # answered 429
+    assert await post(gateway, "sms", SMS.inbound(PUBLIC_URL, SHOPPER, "STOP")) == 200
+    # After the Retry-After: the reply is not sent, the STOP's confirmation is (and nothing else).
+    confirmation = SMS.text_of(await next_request(standin))
+    assert "abgemeldet" in confirmation and "START" in confirmation
+    await eventually(lambda: _states_of_are(redis, body["id"], ["not_sent"]))
+    await nothing_sent(standin)
+
+
 async def test_a_provider_whose_port_is_closed_gets_the_message_once_it_is_back(
         gateway: TestClient, standin: ProviderStandIn, redis: Redis) -> None:  # type: ignore[type-arg]
     conversation_id, console = await _queued_with_agent(gateway, standin, redis)

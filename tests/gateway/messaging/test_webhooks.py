@@ -110,6 +110,22 @@ async def test_stop_is_confirmed_once_then_nothing_is_sent_until_start(
     assert "+49 30 1234 5670" in SMS.text_of(await next_request(standin))
 
 
+async def test_a_stop_taken_over_from_a_process_that_died_before_the_opt_out_still_opts_out(
+    gateway: TestClient, standin: ProviderStandIn, redis: Redis,  # type: ignore[type-arg]
+) -> None:
+    webhook = SMS.inbound(PUBLIC_URL, SHOPPER_PHONE, "STOP")
+    # What the dying process got done: the STOP is on the case, the opt-out is not set yet.
+    store = ConversationStore(redis)
+    conversation = await store.open(Channel.SMS, SHOPPER_PHONE, "de")
+    await store.append_shopper_message(conversation.id, "STOP", {"keyword": "opt_out"}, message_id=webhook.message_id)
+
+    assert await post(gateway, "sms", webhook) == 200  # the provider's retry, or the inbox's takeover
+    await eventually(lambda: redis.exists(keys.opt_out("sms", SHOPPER_PHONE)))
+    await nothing_sent(standin)  # the confirmation is not sent twice (the first process may have)
+    assert await post(gateway, "sms", SMS.inbound(PUBLIC_URL, SHOPPER_PHONE, "Hallo?")) == 200
+    await nothing_sent(standin, 1.5)  # opted out: the bot's answer is not sent
+
+
 async def test_sms_quick_replies_are_numbered_and_a_number_picks_one(
     gateway: TestClient, standin: ProviderStandIn, rasa: ScriptedRasa,  # type: ignore[type-arg]
 ) -> None:
