@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from core.types import Clock
 from gateway import keys
+from gateway.conversations.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +72,6 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 0
 """
 
-# KEYS: lease, waiting. ARGV: token, ms, conversation id, now. Extends the lease if the
-# caller holds it, and marks the queue as moving (the sweeper looks at stale ones only).
-_EXTEND = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[3])
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-"""
-
-# KEYS: queue, waiting. ARGV: conversation id. Off the waiting set if its queue is gone
-# (erased), in one step: a message pushed meanwhile keeps it there.
-_FORGET_GONE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-return redis.call('ZREM', KEYS[2], ARGV[1])
-"""
-
-# KEYS: lease. ARGV: token. Gives the lease back (a stopping process), if the caller holds it.
-_GIVE_BACK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class Turn:
     """A shopper message waiting for its answer: what the bot and the gateway's rules read.
@@ -122,14 +101,11 @@ class TurnQueue:
         self.redis = redis
         self.clock = clock
         self.lease_ms = lease_ms
-        self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
         self._answer: Answer | None = None
         self._take = redis.register_script(_TAKE)
         self._next = redis.register_script(_NEXT)
-        self._extend = redis.register_script(_EXTEND)
-        self._forget_gone = redis.register_script(_FORGET_GONE)
-        self._give_back = redis.register_script(_GIVE_BACK)
+        self.leases = Leases(redis, keys.TURNS_WAITING, lease_ms=lease_ms, heartbeat_seconds=heartbeat_seconds)
         # Conversations this process is answering, and the tasks kicked off for them.
         self._holding: dict[str, str] = {}
         # Asked for while this process was at them: looked at again when the holder is done
@@ -162,13 +138,15 @@ class TurnQueue:
         if isinstance(head, int):
             return  # another holder is at it (-1), or nothing is queued (0)
         self._holding[conversation_id] = token
-        heartbeat = asyncio.create_task(self._keep(conversation_id, token), name=f"turn-lease-{conversation_id}")
+        # While it works, the queue counts as moving (the sweeper looks at stale ones only).
+        heartbeat = asyncio.create_task(self.leases.keep(lease, conversation_id, token, self.clock),
+                                        name=f"turn-lease-{conversation_id}")
         try:
             await self._drain(conversation_id, token, str(head))
         except asyncio.CancelledError:
             # Stopping: the turn stays queued, and another process need not wait for the lease.
             with contextlib.suppress(RedisError):
-                await self._give_back(keys=[lease], args=[token])
+                await self.leases.give_back(lease, token)
             raise
         finally:
             heartbeat.cancel()
@@ -218,17 +196,6 @@ class TurnQueue:
             # A bug must not hold up the conversation for ever: the message is on the case.
             log.exception("conversation %s: answering a turn failed; it is skipped", conversation_id)
 
-    async def _keep(self, conversation_id: str, token: str) -> None:
-        lease = keys.turn_lease(conversation_id)
-        while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            try:
-                if not await self._extend(keys=[lease, keys.TURNS_WAITING],
-                                          args=[token, self.lease_ms, conversation_id, self.clock()]):
-                    return
-            except RedisError as exc:
-                log.warning("turn lease of conversation %s not extended: %s", conversation_id, exc)
-
     async def sweep(self) -> int:
         """Take up the queues that have not moved for a while and have no live holder."""
         stale = await self.redis.zrangebyscore(keys.TURNS_WAITING, "-inf", self.clock() - self.stale_seconds,
@@ -237,8 +204,7 @@ class TurnQueue:
         for conversation_id in map(str, stale):
             if conversation_id in self._holding:
                 continue
-            if await self._forget_gone(keys=[keys.turn_queue(conversation_id), keys.TURNS_WAITING],
-                                       args=[conversation_id]):
+            if await self.leases.forget_gone(keys.turn_queue(conversation_id), conversation_id):
                 continue  # erased meanwhile
             if not await self.redis.exists(keys.turn_lease(conversation_id)):
                 log.warning("turns of conversation %s: taking over a queue nobody answers", conversation_id)

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from core.types import Channel, Clock, Conversation, Event, OutgoingMessage
 from gateway import keys
+from gateway.conversations.leases import Leases
 from gateway.conversations.outbox import ONCE_SECONDS, Staged
 from gateway.conversations.store import ConversationStore
 from gateway.messaging.delivery import HELD_TEXT, ChannelDelivery, NotSent
@@ -108,27 +109,6 @@ redis.call('ZREM', KEYS[3], ARGV[2])
 return 1
 """
 
-# KEYS: lease, due. ARGV: token, ms, conversation id, due score. Extends the lease if the
-# caller holds it; the queue's due time moves on with it (the sweeper skips live holders).
-_EXTEND = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('ZADD', KEYS[2], 'XX', ARGV[4], ARGV[3])
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-"""
-
-# KEYS: queue, due. ARGV: conversation id. Off the due set if its queue is gone (erased, or
-# its week ran out), in one step: a message pushed meanwhile keeps it there.
-_FORGET_GONE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-return redis.call('ZREM', KEYS[2], ARGV[1])
-"""
-
-_GIVE_BACK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class _Pointers:
     lease: str
@@ -153,14 +133,13 @@ class Outbound:
         # Whether this process sends (STORECHAT_OUTBOUND_WORKER); off, it only queues.
         self.sends = sends
         self.lease_ms = lease_ms
-        self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
         self.stop_grace_seconds = stop_grace_seconds
         self._stopping = False
         self.sender = Sender(store, self.deliveries, self.clock)
         self._scripts = {name: self.redis.register_script(source) for name, source in
-                         (("begin", _BEGIN), ("done", _DONE), ("update", _UPDATE), ("release", _RELEASE),
-                          ("extend", _EXTEND), ("give_back", _GIVE_BACK), ("forget_gone", _FORGET_GONE))}
+                         (("begin", _BEGIN), ("done", _DONE), ("update", _UPDATE), ("release", _RELEASE))}
+        self.leases = Leases(self.redis, keys.OUTBOUND_DUE, lease_ms=lease_ms, heartbeat_seconds=heartbeat_seconds)
         self._holding: dict[str, str] = {}
         # Queued to while this process was sending them: looked at again when the holder is done.
         self._again: set[str] = set()
@@ -212,14 +191,17 @@ class Outbound:
         if not await self.redis.set(lease, token, nx=True, px=self.lease_ms):
             return
         self._holding[conversation_id] = token
-        heartbeat = asyncio.create_task(self._keep(conversation_id, token), name=f"outbound-lease-{conversation_id}")
+        # While it works, the queue's due time moves on (the sweeper passes live holders by).
+        heartbeat = asyncio.create_task(
+            self.leases.keep(lease, conversation_id, token, lambda: self.clock() + self.stale_seconds),
+            name=f"outbound-lease-{conversation_id}")
         try:
             await self._drain(conversation_id, token)
         except asyncio.CancelledError:
             # Stopping: the queue stays, and nobody need wait for the lease. A call that was
             # under way keeps its mark, so the next holder records it as unknown.
             with contextlib.suppress(RedisError):
-                await self._scripts["give_back"](keys=[lease], args=[token])
+                await self.leases.give_back(lease, token)
             raise
         finally:
             heartbeat.cancel()
@@ -231,7 +213,7 @@ class Outbound:
         at = _Pointers.of(conversation_id)
         while True:
             if self._stopping:  # the message under way is done; the rest is the next holder's
-                await self._scripts["give_back"](keys=[at.lease], args=[token])
+                await self.leases.give_back(at.lease, token)
                 return
             raw = await self.redis.lindex(at.queue, 0)
             if raw is None:
@@ -303,18 +285,6 @@ class Outbound:
                                                    "" if due is None else repr(due)])
         return bool(done) and due is None
 
-    async def _keep(self, conversation_id: str, token: str) -> None:
-        lease = keys.outbound_lease(conversation_id)
-        while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            try:
-                if not await self._scripts["extend"](keys=[lease, keys.OUTBOUND_DUE],
-                                                     args=[token, self.lease_ms, conversation_id,
-                                                           self.clock() + self.stale_seconds]):
-                    return
-            except RedisError as exc:
-                log.warning("outbound lease %s not extended: %s", lease, exc)
-
     # --- the sweeper ----------------------------------------------------------------------
 
     async def sweep(self) -> int:
@@ -324,8 +294,7 @@ class Outbound:
         for conversation_id in map(str, due):
             if conversation_id in self._holding:
                 continue
-            if await self._scripts["forget_gone"](keys=[keys.outbound_queue(conversation_id), keys.OUTBOUND_DUE],
-                                                  args=[conversation_id]):
+            if await self.leases.forget_gone(keys.outbound_queue(conversation_id), conversation_id):
                 continue  # erased meanwhile
             if not await self.redis.exists(keys.outbound_lease(conversation_id)):
                 self.kick(conversation_id)
