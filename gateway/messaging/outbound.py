@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -51,6 +52,7 @@ SWEEP_BATCH = 100
 STOP_GRACE_SECONDS = 5.0
 # A queue nobody sends (no gateway running) is kept a week.
 QUEUE_SECONDS = 7 * 24 * 3600
+UNREADABLE = "the queued message could not be read back (a bug, or a change of format): it was not sent"
 STOPPED_MID_CALL = ("a gateway process stopped while sending it: the provider may or may not have sent it, "
                     "so it is not sent again")
 
@@ -232,6 +234,7 @@ class Outbound:
         except (ValueError, KeyError, TypeError) as exc:
             log.error("conversation %s: an unreadable outbound entry is dropped (%r): %.200s",
                       conversation_id, exc, raw)
+            await self._unreadable(conversation_id, raw)
             return await self._done(conversation_id, token, at)
         if entry.not_before > self.clock():
             return await self._update(conversation_id, token, at, entry, due=entry.not_before)
@@ -255,6 +258,15 @@ class Outbound:
             return False
         following = await self.sender.send(conversation_id, entry, step)
         return await self._follow(conversation_id, token, at, following)
+
+    async def _unreadable(self, conversation_id: str, raw: str) -> None:
+        """An entry that cannot be sent still gets a state, where it names its message."""
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            data = json.loads(raw)
+            if data.get("event_id"):
+                await record_state(self.store, conversation_id, message_id=str(data["event_id"]),
+                                   channel=str(data.get("channel") or ""), state="failed", text=UNREADABLE,
+                                   reason=UNREADABLE)
 
     async def _follow(self, conversation_id: str, token: str, at: _Pointers, following: Next) -> bool:
         if following.entry is None:

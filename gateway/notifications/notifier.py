@@ -47,8 +47,10 @@ BATCH = 50
 # A repeated event is recognised this long after the first.
 TAKEN_SECONDS = 30 * 24 * 3600
 
-# A claimed notification not on the case after this long is due again.
+# A claimed notification not on the case after this long is due again, this many times at
+# most (a notification that fails every time is given up on, loudly, not tried for ever).
 INFLIGHT_SECONDS = 60.0
+TAKE_UPS = 5
 
 # The atomic claim: only the process whose ZREM removes a due entry sends it; it stays in
 # flight (`<order id>\n<status>:<event ms>`) until sent. KEYS: due set, pending hash, in-flight
@@ -148,7 +150,7 @@ class Notifier:
                                          args=[order_id, now, now + INFLIGHT_SECONDS])
                 if item is None:
                     continue  # another process won it
-                status, _, event_ms = str(item).partition(":")
+                status, event_ms, _ = _fields(str(item))
                 try:
                     await self._send(order_id, OrderStatus(status), event_ms)
                 except Exception:
@@ -166,8 +168,14 @@ class Notifier:
         overdue = await self.redis.zrangebyscore(keys.NOTIFICATIONS_INFLIGHT, "-inf", now, start=0, num=BATCH)
         for member in map(str, overdue):
             order_id, _, item = member.partition("\n")
+            status, event_ms, taken_up = _fields(item)
+            if taken_up >= TAKE_UPS:
+                if await self.redis.zrem(keys.NOTIFICATIONS_INFLIGHT, member):
+                    log.error("notification of order %s (%s) given up after %d tries", order_id, status, taken_up + 1)
+                continue
+            again = f"{status}:{event_ms}:{taken_up + 1}"
             if await self._redue(keys=[keys.NOTIFICATIONS_INFLIGHT, keys.NOTIFICATIONS_DUE,
-                                       keys.NOTIFICATIONS_PENDING], args=[member, order_id, item, now]):
+                                       keys.NOTIFICATIONS_PENDING], args=[member, order_id, again, now]):
                 log.warning("notification of order %s (%s) was not sent by its claimer: due again", order_id, item)
 
     async def _send(self, order_id: str, status: OrderStatus, event_ms: str) -> None:
@@ -202,3 +210,10 @@ class Notifier:
             return None
         return Template(whatsapp.names[locale], locale,
                         template_parameters(order, whatsapp, self.texts, locale, today))
+
+
+def _fields(item: str) -> tuple[str, str, int]:
+    """(status, event ms, times taken up again) of a pending or in-flight `<status>:<event ms>[:<n>]`."""
+    status, _, rest = item.partition(":")
+    event_ms, _, taken_up = rest.partition(":")
+    return status, event_ms, int(taken_up) if taken_up.isdigit() else 0

@@ -300,3 +300,19 @@ async def test_a_stopping_process_finishes_the_call_under_way_and_hands_its_queu
     assert SMS.text_of(await next_request(standin)) == "Zwei."
     await nothing_sent(standin)
     assert await _states_of(redis, under_way.id) == [cut_state]
+
+
+async def test_an_entry_that_cannot_be_read_back_is_failed_on_its_case_and_the_queue_goes_on(
+        queueing: Callable[..., Side], standin: ProviderStandIn, redis: Redis) -> None:  # type: ignore[type-arg]
+    side = queueing(sends=False)
+    conversation = await side.store.open(Channel.SMS, SHOPPER, "de")
+    broken = await side.outbox.record(conversation, OutgoingMessage("Eins.", Author.AGENT, agent_name="Anna"))
+    following = await side.outbox.record(conversation, OutgoingMessage("Zwei.", Author.AGENT, agent_name="Anna"))
+    queue = keys.outbound_queue(conversation.id)
+    entry = json.loads(str(await redis.lindex(queue, 0)))
+    await redis.lset(queue, 0, json.dumps({"event_id": entry["event_id"], "channel": "sms", "message": None}))
+
+    await _sweep_until(queueing(sends=True), redis, following.id, "sent")
+    assert await _states_of(redis, broken.id) == ["failed"]
+    assert SMS.text_of(await next_request(standin)) == "Zwei."
+    await nothing_sent(standin)

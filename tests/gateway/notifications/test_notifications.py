@@ -25,7 +25,7 @@ from gateway.app import create_app
 from gateway.conversations.store import ConversationStore
 from gateway.messaging.channel_settings import ChannelSettings
 from gateway.notifications import NotificationConfig
-from gateway.notifications.notifier import INFLIGHT_SECONDS
+from gateway.notifications.notifier import INFLIGHT_SECONDS, TAKE_UPS
 from gateway.settings import REPO_ROOT, Settings
 from gateway.shop.orders import OrderStatus
 from gateway.texts import languages_in
@@ -258,6 +258,23 @@ async def test_a_notification_whose_claimer_died_is_sent_later_once_and_a_second
     await _eventually(lambda: _no_inflight(redis))
     await _nothing_sent(standin)
     assert len(await _notifications(redis, Channel.SMS, ANNA)) == 1
+
+
+async def test_a_notification_that_failed_every_time_is_given_up_on_not_tried_for_ever(
+    gateway: TestClient, standin: ProviderStandIn, clock: SteppedClock, redis: Redis,  # type: ignore[type-arg]
+) -> None:
+    await put_order(gateway, **ORDER, notify=_notify())
+    clock.set(datetime(2037, 11, 25, 5, 0, tzinfo=BERLIN))  # waits for the morning
+    await _event(gateway, "shipped", datetime(2037, 11, 25, 4, 59, tzinfo=BERLIN))
+    clock.set(datetime(2037, 11, 25, 8, 0, tzinfo=BERLIN))
+    member = await _claimed_by_a_process_that_dies(redis, clock)
+    # Its claimers failed TAKE_UPS times already: the last one's deadline passes.
+    await redis.zrem(keys.NOTIFICATIONS_INFLIGHT, member)
+    await redis.zadd(keys.NOTIFICATIONS_INFLIGHT, {f"{member}:{TAKE_UPS}": clock.now})
+    clock.now += 1
+    await _eventually(lambda: _no_inflight(redis))
+    await _nothing_sent(standin)
+    assert await redis.zcard(keys.NOTIFICATIONS_DUE) == 0
 
 
 async def _no_inflight(redis: Redis) -> bool:  # type: ignore[type-arg]
