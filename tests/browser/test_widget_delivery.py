@@ -225,3 +225,30 @@ def test_a_message_written_while_the_gateway_restarts_reaches_the_case_once(
         lines = shopper_lines(settings, page)
     assert [text for text, _ in lines] == ["Hallo", "Hallo? Noch jemand da?"]
     expect(bubbles(page, "Hallo? Noch jemand da?")).to_have_count(1)
+
+
+def test_two_tabs_of_one_shopper_keep_each_others_pending_messages(page: Page, gateway: Any) -> None:
+    start(page, gateway)
+    other = page.context.new_page()  # the same browser profile: the same session, the same storage
+    other.add_init_script(CAPTURE_SOCKETS)
+    open_shop(other, url(gateway))
+    open_chat(other)
+    offline(page)
+    offline(other)
+    say(page, "Aus dem ersten Tab")
+    say(other, "Aus dem zweiten Tab")
+    pending = json.loads(page.evaluate(
+        "key => localStorage.getItem('storechat.pending.' + localStorage.getItem(key))", SESSION_KEY))
+    assert sorted(entry["message"] for entry in pending) == ["Aus dem ersten Tab", "Aus dem zweiten Tab"]
+
+    # The first tab is reloaded while the second stays offline: both messages arrive, once each.
+    page.reload()
+    page.evaluate("() => window.StorechatWidget.ready")
+    page.evaluate("() => window.StorechatWidget.open()")
+    delivered(bubbles(page, "Aus dem zweiten Tab"))
+    delivered(bubbles(page, "Aus dem ersten Tab"))
+    online(other)
+    delivered(bubbles(other, "Aus dem zweiten Tab"))
+    texts = [text for text, _ in shopper_lines(gateway, page)]
+    assert sorted(texts) == ["Aus dem ersten Tab", "Aus dem zweiten Tab", "Hallo"]
+    other.close()

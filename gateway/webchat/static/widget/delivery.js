@@ -39,12 +39,23 @@ export function createDelivery(hooks) {
   let attempt = 0; // which try that is: one cut off by a disconnect answers nothing any more
   let ready = false; // the history arrived since the last (re)connect
   let waitTimer = null; // a rate-limited message waits for the gateway's retry_after
+  const settled = new Set(); // ids this tab saw stored, or gave back to the shopper
 
+  // Another tab of the same session keeps its pending messages under the same key: those
+  // stay (unless this tab saw them settled), so a reload of either tab finds them.
   function persist() {
     if (!sessionId) return; // before the first session_confirm: kept in memory, saved then
+    const mine = new Set(queue.map((e) => e.message_id));
+    const others = stored(sessionId).filter((e) => !mine.has(e.message_id) && !settled.has(e.message_id));
     const kept = queue.map((e) => ({ message_id: e.message_id, message: e.message, shown: e.shown, at: e.at,
                                      typed: e.typed }));
-    storageSet(PENDING_KEY + sessionId, JSON.stringify(kept));
+    storageSet(PENDING_KEY + sessionId, JSON.stringify(others.concat(kept)));
+  }
+
+  function settle(entry) {
+    settled.add(entry.message_id);
+    queue = queue.filter((e) => e !== entry);
+    persist();
   }
 
   function stored(id) {
@@ -71,8 +82,7 @@ export function createDelivery(hooks) {
   }
 
   function done(entry) {
-    queue = queue.filter((e) => e !== entry);
-    persist();
+    settle(entry);
     entry.state = "sent";
     hooks.mark(entry);
   }
@@ -175,8 +185,7 @@ export function createDelivery(hooks) {
       const wait = Math.max(1, Number(ack.retry_after) || 1) * 1000;
       if (Date.now() + wait - entry.since > GIVE_UP_MS) {
         // Not soon: the shopper gets it back (and is told why) rather than a long "sending".
-        queue = queue.filter((e) => e !== entry);
-        persist();
+        settle(entry);
         hooks.takeBack(entry, ack);
       } else {
         waitTimer = setTimeout(() => {
@@ -186,8 +195,7 @@ export function createDelivery(hooks) {
         return;
       }
     } else if (ack.code === "message_too_long") {
-      queue = queue.filter((e) => e !== entry);
-      persist();
+      settle(entry);
       hooks.takeBack(entry, ack); // the shopper shortens it in the input
     } else {
       fail(entry, ack.message);
