@@ -122,16 +122,18 @@ class ChannelInbound:
             return
         conversation_id, message_id = _owner(str(owner))
         once = keys.delivery_reported(message_id or f"{channel}:{status.provider_id}", status.state.value)
-        if not await self.store.redis.set(once, "1", nx=True, ex=SENT_IDS_SECONDS):
-            return
+        if await self.store.redis.exists(once):
+            return  # reported already (a long SMS is several provider messages; a webhook comes again)
         text = None
         if status.state is DeliveryState.FAILED:
             log.warning("%s message %s of conversation %s failed: %s", channel, status.provider_id,
                         conversation_id, status.error)
             text = f"Not delivered: {status.error or 'the provider reported a failure'}"
+        # Marked reported in the transaction that records it: a Redis error in between loses nothing.
         await record_state(self.store, conversation_id, message_id=message_id or "", channel=channel,
                            state=status.state.value, text=text, provider_id=status.provider_id,
-                           reason=status.error if status.state is DeliveryState.FAILED else None)
+                           reason=status.error if status.state is DeliveryState.FAILED else None,
+                           also=lambda pipe: pipe.set(once, "1", ex=SENT_IDS_SECONDS))
 
 
 def _owner(raw: str) -> tuple[str, str | None]:
