@@ -39,7 +39,7 @@ _READ_BLOCK_MS = 2000
 # After a read that was not a full batch, the follower waits this long for more: a turn's
 # events (the shopper's message, the bot's answers, a state change) are then folded in one
 # go per conversation and projection, not one fold per event; reports lag by this much at most.
-LINGER_SECONDS = 0.25
+LINGER_SECONDS = 1.0
 _BACKOFF_CAP = 5.0
 CURSOR = "cursor"
 
