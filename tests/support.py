@@ -74,7 +74,9 @@ class Shopper:
         await self.client.emit("session_request", request)
 
     async def connect(self) -> str:
-        await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"])
+        # python-socketio waits 1 s for the namespace by default; a browser's socket.io-client
+        # waits 20 s. Fifty shoppers connecting at once on a busy 2-core machine need more than 1.
+        await self.client.connect(self.url, socketio_path="socket.io", transports=["websocket"], wait_timeout=10)
         confirmed = await self.expect("session_confirm")
         assert isinstance(confirmed, str)
         self.session_id = confirmed
