@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import socketio
 from aiohttp import web
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -89,17 +89,26 @@ TICK: web.AppKey[float | None] = web.AppKey("tick")
 TEXTS = web.AppKey("texts", Texts)
 
 
+# Connections one process keeps to Redis, and how long a command waits for a free one. A
+# burst (fifty shoppers saying hello at once) queues for a connection instead of failing
+# with "Too many connections"; the bound keeps a flood from opening thousands.
+REDIS_CONNECTIONS = 100
+REDIS_POOL_WAIT_SECONDS = 10.0
+
+
 def connect_redis(url: str) -> Redis:
     # Retries with capped backoff ride out a Redis restart instead of failing the turn.
-    return Redis.from_url(
+    return Redis.from_pool(BlockingConnectionPool.from_url(
         url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT_SECONDS,
         decode_responses=True,
         socket_connect_timeout=2,
         socket_timeout=5,
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=5),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    ))
 
 
 async def _clients(app: web.Application) -> AsyncIterator[None]:
