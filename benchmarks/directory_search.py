@@ -63,7 +63,7 @@ QUERIES: list[tuple[str, Filter]] = [
 
 def conversation_events(chooser: random.Random, topics: list[Entry], index: int) -> tuple[Conversation, list[Event]]:
     lang = "de" if chooser.random() < 0.6 else "en"
-    channel = chooser.choices(list(Channel), weights=(70, 10, 10, 10))[0]
+    channel = chooser.choices(list(Channel), weights=(70, 10, 10, 10, 0))[0]
     start = NOW - chooser.random() * 90 * DAY
     cid = f"bench{index:07d}"
     at = start

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from core.types import QuickReply
+from core.types import OutgoingMessage, QuickReply
 
 # From the coarsest break to the finest, with what joins two pieces again.
 _BREAKS = (
@@ -71,3 +71,16 @@ def chosen_option(text: str, offered: Sequence[QuickReply]) -> QuickReply | None
         return None
     number = int(match.group(1))
     return offered[number - 1] if 1 <= number <= len(offered) else None
+
+
+def one_message(messages: Sequence[OutgoingMessage]) -> OutgoingMessage:
+    """A turn's messages as one (a mail): the texts as paragraphs, every quick reply under
+    them, the first picture; the first message's author."""
+    first = messages[0]
+    return OutgoingMessage(
+        text="\n\n".join(message.text.strip() for message in messages if message.text.strip()),
+        author=first.author,
+        quick_replies=tuple(reply for message in messages for reply in message.quick_replies),
+        image_url=next((message.image_url for message in messages if message.image_url), None),
+        agent_name=first.agent_name,
+    )

@@ -26,6 +26,7 @@ class Channel(StrEnum):
     SMS = "sms"
     MESSENGER = "messenger"
     WHATSAPP = "whatsapp"
+    EMAIL = "email"
 
 
 class Author(StrEnum):
@@ -51,6 +52,9 @@ class EventKind(StrEnum):
     # What the shopper was doing when they took up a proactive chat offer (gateway/proactive/):
     # data = {rule, offer_id, target, cart, trail}.
     CONTEXT = "context"
+    # A call-back the shopper asked for and each step of it (gateway/callbacks/): data = {step
+    # (requested, reached, no_answer, rescheduled, unreachable, cancelled), phone, slot, attempts, …}.
+    CALLBACK = "callback"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ manager) is opened and closed in `cleanup_ctx`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -23,19 +24,24 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agent_console.views import add_console_routes
-from core.types import Clock
+from core.types import Channel, Clock
 from demo_shop import storefront
 from demo_shop.storefront import HelpTopic, add_storefront_routes
 from gateway import background, keys
 from gateway.api import agent_socket, health
 from gateway.api.agent import AGENT_API, AgentApi, add_agent_routes
 from gateway.api.agent_socket import AgentSockets
+from gateway.api.callbacks import add_callback_routes
 from gateway.api.privacy import add_privacy_routes
 from gateway.api.reports import add_report_routes
 from gateway.api.return_label import add_return_label_route
 from gateway.api.shop import SHOP_API, ShopApi, api_app
 from gateway.api.supervisor import add_supervisor_routes
 from gateway.bot.faq import load_languages, load_topics
+from gateway.callbacks.report import CallbacksProjection
+from gateway.callbacks.service import CALLBACKS, Callbacks
+from gateway.callbacks.socket import CallbackSocket
+from gateway.callbacks.store import CallbackStore
 from gateway.bot.rasa_client import RasaClient
 from gateway.conversations.csat import Survey
 from gateway.conversations.loop import ConversationLoop
@@ -48,6 +54,8 @@ from gateway.desk.canned import CannedAnswers
 from gateway.desk.case import Cases
 from gateway.desk.desk import Desk
 from gateway.desk.reach import Reach
+from gateway.desk.request_actions import RequestActions
+from gateway.email.service import EmailService
 from gateway.messaging.delivery import ChannelDelivery, ProviderClient
 from gateway.messaging.outbound import Outbound
 from gateway.complaints.projection import ComplaintsProjection
@@ -56,9 +64,10 @@ from gateway.desk.directory import DirectoryProjection
 from gateway.limits.limiter import LIMITER, Limiter
 from gateway.limits.rules import Limits
 from gateway.messaging.inbound import ChannelInbound
-from gateway.messaging.inbox import InboxWorker
+from gateway.messaging.inbox import Handler, InboxWorker
 from gateway.messaging.webhooks import WEBHOOKS, Webhooks, add_webhook_routes
 from gateway.notifications import NotificationConfig, Notifier
+from gateway.platforms.routes import PLATFORMS, Platforms, add_platform_routes
 from gateway.privacy.policy import RetentionPolicy
 from gateway.privacy.service import PRIVACY, Privacy
 from gateway.proactive.rules import Rules
@@ -66,6 +75,7 @@ from gateway.proactive.service import PROACTIVE, Proactive, socketio_emit
 from gateway.reports.orders import OrdersProjection
 from gateway.reports.service import REPORTS, Reports
 from gateway.settings import Settings
+from gateway.shop_events.queue import queue_from_settings
 from gateway.texts import Texts
 from gateway.webchat.redis_manager import RedisManager
 from gateway.webchat.socket_server import WebChatServer
@@ -146,7 +156,11 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     adapters = settings.channels.adapters()
     provider = ProviderClient(http, read_timeout=settings.provider_read_timeout)
     deliveries = {channel: ChannelDelivery(adapter, provider, store) for channel, adapter in adapters.items()}
-    # Messages to SMS, Messenger and WhatsApp go through the durable outbound queue.
+    # E-mail: in at the SMTP listener, out through the shop's relay, on the same queues.
+    email = EmailService.build(settings, redis, store, texts, limiter)
+    if email is not None:
+        deliveries[Channel.EMAIL] = email.delivery
+    # Messages to SMS, Messenger, WhatsApp and e-mail go through the durable outbound queue.
     outbound = Outbound(store, deliveries, sends=settings.outbound_worker, lease_ms=settings.outbound_lease_ms,
                         heartbeat_seconds=settings.outbound_lease_ms / 3000)
     for channel in deliveries:
@@ -157,23 +171,37 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
                         orders=shop.orders, store=store, verifier=shop.verifier, outbox=outbox,
                         texts=texts, clock=store.clock)
     shop = dataclasses.replace(shop, order_events=notifier.order_event)
+    app[PLATFORMS] = Platforms.from_settings(settings, redis, shop.orders, order_events=notifier.order_event,
+                                             observe=proactive.observe, limiter=limiter, clock=store.clock)
     sockets = AgentSockets.attach(app[SIO], sessions, roster, desk, cases, deliveries)
     app[REDIS], app[RASA], app[STORE], app[LOOP], app[SHOP_API] = redis, rasa, store, loop, shop
+    # Agents' actions on shopper requests, and the shop's webhook that tells of them (gateway/shop_events/).
+    shop_events = queue_from_settings(redis, http, settings)
+    actions = RequestActions(store, shop.requests, shop.orders, shop.verifier, outbox, texts, shop_events)
     app[AGENT_API] = AgentApi(
         agents=agents, sessions=sessions, limiter=LoginLimiter(limiter), proxies=settings.proxies,
         secure_cookie=settings.effective_public_url.startswith("https://"),
         roster=roster, desk=desk, cases=cases,
         canned=await asyncio.to_thread(CannedAnswers.load, settings.root / "faq_data"),
-        max_message_chars=settings.max_message_chars, announce_presence=sockets.announce_presence,
+        max_message_chars=settings.max_message_chars, announce_presence=sockets.announce_presence, actions=actions,
     )
     WebChatServer(app[SIO], store, loop, texts, max_message_chars=settings.max_message_chars,
                   shopper_typing=sockets.shopper_typing, limiter=limiter, proxies=settings.proxies,
                   offers=proactive, plain_agent_names=settings.plain_agent_names)
+    # Call-backs (gateway/callbacks/): the widget's form, the console's list, SMS reminders.
+    callbacks = app[CALLBACKS] = Callbacks(CallbackStore(redis, store.clock), store, desk, outbox, texts, hours,
+                                           cases.reach)
+    CallbackSocket(app[SIO], callbacks, limiter)
     app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url, limiter, settings.proxies,
                              settings.max_message_chars)
     # Only a process that has a channel takes its deliveries (the others could not answer them).
-    worker = InboxWorker(redis, adapters, ChannelInbound(loop), claim_idle_ms=settings.inbox_claim_idle_ms)
-    tasks = [asyncio.create_task(worker.run(), name="inbox")] if adapters and settings.inbox_worker else []
+    inbound: Handler = ChannelInbound(loop)
+    inboxes = list(adapters)
+    if email is not None:
+        inbound = email.inbound(loop, inbound)
+        inboxes.append(Channel.EMAIL)
+    worker = InboxWorker(redis, inboxes, inbound, claim_idle_ms=settings.inbox_claim_idle_ms)
+    tasks = [asyncio.create_task(worker.run(), name="inbox")] if inboxes and settings.inbox_worker else []
     if deliveries and settings.outbound_worker:
         # Every process that sends sweeps: a lease in Redis makes each conversation's queue one process's.
         tasks.append(asyncio.create_task(outbound.sweep_forever(), name="outbound-sweeper"))
@@ -185,16 +213,27 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     tasks.append(proactive.start_ticker(**ticks))
     # Every process ticks too; the claim in Redis makes each notification one process's.
     tasks.append(asyncio.create_task(notifier.run(**ticks), name="notifications"))
+    tasks.append(asyncio.create_task(callbacks.run_reminders(**ticks), name="callback-reminders"))
+    if shop_events is not None:  # every process delivers; a claim in Redis makes each event one process's
+        tasks.append(asyncio.create_task(shop_events.run(), name="shop-webhooks"))
     # Every process sweeps too; a claim in Redis makes each tick one process's (gateway/privacy/retention.py).
     tasks.append(privacy.start_sweeper())
     if settings.report_worker:
         tasks += reports.start()
     # Every process answers reports: each keeps its own complaint themes warm.
     tasks.append(asyncio.create_task(app[COMPLAINTS].keep_warm(hours.timezone), name="complaint-themes"))
+    listener = None
     try:
+        if email is not None:
+            listener = await email.listen()
         async with agent_socket.running(sockets, settings.effective_redis_url):
             yield
     finally:
+        if listener is not None:
+            listener.close()
+            # Python 3.12 waits for open SMTP sessions too: a mail under way gets a moment, not a minute.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.wait_closed(), 5.0)
         await background.stop(tasks)
         await loop.turns.stop()
         await outbound.stop()
@@ -213,7 +252,8 @@ def build_reports(redis: Redis, settings: Settings, hours: BusinessHours, clock:
     classifier = complaints.feedback
     return Reports.build(redis, hours, first_response_target=settings.first_response_target, clock=clock,
                          concurrency=settings.agent_max_chats,
-                         extra=(complaints, DirectoryProjection(), OrdersProjection(hours.timezone)),
+                         extra=(complaints, DirectoryProjection(), OrdersProjection(hours.timezone),
+                                CallbacksProjection(hours.timezone)),
                          feedback=lambda texts: [kind.value for kind in classifier.classify_many(texts)])
 
 
@@ -262,12 +302,14 @@ def create_app(settings: Settings, *, clock: Clock = time.time, tick: float | No
     add_widget_routes(app, root=settings.root, texts=texts)
     add_console_routes(app, root=settings.root)
     add_webhook_routes(app)
+    add_platform_routes(app)  # Shopify, Shopware 6, WooCommerce: /webhooks/shop/{platform}
     # The shop and agent APIs read bodies themselves, capped at 64 KiB (413 in their JSON error shape).
     api = api_app()
     add_agent_routes(api)
     add_report_routes(api)
     add_supervisor_routes(api)  # the supervisor console: every conversation, the overview, the requests
     add_privacy_routes(api)  # the shopper's data rights: export, erasure, the audit trail
+    add_callback_routes(api)  # the call-back list, outcomes and report
     app.add_subapp("/api/v1", api)
     add_return_label_route(app, texts)
     add_security_headers(app)  # nosniff on every answer, a strict CSP on every page

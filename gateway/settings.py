@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from gateway.limits.clients import LOOPBACK, Network, parse_networks
 from gateway.environment import AtLeastOne, ConfigError, EnvironmentSettings, HttpAddress, Positive, Regex
@@ -133,9 +133,42 @@ class Settings(EnvironmentSettings):
     # Which shipment events the customer is told of, quiet hours, WhatsApp templates (a YAML file).
     notifications_file: Path = Field(default=REPO_ROOT / "config" / "notifications.yml",
                                      validation_alias="STORECHAT_NOTIFICATIONS")
+    # Shop platforms (gateway/platforms/): each one's webhooks are accepted once its secret is set.
+    # Shopify: the app's client secret (or the one shown beside the shop's own webhooks);
+    # WooCommerce: the webhook's secret; Shopware 6: the app's name and secret from its manifest.
+    shopify_webhook_secret: str | None = Field(default=None, validation_alias="STORECHAT_SHOPIFY_WEBHOOK_SECRET",
+                                               repr=False)
+    woocommerce_webhook_secret: str | None = Field(default=None, validation_alias="STORECHAT_WOOCOMMERCE_WEBHOOK_SECRET",
+                                                   repr=False)
+    shopware_app_name: str = Field(default="StorechatConnector", validation_alias="STORECHAT_SHOPWARE_APP_NAME")
+    shopware_app_secret: str | None = Field(default=None, validation_alias="STORECHAT_SHOPWARE_APP_SECRET", repr=False)
+    # Where a platform's order sends its shipment news: to the customer's phone by SMS or
+    # WhatsApp (config/notifications.yml says which statuses), or nowhere ("none").
+    platform_notify: Literal["none", "sms", "whatsapp"] = Field(default="none",
+                                                                validation_alias="STORECHAT_PLATFORM_NOTIFY")
     # SMS, Messenger and WhatsApp: on when their secrets are set (their own variables,
     # gateway/messaging/channel_settings.py; from_env reads them).
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    # The e-mail channel (gateway/email/): on when the shop's address is set. Mail for it (and
+    # for reply+<token>@ the reply domain) comes in at the SMTP listener; answers go out
+    # through the shop's SMTP relay.
+    email_address: str | None = Field(default=None, validation_alias="STORECHAT_EMAIL_ADDRESS")
+    email_name: str = Field(default="Kundenservice", validation_alias="STORECHAT_EMAIL_NAME")
+    # Unset: the domain of email_address.
+    email_reply_domain: str | None = Field(default=None, validation_alias="STORECHAT_EMAIL_REPLY_DOMAIN")
+    smtp_listen_host: str = Field(default="127.0.0.1", validation_alias="STORECHAT_SMTP_LISTEN_HOST")
+    # 0: no listener in this process (another process on the host takes the mail).
+    smtp_listen_port: int = Field(default=2525, ge=0, validation_alias="STORECHAT_SMTP_LISTEN_PORT")
+    # The listener offers STARTTLS with this certificate (PEM chain) and key; unset: plain SMTP.
+    smtp_tls_cert: Path | None = Field(default=None, validation_alias="STORECHAT_SMTP_TLS_CERT")
+    smtp_tls_key: Path | None = Field(default=None, validation_alias="STORECHAT_SMTP_TLS_KEY")
+    # A mail over this size is refused by the listener (552), attachments included.
+    smtp_max_bytes: AtLeastOne = Field(default=10 * 1024 * 1024, validation_alias="STORECHAT_SMTP_MAX_BYTES")
+    smtp_host: str | None = Field(default=None, validation_alias="STORECHAT_SMTP_HOST")
+    smtp_port: int = Field(default=587, validation_alias="STORECHAT_SMTP_PORT")
+    smtp_user: str | None = Field(default=None, validation_alias="STORECHAT_SMTP_USER", repr=False)
+    smtp_password: str | None = Field(default=None, validation_alias="STORECHAT_SMTP_PASSWORD", repr=False)
+    smtp_starttls: bool = Field(default=True, validation_alias="STORECHAT_SMTP_STARTTLS")
     # A webhook delivery a gateway process read but did not finish (it died) is taken
     # over by another process after this long.
     inbox_claim_idle_ms: AtLeastOne = Field(default=60_000, validation_alias="STORECHAT_INBOX_CLAIM_IDLE_MS")
@@ -151,6 +184,15 @@ class Settings(EnvironmentSettings):
     # How long a provider's API may take to answer a message once it is sent; after that the
     # message is `unknown` (the provider may have sent it) and never sent again by itself.
     provider_read_timeout: Positive = Field(default=10.0, validation_alias="STORECHAT_PROVIDER_READ_TIMEOUT")
+    # Agents' actions on shopper requests are POSTed here, signed with the secret (README: "The
+    # shop webhook"); unset: the shop is not told (the actions still happen, on the case).
+    shop_webhook_url: HttpAddress | None = Field(default=None, validation_alias="STORECHAT_SHOP_WEBHOOK_URL")
+    shop_webhook_secret: str | None = Field(default=None, validation_alias="STORECHAT_SHOP_WEBHOOK_SECRET",
+                                            repr=False)
+    # Tries per event (connection errors, timeouts, 429, 5xx) before it is failed on the case.
+    shop_webhook_attempts: AtLeastOne = Field(default=8, validation_alias="STORECHAT_SHOP_WEBHOOK_ATTEMPTS")
+    # The first retry's wait; each further one doubles (with jitter), at most five minutes.
+    shop_webhook_retry_seconds: Positive = Field(default=2.0, validation_alias="STORECHAT_SHOP_WEBHOOK_RETRY_SECONDS")
     # The first-response time a handoff should be answered within (reports: "over target").
     first_response_target: AtLeastOne = Field(default=120, validation_alias="STORECHAT_FIRST_RESPONSE_TARGET")
     # Whether this process folds case events into the reports (gateway/conversations/feed.py).
@@ -169,6 +211,18 @@ class Settings(EnvironmentSettings):
     trusted_proxies: TrustedProxies | None = Field(default=parse_networks(LOOPBACK),
                                                    validation_alias="STORECHAT_TRUSTED_PROXIES")
 
+    @model_validator(mode="after")
+    def _email_can_answer(self) -> Self:
+        # A channel that takes mail it can never answer is a mistake worth stopping for.
+        if self.email_address and not self.smtp_host:
+            raise ValueError("STORECHAT_EMAIL_ADDRESS is set but STORECHAT_SMTP_HOST is missing: the e-mail "
+                             "channel would take mail it can never answer")
+        if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
+            raise ValueError("STORECHAT_SMTP_TLS_CERT and STORECHAT_SMTP_TLS_KEY go together: set both or neither")
+        if self.email_address and "@" not in self.email_address:
+            raise ValueError(f"STORECHAT_EMAIL_ADDRESS must be an e-mail address, got {self.email_address!r}")
+        return self
+
     @property
     def proxies(self) -> tuple[Network, ...]:
         """The trusted proxies' networks (loopback by default)."""
@@ -183,6 +237,10 @@ class Settings(EnvironmentSettings):
     @property
     def effective_redis_url(self) -> str:
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def effective_email_reply_domain(self) -> str | None:
+        return self.email_reply_domain or (self.email_address.rpartition("@")[2] if self.email_address else None)
 
     @property
     def agent_session_ms(self) -> int:

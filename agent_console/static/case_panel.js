@@ -1,7 +1,7 @@
 // The case beside a chat: verified orders, requests, CSAT, cart and page trail, earlier
 // conversations. Whole case shape: agent_console/README.md.
 
-import { clear, clock, day, h, link, money, waited, words } from "./dom.js";
+import { append, clear, clock, day, h, link, money, waited, words } from "./dom.js";
 import { cartSummary, csatText, requestLine } from "./timeline.js";
 
 function row(label, ...value) {
@@ -35,12 +35,13 @@ export function orderCard(order) {
     order.invoice_url ? h("p", { className: "order-link" }, link(order.invoice_url, "Invoice")) : null);
 }
 
-function requestItem(request) {
+function requestItem(request, handlers) {
   const detail = [request.reason, request.note].filter(Boolean).join(" — ");
-  return h("li", { className: "request" },
+  return h("li", { className: "request", dataset: { requestId: request.id, status: request.status } },
     h("span", { className: "request-line", text: requestLine(request) }),
     detail ? h("span", { className: "request-detail", text: detail }) : null,
-    request.label_url ? link(request.label_url, "return label") : null);
+    request.label_url ? link(request.label_url, "return label") : null,
+    handlers.requestActions ? handlers.requestActions(request) : null); // request_actions.js
 }
 
 function cartBlock(cart) {
@@ -83,13 +84,13 @@ function renderStorefront(box, whole) {
 export function renderCase(root, whole, handlers) {
   const orders = Array.isArray(whole.orders) ? whole.orders : [];
   const ordersBox = clear(root.querySelector(".case-orders"));
-  if (orders.length) orders.forEach((order) => ordersBox.appendChild(orderCard(order)));
+  if (orders.length) orders.forEach((order) => ordersBox.appendChild(append(orderCard(order), handlers.orderActions ? handlers.orderActions(order) : null)));
   else ordersBox.appendChild(h("p", { className: "empty", text: "No order proven in this conversation." }));
 
   const requests = Array.isArray(whole.requests) ? whole.requests : [];
   root.querySelector(".case-requests-part").hidden = !requests.length;
   const requestList = clear(root.querySelector(".case-requests"));
-  requests.forEach((request) => requestList.appendChild(requestItem(request)));
+  requests.forEach((request) => requestList.appendChild(requestItem(request, handlers)));
 
   root.querySelector(".case-csat-part").hidden = !whole.csat;
   root.querySelector(".case-csat").textContent = whole.csat ? csatText(whole.csat) : "";

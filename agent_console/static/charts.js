@@ -7,7 +7,7 @@ import { h } from "./dom.js";
 const CHART_JS = "/console/vendor/chart.umd.min.js";
 // One colour per series, the console's teal first; readable on white, distinct in print.
 export const PALETTE = ["#1f6f68", "#3a7bd5", "#e08a1e", "#8e5cc2", "#c2415a", "#5b8c2a", "#6b7785"];
-export const CHANNEL_COLOURS = { web: "#1f6f68", sms: "#e08a1e", messenger: "#3a7bd5", whatsapp: "#5b8c2a" };
+export const CHANNEL_COLOURS = { web: "#1f6f68", sms: "#e08a1e", messenger: "#3a7bd5", whatsapp: "#5b8c2a", email: "#7a4fa0" };
 const HEAT_LEVELS = 6; // heat-0 (nothing) … heat-5 (the busiest hour), console.css/reports.css
 // Steps a duration axis may take (seconds): its ticks read "30 min", "2 h", not "2 h 46 min".
 const DURATION_STEPS = [1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800];

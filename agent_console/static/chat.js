@@ -9,7 +9,7 @@ const TYPING_REPEAT_MS = 2000; // while the agent types, tell the shopper at mos
 const TYPING_IDLE_MS = 3000; // no key for this long: the agent stopped typing
 const SHOPPER_TYPING_MS = 8000; // a lost "stopped typing" does not leave the hint forever
 const CANNED_DELAY_MS = 200;
-const CHANNEL_NAMES = { web: "Web chat", sms: "SMS", messenger: "Messenger", whatsapp: "WhatsApp" };
+const CHANNEL_NAMES = { web: "Web chat", sms: "SMS", messenger: "Messenger", whatsapp: "WhatsApp", email: "E-mail" };
 
 export class ChatView {
   /**
@@ -116,7 +116,12 @@ export class ChatView {
 
   renderCase(whole) {
     this.whole = whole;
-    renderCase(this.root, whole, { openConversation: (id) => this.app.openConversation(id) });
+    const actions = this.app.requestActions; // request_actions.js: approve, reject, label, decide
+    renderCase(this.root, whole, {
+      openConversation: (id) => this.app.openConversation(id),
+      requestActions: actions ? (request) => actions.forRequest(this, request) : null,
+      orderActions: actions ? (order) => actions.forOrder(this, order) : null,
+    });
     const orders = whole.orders || [];
     const name = orders.length && orders[0].customer_name;
     if (name) this.root.dataset.customer = name;

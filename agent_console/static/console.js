@@ -2,9 +2,11 @@
 // `/agent` Socket.IO namespace. Everything goes through the Agent API (agent_console/README.md).
 
 import { Api, ApiError } from "./api.js";
+import { CallbackPanel } from "./callbacks.js";
 import { ChatView } from "./chat.js";
 import { Navigation } from "./navigation.js";
 import { ProactivePanel } from "./proactive.js";
+import { RequestActions } from "./request_actions.js";
 import { renderSidebar, tick } from "./sidebar.js";
 
 const MAX_OPEN = 3;
@@ -31,6 +33,7 @@ class Console {
     this.agentName = (email) => (email ? this.names.get(email) || null : null);
     this.els = { queues: $("queues"), mine: $("mine"), mineCount: $("mine-count"), mineEmpty: $("mine-empty") };
     this.proactive = new ProactivePanel($("proactive"), this.api);
+    this.callbacks = new CallbackPanel($("callbacks"), this); // who to phone when (callbacks.js)
     this.navigation = new Navigation(this); // the views (supervisors: overview, conversations, reports)
     $("login-form").addEventListener("submit", (e) => this.login(e));
     $("logout").addEventListener("click", () => this.logout());
@@ -118,6 +121,7 @@ class Console {
     $("app").hidden = false;
     await this.refreshQueues();
     if (this.me.role === "supervisor") this.proactive.start();
+    this.callbacks.start();
     this.connect();
     this.ticker = setInterval(() => tick(document), TICK_MS);
     const restored = JSON.parse(sessionStorage.getItem(OPEN_KEY) || "[]");
@@ -129,6 +133,7 @@ class Console {
     this.me = null;
     clearInterval(this.ticker);
     this.proactive.stop();
+    this.callbacks.stop();
     this.navigation.stop();
     if (this.socket) {
       this.socket.disconnect();
@@ -332,6 +337,7 @@ class Console {
       openConversation: (id) => this.open(id),
       notify: (text) => this.notify(text),
       refreshQueues: () => this.refreshQueues(),
+      requestActions: new RequestActions({ api: this.api, me: this.me, t: (key, values) => this.t(key, values), notify: (text) => this.notify(text) }),
     };
   }
 
@@ -405,6 +411,7 @@ class Console {
     const event = data.event;
     const chat = this.chats.get(id);
     if (chat) chat.addEvent(event);
+    if (event.kind === "callback") this.callbacks.load();
     if (event.author === "shopper" && event.kind === "message") {
       const summary = this.summaries.get(id);
       if (summary) summary.preview = event.text;

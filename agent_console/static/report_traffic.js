@@ -63,6 +63,7 @@ function durationRow(ctx, name, figures) {
 export function speed(ctx, data) {
   const { i18n, charts } = ctx;
   const first = data.first_response || {};
+  const sameDay = data.email_same_day;
   const days = Array.isArray(data.by_day) ? data.by_day : [];
   const present = DURATIONS.filter((name) => data[name]);
   return h("div", {},
@@ -77,6 +78,10 @@ export function speed(ctx, data) {
       { name: "resolution-median", label: i18n.t("speed.resolution_median"),
         value: i18n.duration((data.resolution || {}).median) },
       { name: "waiting-median", label: i18n.t("speed.waiting_median"), value: i18n.duration((data.waiting || {}).median) },
+      // The e-mail target: a person's first answer the same day (null with another channel's filter).
+      sameDay ? { name: "email-same-day", label: i18n.t("speed.email_same_day"), value: i18n.percent(sameDay.rate),
+        tone: sameDay.rate !== null && sameDay.rate < 1 ? "warn" : null, hint: i18n.t("speed.email_same_day_hint"),
+        sub: sameDay.answered ? share(ctx, sameDay.within_24h, sameDay.answered) : null } : null,
     ]),
     grid(
       panel(i18n.t("speed.table"), table(

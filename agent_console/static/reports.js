@@ -1,6 +1,7 @@
 // The supervisors' Reports view: the filter bar, the complaint alerts, and one section per
 // report (GET /api/v1/agent/reports/{report}); agents never see it (the API answers 403).
 
+import { callbackReport } from "./callbacks.js";
 import { Charts, loadChartJs } from "./charts.js";
 import { clear, h } from "./dom.js";
 import { bot, satisfaction } from "./report_bot.js";
@@ -16,6 +17,7 @@ const SECTIONS = [
   { name: "satisfaction", reports: ["satisfaction"], draw: (ctx, [data]) => satisfaction(ctx, data) },
   { name: "outreach", reports: ["proactive", "notifications"], draw: (ctx, [p, n]) => outreach(ctx, p, n) },
   { name: "complaints", reports: ["complaints"], draw: (ctx, [data]) => complaints(ctx, data) },
+  { name: "callbacks", reports: ["callbacks"], draw: (ctx, [data]) => callbackReport(ctx, data) },
   { name: "staffing", reports: ["staffing"], draw: (ctx, [data]) => staffing(ctx, data) },
 ];
 

@@ -1,5 +1,6 @@
 // One conversation event → one timeline entry. Event shape: agent_console/README.md.
 
+import { callbackEntry } from "./callbacks.js";
 import { clock, h, money, richText, shopperText, words } from "./dom.js";
 
 const AUTHOR_LABEL = { shopper: "Shopper", bot: "Bot", system: "System" };
@@ -48,11 +49,30 @@ function message(event, context) {
         replies.map((reply) => h("span", { className: "ev-reply", text: reply.title || reply.payload || reply }))));
     }
   }
+  if (author === "shopper") mailParts(item, event, data);
   if (author === "shopper" && data.quick_reply_title && event.text && event.text !== data.quick_reply_title) {
     const payload = shopperText(event.text);
     item.appendChild(h("p", { className: "ev-understood", text: payload === event.text ? `tapped ${event.text}` : payload }));
   }
   return item;
+}
+
+/** A mail's subject above its words, the whole mail (quoted history included) behind a
+ * toggle, and what was attached (any channel's). */
+function mailParts(item, event, data) {
+  const mail = data.email || null;
+  if (mail && mail.subject) {
+    item.insertBefore(h("p", { className: "ev-subject", text: `Subject: ${mail.subject}` }), item.querySelector(".ev-bubble"));
+  }
+  if (mail && mail.body && mail.body.trim() !== (event.text || "").trim()) {
+    item.appendChild(h("details", { className: "ev-mail" }, h("summary", { text: "whole mail" }),
+      h("pre", { className: "ev-mail-body", text: mail.body })));
+  }
+  const files = Array.isArray(data.attachments) ? data.attachments : [];
+  if (files.length) {
+    item.appendChild(h("p", { className: "ev-attachments" }, "attached: ", files.map((file) =>
+      h("span", { className: "ev-attachment", text: [file.name || file.caption || file.kind, file.content_type].filter(Boolean).join(" · ") }))));
+  }
 }
 
 /** "queued for logistics — bot_unavailable", "assigned to Anna", "resolved". */
@@ -96,11 +116,16 @@ export function requestLine(request) {
   return parts.join(" · ");
 }
 
-function request(event) {
+function request(event, context) {
   const data = event.data || {};
-  return h("li", { className: "ev ev--request", dataset: { eventId: event.id } },
+  // An agent's action on it (request_actions.js), in the agent's language.
+  const action = data.action ? context.t(`actions.event.${data.action}`, {
+    agent: data.agent_name || data.agent || "", resolution: data.resolution ? context.t(`actions.${data.resolution}`) : "",
+  }) : null;
+  return h("li", { className: `ev ev--request${data.action === "shop_not_told" ? " ev--problem" : ""}`, dataset: { eventId: event.id, action: data.action || "" } },
     h("div", { className: "ev-head" },
       h("span", { className: "ev-author", text: requestLine(data) }), timeOf(event)),
+    action ? h("p", { className: "ev-request-action", text: action }) : null,
     event.text ? h("p", { className: "ev-request-text", text: event.text }) : null);
 }
 
@@ -192,13 +217,15 @@ export function renderEvent(event, context) {
     case "note":
       return note(event, context);
     case "request":
-      return request(event);
+      return request(event, context);
     case "csat":
       return csat(event);
     case "delivery":
       return delivery(event, context);
     case "context":
       return offerAccepted(event);
+    case "callback":
+      return callbackEntry(event, context);
     default:
       return h("li", { className: "ev ev--state", dataset: { eventId: event.id } },
         h("span", { className: "ev-state-text", text: `${event.kind}${event.text ? `: ${event.text}` : ""}` }));

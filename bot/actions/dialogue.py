@@ -8,11 +8,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from .conversation import hand_off, latest_intent, offer_human, texts_for
+from .conversation import hand_off, latest_intent, metadata, offer_human, texts_for
 from .handoff import DIRECT, Handoff, offered_handoff
 from .suggestions import previous_misses, suggestions, titles, topic_ids
 
 NOT_UNDERSTOOD = Handoff("general", "not_understood")
+# The web widget opens its call-back form on this quick reply instead of sending it
+# (gateway/webchat/static/widget/callback.js); elsewhere a colleague arranges the call.
+CALLBACK_FORM = "/callback_form"
+CALLBACK_BY_PERSON = Handoff("general", "callback")
 
 
 class ActionHandOff(Action):
@@ -103,4 +107,26 @@ class ActionFaqTopic(Action):
             dispatcher.utter_message(response=f"utter_faq/{topic}")
         else:
             dispatcher.utter_message(text=texts_for(tracker)("unknown_topic"))
+        return []
+
+
+class ActionOfferCallback(Action):
+    """"Can someone call me back?": the web chat's call-back form (number and slot), or on
+    a texting channel a colleague who arranges the call."""
+
+    def name(self) -> str:
+        return "action_offer_callback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        texts = texts_for(tracker)
+        if metadata(tracker).get("channel") in (None, "web"):
+            dispatcher.utter_message(
+                text=texts("callback_offer"),
+                buttons=[{"title": texts("button_callback"), "payload": CALLBACK_FORM}],
+            )
+            return []
+        dispatcher.utter_message(text=texts("callback_by_person"))
+        hand_off(dispatcher, texts, CALLBACK_BY_PERSON)
         return []

@@ -33,6 +33,7 @@ from gateway.api.agent_contract import (
     TextInput,
     TransferInput,
 )
+from gateway.api import request_actions
 from gateway.api.http import ApiError, Handler, answer, caller, constrained_path, limit, read_body
 from gateway.conversations.outbox import MessageHeld
 from gateway.conversations.store import UnknownConversation, event_to_json
@@ -43,6 +44,7 @@ from gateway.desk.case import Cases
 from gateway.limits.clients import Network
 from gateway.desk.desk import Conflict, Desk, NotPermitted
 from gateway.desk.reach import NotYours
+from gateway.desk.request_actions import RequestActions
 from gateway.proactive.service import PROACTIVE
 
 COOKIE = "storechat_agent"
@@ -63,6 +65,8 @@ class AgentApi:
     max_message_chars: int
     # Tells every console that an agent's presence or load changed (the /agent namespace).
     announce_presence: Callable[[AgentLoad], Awaitable[None]]
+    # Approve, reject, return labels, damaged-item decisions (gateway/desk/request_actions.py).
+    actions: RequestActions
     # STORECHAT_TRUSTED_PROXIES: whose X-Forwarded-For names the client logging in.
     proxies: Sequence[Network] = ()
 
@@ -265,6 +269,12 @@ async def hand_back(request: web.Request) -> web.Response:
     return await _summary_response(api, conversation)
 
 
+async def request_action(request: web.Request) -> web.Response:
+    """Approve, reject, send a label, decide: gateway/api/request_actions.py."""
+    api, agent, cid = await _acting(request)
+    return await request_actions.act(request, api.actions, agent, cid)
+
+
 async def canned(request: web.Request) -> web.Response:
     await require_agent(request, csrf=False)
     locale = request.query.get("locale", "")
@@ -314,6 +324,10 @@ ROUTES = (
     AgentRoute("POST", "/agent/conversations/{cid}/transfer", transfer, True),
     AgentRoute("POST", "/agent/conversations/{cid}/resolve", resolve, True),
     AgentRoute("POST", "/agent/conversations/{cid}/handback", hand_back, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/requests/{request_id}/approve", request_action, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/requests/{request_id}/reject", request_action, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/requests/{request_id}/label", request_action, True),
+    AgentRoute("POST", "/agent/conversations/{cid}/decisions", request_action, True),
 )
 
 

@@ -26,7 +26,8 @@ MAX_BODY_BYTES = 64 * 1024
 # Path parameters that cannot hold just anything: conversation ids (Rasa's sender ids)
 # and return ids have no slashes and no ":", so an id can never name another Redis key
 # (`<id>:events` is a conversation's stream, not a conversation). Shop, bot and agent routes alike.
-PATH_PATTERNS = {"cid": r"[A-Za-z0-9._@+-]{1,128}", "return_id": r"[A-Za-z0-9_-]{16,64}"}
+PATH_PATTERNS = {"cid": r"[A-Za-z0-9._@+-]{1,128}", "return_id": r"[A-Za-z0-9_-]{16,64}",
+                 "request_id": r"[A-Za-z0-9_-]{16,64}"}
 _PLACEHOLDERS = {"{" + name + "}": "{" + name + ":" + pattern + "}" for name, pattern in PATH_PATTERNS.items()}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Model = TypeVar("Model", bound=Body)

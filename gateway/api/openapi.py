@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from gateway.api import agent_contract as agent
+from gateway.api import agent_contract as agent, request_actions_contract as actions
+from gateway.api import callbacks_contract as callbacks
 from gateway.api import privacy_contract as privacy
 from gateway.api import reports as reports_api
 from gateway.api import reports_contract as reports
@@ -253,7 +254,8 @@ PRIVACY = (
               "agentSession", {"200": (privacy.AuditTrail, "the entries"), **SUPERVISORS_ONLY},
               query=supervisor.query_parameters(privacy.AuditQuery)),
 )
-OPERATIONS = (*SHOP, *AGENT, *REPORTS, *SUPERVISOR, *PRIVACY)
+OPERATIONS = (*SHOP, *AGENT, *REPORTS, *SUPERVISOR, *PRIVACY, *(Operation(*row) for row in callbacks.OPERATIONS),
+              *(Operation(**spec) for spec in actions.OPERATIONS))  # agents' actions on shopper requests
 
 # Added to every operation of its kind; an operation's own answer for the same status comes first.
 BEARER_ERRORS: Mapping[str, Answer] = {
@@ -276,7 +278,7 @@ PATH_PARAMETERS = {
     "order_id": "the shop's order number (STORECHAT_ORDER_NUMBER_PATTERN)",
     "cid": "the conversation id (Rasa's sender id)",
     "return_id": "a return request's id",
-    "contact_id": "a contact's id (a conversation's contact_id)",
+    "contact_id": "a contact's id (a conversation's contact_id)", **actions.PATH_PARAMETERS,
 }
 SECURITY_SCHEMES = {
     "shopToken": {"type": "http", "scheme": "bearer", "description": "STORECHAT_SHOP_TOKEN"},
@@ -393,6 +395,6 @@ def document(server_url: str, order_pattern: str | None = None) -> Schema:
                            'CSRF header on changes). Every error is {"error": code, "message": text}.',
         },
         "servers": [{"url": f"{server_url}/api/v1"}],
-        "paths": _paths(order_pattern),
-        "components": {"schemas": schemas(), "securitySchemes": SECURITY_SCHEMES},
+        "paths": _paths(order_pattern), "webhooks": actions.webhooks(),  # the shop hears agents' actions
+        "components": {"schemas": {**actions.webhook_schemas(), **schemas()}, "securitySchemes": SECURITY_SCHEMES},
     }

@@ -41,7 +41,8 @@ class AuditQuery(Body):
 
 
 class ContactIdentity(Body):
-    kind: str = Field(description="web, sms, messenger, whatsapp (a channel address), email or phone (proven)")
+    kind: str = Field(description="web, sms, messenger, whatsapp (a channel address), email (a proven "
+                      "address, or the one an e-mail came from) or phone (proven)")
     value: str
 
 

@@ -32,7 +32,7 @@ DEFAULT_DAYS = 28
 QUERY = {
     "from": "first day, YYYY-MM-DD in the shop's time zone (default: 27 days before `to`)",
     "to": "last day, inclusive (default: today)",
-    "channel": "web, sms, messenger or whatsapp",
+    "channel": "web, sms, messenger, whatsapp or email",
     "team": "logistics, product, billing or general",
     "agent": "an agent's email",
     "business_hours": "true: only what happened in opening hours, durations inside them",

@@ -89,9 +89,19 @@ class DaySpeed(Body):
     waiting: CountMedian
 
 
+class SameDay(Body):
+    answered: int = Field(description="e-mail handoffs a person answered")
+    within_24h: int = Field(description="of those, first answered within 24 hours of the handoff")
+    rate: float | None = Field(description="within_24h / answered; null without an answered one")
+    unanswered: int | None = Field(description="e-mail handoffs resolved or handed back before an agent wrote; "
+                                   "null with an agent filter")
+
+
 class SpeedReport(Report):
     unfiltered: list[str] = Field(description="figures an agent filter does not apply to (left out: null)")
     target_seconds: int
+    email_same_day: SameDay | None = Field(description="the e-mail target, answered the same day (within 24 h); "
+                                           "null with a filter for another channel")
     first_response: FirstResponse
     resolution: Durations
     waiting: Durations

@@ -40,7 +40,7 @@ class RateLimitedError(Error):
 
 
 class RefusedError(Error):
-    error: Literal["too_late", "not_delivered", "return_window_over", "invalid_transition"]
+    error: Literal["too_late", "not_delivered", "return_window_over", "damage_window_over", "invalid_transition"]
     status: str = Field(description="the order's (or the return's) current status")
 
 

@@ -34,7 +34,7 @@ from gateway.desk.assignment import Presence
 from gateway.desk.directory import Cursor, Directory, Filter, InvalidCursor
 from gateway.json_input import Body, parse
 from gateway.shop.orders import normalise_email
-from gateway.shop.shopper_requests import RequestStatus, request_to_json
+from gateway.shop.shopper_requests import RequestStatus, request_to_json, waits_for_parcel
 
 # The newest requests of a team looked at for one answer (a team's list keeps every request).
 REQUESTS_SCANNED = 1000
@@ -127,7 +127,8 @@ async def team_requests(request: web.Request) -> web.Response:
     teams = []
     for team in [query.team] if query.team else list(Team):
         ids = await redis.zrevrange(keys.team_requests(team.value), 0, REQUESTS_SCANNED - 1)
-        listed = [item for item in await store.many([str(i) for i in ids]) if item.status in wanted]
+        listed = [item for item in await store.many([str(i) for i in ids])
+                  if item.status in wanted or (query.status is None and waits_for_parcel(item))]
         teams.append({"team": team, "requests": [request_to_json(item, api.cases.public_url)
                                                  for item in listed[:query.limit]]})
     return answer(TeamRequestList, {"teams": teams})

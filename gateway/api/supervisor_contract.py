@@ -27,7 +27,7 @@ class DirectoryQuery(Body):
     team: Team | None = Field(None, description="the team that has it, or had it last")
     agent: Annotated[str, Text(max_length=254)] | None = Field(
         None, description="an agent's email: the agent who has it, or had it last")
-    channel: Channel | None = Field(None, description="web, sms, messenger or whatsapp")
+    channel: Channel | None = Field(None, description="web, sms, messenger, whatsapp or email")
     since: CalendarDate | None = Field(None, alias="from", description=(
         "YYYY-MM-DD: last activity on or after this day (the shop's time zone)"))
     until: CalendarDate | None = Field(None, alias="to", description=(
@@ -43,7 +43,7 @@ class DirectoryQuery(Body):
 
 class RequestsQuery(Body):
     team: Team | None = Field(None, description="one team (default: every team)")
-    status: RequestStatus | None = Field(None, description="one status (default: open and received, i.e. not done)")
+    status: RequestStatus | None = Field(None, description="one status (default: open, received and approved returns, i.e. not done)")
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = Field(50, description=f"per team, 1–{MAX_PAGE}, default 50")
 
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from channels import rich
 from core.types import (
     MAX_CUSTOMER_TOKEN_LENGTH,
     Author,
@@ -85,6 +86,8 @@ OFFER_LOOKBACK = 20
 # A bot that says it is busy (503: its Redis restarting) is asked again after these waits,
 # about 7.5 s in all (RASA_TIMEOUT's default is 8 s); then the shopper goes to a person.
 BUSY_WAITS = (0.5, 1.0, 2.0, 4.0)
+# Where a bot turn's messages go out as one (a mail, not three mails for one answer).
+ONE_MESSAGE_A_TURN = frozenset({Channel.EMAIL})
 
 
 def bot_text(text: str, offered: Sequence[Mapping[str, Any]]) -> str:
@@ -116,25 +119,26 @@ class ConversationLoop:
     async def shopper_message(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
         attachments: Sequence[Mapping[str, Any]] = (), provider_id: str | None = None,
-        message_id: str | None = None,
+        message_id: str | None = None, details: Mapping[str, Any] | None = None,
     ) -> Stored:
         """Store the message, then answer the conversation's turns here, unless another
         holder (in this process or another) is at it: then that one answers it, in order."""
         stored = await self.receive(conversation, text, metadata, attachments=attachments,
-                                    provider_id=provider_id, message_id=message_id)
+                                    provider_id=provider_id, message_id=message_id, details=details)
         await self.turns.run(conversation.id)
         return stored
 
     async def receive(
         self, conversation: Conversation, text: str, metadata: Mapping[str, Any], *,
         attachments: Sequence[Mapping[str, Any]] = (), provider_id: str | None = None,
-        message_id: str | None = None,
+        message_id: str | None = None, details: Mapping[str, Any] | None = None,
     ) -> Stored:
         """Put the message on the case and its turn on the conversation's queue, in one step,
         once: the same `message_id` (a widget's id) or `provider_id` again is not stored again.
 
         `attachments` (photos, files, a location) and the provider's message id come from
-        messaging channels; both go on the case for the agent."""
+        messaging channels; both go on the case for the agent, as do a channel's `details`
+        (a mail's subject and whole text, its quoted history included)."""
         # The case keeps only what a colleague can rely on: not the credential, and no
         # claims (a "phone" a web client made up) that would look proven on the case.
         data: dict[str, Any] = {}
@@ -146,6 +150,8 @@ class ConversationLoop:
             data["provider_id"] = provider_id
         if message_id:
             data["client_message_id"] = message_id
+        if details:
+            data.update(details)
         # A tapped quick reply arrives as its payload; keep the title the shopper saw.
         offered = await self._offered(conversation.id)
         for reply in offered:
@@ -240,8 +246,11 @@ class ConversationLoop:
             await self.store.set_locale(conversation.id, turn.language)
             conversation = dataclasses.replace(conversation, locale=turn.language)
         understood = turn.understanding
+        messages = turn.messages
+        if conversation.channel in ONE_MESSAGE_A_TURN and len(messages) > 1:
+            messages = (rich.one_message(messages),)
         recorded: list[Event] = []
-        for message in turn.messages:
+        for message in messages:
             recorded.append(await self.outbox.record(
                 conversation, message,
                 intent=understood.intent, confidence=understood.confidence,
@@ -253,7 +262,7 @@ class ConversationLoop:
         queued = None
         if turn.handoff is not None:
             queued = await self.desk.queue(conversation, turn.handoff.team, turn.handoff.reason)
-        for message, event in zip(turn.messages, recorded, strict=True):
+        for message, event in zip(messages, recorded, strict=True):
             await self.outbox.deliver(conversation, message, event)
         if queued is not None:
             await self.desk.place(queued)

@@ -6,6 +6,7 @@ Rasa's tracker and lock stores share the server under `storechat:tracker:` and
 """
 
 # One flat namespace: callers write `keys.<name>` whichever module defines it.
+from gateway.keys.callbacks import *  # noqa: F403
 from gateway.keys.conversations import *  # noqa: F403
 from gateway.keys.insights import *  # noqa: F403
 from gateway.keys.messaging import *  # noqa: F403

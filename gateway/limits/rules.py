@@ -23,6 +23,7 @@ from gateway.config_file import no_unknown_keys
 RULES: Mapping[str, str] = {
     "webhook_per_address": "webhook requests (SMS, Messenger, WhatsApp), per client address, before the signature check",
     "webhook_message_per_sender": "inbound messages per shopper (channel and phone number, PSID or WhatsApp id)",
+    "email_per_address": "mails the SMTP listener takes, per connecting mail server's address (over: 451, try later)",
     "api_per_address": "requests to /api/v1 (shop and agent API, unauthenticated ones), per client address",
     "api_per_token": "shop API requests with the shop's token",
     "agent_api_per_agent": "agent API requests per logged-in agent",
@@ -41,6 +42,9 @@ RULES: Mapping[str, str] = {
     "web_storefront_per_address": "storefront events (storefront_event) per client address (the excess is dropped)",
     "web_conversation_per_socket": "web conversations created (on a session's first message) per socket",
     "web_conversation_per_address": "web conversations created (on a session's first message) per client address",
+    "web_callback_per_socket": "call-back slot look-ups and requests (callback_slots, callback_request) per web "
+                               "chat socket",
+    "web_callback_per_address": "call-back slot look-ups and requests per client address",
     "possession_proof_per_conversation": "the bot's phone proofs and invalid customer-token proofs of orders, per "
                                          "conversation (a valid customer token is never limited)",
 }

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Protocol
 
 import aiohttp
 from redis.asyncio import Redis
@@ -162,6 +163,15 @@ class ProviderClient:
         return isinstance(outcome, Accepted)
 
 
+class Carrier(Protocol):
+    """What carries a channel's requests: `ProviderClient` over HTTP, or the e-mail channel's
+    SMTP relay client (gateway/email/delivery.py), its outcomes classified the same way."""
+
+    async def call(self, request: ProviderRequest, *, idempotent: bool = False) -> Outcome: ...
+
+    async def send_once(self, request: ProviderRequest) -> bool: ...
+
+
 def _without_query(url: str) -> str:
     return url.split("?", 1)[0]  # Messenger's access token travels in the query
 
@@ -174,10 +184,13 @@ class Plan:
     held: NotSent | None = None
     window_open: bool = True
     template: bool = False
+    # What the channel fixed when it was queued, to send it the same on every try (e-mail:
+    # its Message-ID and threading headers, channels/email.py `Thread`).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class ChannelDelivery:
-    def __init__(self, adapter: ChannelAdapter, client: ProviderClient, store: ConversationStore) -> None:
+    def __init__(self, adapter: ChannelAdapter, client: Carrier, store: ConversationStore) -> None:
         self.adapter = adapter
         self.client = client
         self.store = store

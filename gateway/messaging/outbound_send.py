@@ -78,6 +78,8 @@ class Entry:
                 "message": _message_json(self.message), "window_open": self.plan.window_open,
                 "template": self.plan.template, "queued_at": self.queued_at, "attempt": self.attempt,
                 "not_before": self.not_before, "part": self.part, "provider_ids": list(self.provider_ids)}
+        if self.plan.headers:
+            data["headers"] = [list(pair) for pair in self.plan.headers]
         if not self.event_id:
             del data["event_id"]
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -87,7 +89,8 @@ class Entry:
         data = json.loads(raw)
         return cls(id=str(data["id"]), event_id=str(data["event_id"]), channel=str(data["channel"]),
                    address=str(data["address"]), message=_message_of(data["message"]),
-                   plan=Plan(window_open=bool(data["window_open"]), template=bool(data["template"])),
+                   plan=Plan(window_open=bool(data["window_open"]), template=bool(data["template"]),
+                             headers=tuple((str(name), str(value)) for name, value in data.get("headers") or ())),
                    queued_at=float(data["queued_at"]), attempt=int(data["attempt"]),
                    not_before=float(data["not_before"]), part=int(data["part"]),
                    provider_ids=tuple(map(str, data["provider_ids"])))

@@ -38,6 +38,7 @@ from gateway.conversations.feed import Follower
 from gateway.conversations.store import conversation_from_hash, event_from_entry
 from gateway.desk.directory import FACETS, NAME as DIRECTORY, written_words
 from gateway.desk.search_terms import PREFIX_CHARS, terms
+from gateway.email import keys as email_keys
 from gateway.privacy.keys import rasa_tracker
 from gateway.reports.episodes import EpisodeState, FactName, Folded, fold
 from gateway.reports.rollups import Rollups
@@ -148,6 +149,7 @@ def _case_keys(conversation_id: str, projections: Iterable[str]) -> list[str]:
         keys.verification_failures(conversation_id), rasa_tracker(conversation_id),
         keys.conversation_client_messages(conversation_id), keys.turn_queue(conversation_id),
         keys.outbound_queue(conversation_id), keys.outbound_sending(conversation_id),
+        keys.conversation_callback(conversation_id),  # the call-back's phone number and slot
         *(keys.projection_state(name, conversation_id) for name in projections),
     ]
 
@@ -228,7 +230,7 @@ class Forget:
     def _write(self, pipe: Pipeline, conversation_id: str, read: _Read, *, erase: bool,
                pseudonym: str) -> Forgotten:
         conversation = conversation_from_hash(read.raw)
-        pipe.delete(*_case_keys(conversation_id, self.projections))
+        pipe.delete(*_case_keys(conversation_id, self.projections), *email_keys.case_keys(conversation_id, read.events))
         for state in ConversationState:
             pipe.zrem(keys.conversations_by_state(state.value), conversation_id)
         for team in Team:
@@ -236,6 +238,8 @@ class Forget:
         if conversation.agent:
             pipe.zrem(keys.agent_chats(conversation.agent), conversation_id)
         pipe.zrem(keys.contact_conversations(conversation.contact_id), conversation_id)
+        pipe.zrem(keys.CALLBACKS_DUE, conversation_id)
+        pipe.zrem(keys.CALLBACK_REMINDERS, conversation_id)
         for request_id in read.requests:
             if erase:
                 pipe.hset(keys.request(request_id), mapping=dict.fromkeys(REQUEST_PERSONAL_FIELDS, ""))

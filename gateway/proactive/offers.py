@@ -48,7 +48,11 @@ log = logging.getLogger(__name__)
 
 ACCEPT = "offer_accept"
 DECLINE = "offer_decline"
-_PAYLOAD = re.compile(r"^/(offer_accept|offer_decline)(\{.*\})$", re.DOTALL)
+# The shopper would rather be phoned: the offer counts as accepted, and the answer opens the
+# widget's call-back form (its quick reply CALLBACK_FORM, as the bot's answer to "call me back").
+CALLBACK = "offer_callback"
+CALLBACK_FORM = "/callback_form"
+_PAYLOAD = re.compile(r"^/(offer_accept|offer_decline|offer_callback)(\{.*\})$", re.DOTALL)
 _OFFER_ID = re.compile(r"[0-9a-f]{32}")
 
 # KEYS: the offer, the visitor. ARGV: the answer, now, the offer id.
@@ -144,6 +148,7 @@ class Offers:
         return OutgoingMessage(text, author=Author.BOT, quick_replies=(
             QuickReply(texts.accept, payload(ACCEPT, offer.offer_id)),
             QuickReply(texts.decline, payload(DECLINE, offer.offer_id)),
+            QuickReply(self.desk.texts.get(locale, "callback_offer_choice"), payload(CALLBACK, offer.offer_id)),
         ))
 
     async def show(self, conversation: Conversation | None, offer: Offer) -> None:
@@ -205,6 +210,9 @@ class Offers:
         """Take the shopper's message as the answer to an offer; False: the bot answers it."""
         if conversation.channel is not Channel.WEB or conversation.state is not ConversationState.BOT:
             return False
+        if text.strip() == CALLBACK_FORM:
+            await self._callback_by_person(conversation)
+            return True
         quick_reply = parse_payload(text)
         if quick_reply is not None:
             action, offer_id = quick_reply
@@ -213,10 +221,13 @@ class Offers:
             if offer is None or offer.conversation_id != conversation.id:
                 log.info("answer to an unknown offer in conversation %s ignored", conversation.id)
                 return True
-            if not await self._answered(offer, ACCEPT if action == ACCEPT else DECLINE):
+            if not await self._answered(offer, DECLINE if action == DECLINE else ACCEPT):
                 return True
             if action == DECLINE:
                 await self._decline(conversation, offer)
+                return True
+            if action == CALLBACK:
+                await self._callback(conversation, offer)
                 return True
             return await self._accept(conversation, offer, tapped=True)
         visitor = await self.visitors.get(conversation.address)
@@ -236,6 +247,26 @@ class Offers:
     async def _decline(self, conversation: Conversation, offer: Offer) -> None:
         await self.metrics.count(offer.rule, Outcome.DECLINED, self.clock())
         await self.outbox.send(conversation, OutgoingMessage(self.rules.declined_text(conversation.locale)))
+
+    async def _callback(self, conversation: Conversation, offer: Offer) -> None:
+        """Accepted, by a call: the case learns what the shopper was doing, and the shopper gets the form."""
+        await self.metrics.count(offer.rule, Outcome.ACCEPTED, self.clock())
+        visitor = await self.visitors.for_agent(offer.session_id, CONTEXT_PAGES)
+        await self.store.append(conversation.id, EventKind.CONTEXT, data={
+            "rule": offer.rule, "offer_id": offer.offer_id, "target": "callback", **visitor,
+        })
+        texts, locale = self.desk.texts, conversation.locale
+        choice = QuickReply(texts.get(locale, "callback_offer_choice"), CALLBACK_FORM)
+        await self.outbox.send(conversation, OutgoingMessage(texts.get(locale, "callback_offer"), quick_replies=(choice,)))
+
+    async def _callback_by_person(self, conversation: Conversation) -> None:
+        """The form's quick reply reached the gateway: a widget that has no form (a plain Rasa
+        widget) tapped it. A colleague arranges the call in the chat instead."""
+        queued = await self.desk.queue(conversation, Team.GENERAL, "callback")
+        await self.outbox.send(conversation, OutgoingMessage(self.desk.texts.get(conversation.locale,
+                                                                                 "callback_by_person")))
+        if queued is not None:
+            await self.desk.place(queued)
 
     async def _accept(self, conversation: Conversation, offer: Offer, *, tapped: bool) -> bool:
         """The case learns what the shopper was doing; a person or the bot takes the chat.

@@ -6,6 +6,7 @@ document, definitions in the README). Nothing here reads a conversation.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -31,6 +32,9 @@ UNFILTERED_BOT = ("conversations", "deflected", "deflection_rate", "topics", "no
 NO_AGENT_VOLUME = ("handoffs", "heatmap.handoffs")
 NO_AGENT_SPEED = ("first_response.unanswered",)
 NO_AGENT_BOT = ("handoffs_by_reason",)
+# E-mail, an asynchronous channel, is to be answered the same day: a person's first reply
+# within this long of the handoff (README, "Reports: what every figure means").
+SAME_DAY_SECONDS = 24 * 3600
 
 
 
@@ -97,6 +101,7 @@ async def speed(redis: Redis, query: ReportQuery, *, target_seconds: int) -> dic
     first["over_target"] = buckets.count_over(histogram(counters, "frt"), target_seconds)
     first["unanswered"] = None if query.agent else counters.get("unanswered", 0)
     return {
+        "email_same_day": await _same_day(redis, query),
         "range": query.range_json(),
         "unfiltered": _unfiltered(query, (), NO_AGENT_SPEED),
         "target_seconds": target_seconds,
@@ -110,6 +115,18 @@ async def speed(redis: Redis, query: ReportQuery, *, target_seconds: int) -> dic
                     "waiting": _count_median(day_counters, "wait")}
                    for day, day_counters in days.items()],
     }
+
+
+async def _same_day(redis: Redis, query: ReportQuery) -> dict[str, Any] | None:
+    """E-mail handoffs a person first answered within SAME_DAY_SECONDS (null with a filter
+    for another channel)."""
+    if query.channel not in (None, Channel.EMAIL):
+        return None
+    counters = total(await read_days(redis, dataclasses.replace(query, channel=Channel.EMAIL)))
+    answered = counters.get("frt:n", 0)
+    within = answered - buckets.count_over(histogram(counters, "frt"), SAME_DAY_SECONDS)
+    return {"answered": answered, "within_24h": within, "rate": _rate(within, answered),
+            "unanswered": None if query.agent else counters.get("unanswered", 0)}
 
 
 def _count_median(counters: Mapping[str, int], name: str) -> dict[str, Any]:

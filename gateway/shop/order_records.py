@@ -30,6 +30,8 @@ NOTIFY_ADDRESSES = {
     Channel.WHATSAPP: re.compile(r"\+[1-9][0-9]{6,14}"),
     Channel.MESSENGER: re.compile(r"[0-9]{1,32}"),
     Channel.WEB: re.compile(r"[A-Za-z0-9_-]{20,64}"),
+    # The customer's e-mail address (channels/email.py keeps addresses lower-cased).
+    Channel.EMAIL: re.compile(r"[^@\s<>]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}"),
 }
 # The languages of the gateway's texts: a file in gateway/locales/ adds one.
 NOTIFY_LOCALES = languages_in()
@@ -85,6 +87,7 @@ _ADDRESS_FORMS = {
     Channel.WHATSAPP: "a phone number in E.164 form like +4915112345678",
     Channel.MESSENGER: "the customer's page-scoped id (digits)",
     Channel.WEB: "the widget's session id (StorechatWidget.sessionId())",
+    Channel.EMAIL: "the customer's e-mail address",
 }
 
 
@@ -94,7 +97,7 @@ class Notify(Body):
     never the bot's."""
 
     channel: Channel
-    address: Annotated[str, Text(max_length=64), Field(
+    address: Annotated[str, Text(max_length=254), Field(
         examples=["+4915112345678"], description="; ".join(f"{c.value}: {f}" for c, f in _ADDRESS_FORMS.items()))]
     locale: Annotated[str, Field(json_schema_extra={"enum": list(NOTIFY_LOCALES)})]
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, SerializerFunctionWrapHandler, ValidationInfo
@@ -197,6 +198,14 @@ def _write(pipe: Pipeline, old: Order | None, new: Order) -> None:
 # --- the store ---------------------------------------------------------------
 
 
+class Unchecked(Enum):
+    ANY = "any"  # put's default: whatever is stored is replaced
+
+
+class OrderChanged(Exception):
+    """The order changed between the caller's read and its put: read it again and decide again."""
+
+
 class OrderStore:
     def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
         self.redis = redis
@@ -224,7 +233,8 @@ class OrderStore:
         # The index is written atomically with the order; the check is a second line of defence.
         return [order for order in await self.many(str(i) for i in ids) if normalise_email(order.email) == normalise_email(email)]
 
-    async def put(self, order: Order, *, events: tuple[OrderEvent, ...] | None = None) -> tuple[Order, bool]:
+    async def put(self, order: Order, *, events: tuple[OrderEvent, ...] | None = None,
+                  expected: Order | None | Unchecked = Unchecked.ANY) -> tuple[Order, bool]:
         """Create or replace an order; the order as stored, and True if it was new.
 
         The stored events are kept (the shop's PUT carries none); a new order or a
@@ -232,6 +242,9 @@ class OrderStore:
         have one. `events` replaces the history instead (demo data that owns its orders).
         The order and its email index change in one WATCH/MULTI transaction, so an
         email change can never leave the order listed under both emails or neither.
+        With `expected` (the order as the caller read it, None for "not there"), an order
+        that changed since raises OrderChanged instead of being overwritten, so a caller
+        that built `order` from what it read never loses what another wrote meanwhile.
         """
         key = keys.order(order.order_id)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -240,6 +253,8 @@ class OrderStore:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
                     old = None if raw is None else order_from_stored(raw)
+                    if expected is not Unchecked.ANY and old != expected:
+                        raise OrderChanged(order.order_id)
                     history = events if events is not None else self._history(old, order.status)
                     stored = replace(order, events=history)
                     pipe.multi()  # type: ignore[no-untyped-call]

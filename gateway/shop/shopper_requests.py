@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -31,6 +31,8 @@ from gateway.json_input import Body, InvalidInput, Text, Timestamp, problem, tex
 from gateway.shop.orders import Address, Order, OrderNumber, OrderStatus
 
 RETURN_WINDOW = timedelta(days=30)
+# A damaged or faulty item is reported within 14 days of delivery (the policy sheet).
+DAMAGE_WINDOW = timedelta(days=14)
 S = OrderStatus
 # Cancellation is possible until the order is packed; an address change until it is shipped.
 CANCELLABLE = frozenset({S.PLACED, S.CONFIRMED})
@@ -42,10 +44,13 @@ class RequestKind(StrEnum):
     CANCELLATION = "cancellation"
     ADDRESS_CHANGE = "address_change"
     INVOICE_COPY = "invoice_copy"
+    DAMAGED_ITEM = "damaged_item"
 
 
 class RequestStatus(StrEnum):
     OPEN = "open"
+    # The agent agreed (gateway/desk/request_actions.py); a return then waits for its parcel.
+    APPROVED = "approved"
     RECEIVED = "received"
     REFUNDED = "refunded"
     REJECTED = "rejected"
@@ -56,15 +61,24 @@ TEAMS = {
     RequestKind.CANCELLATION: "logistics",
     RequestKind.ADDRESS_CHANGE: "logistics",
     RequestKind.INVOICE_COPY: "billing",
+    RequestKind.DAMAGED_ITEM: "product",
 }
 R = RequestStatus
-# A return is open until the parcel arrives; a refused one may be rejected at either step.
+# A return is open (or approved by an agent) until the parcel arrives; a refused one may be
+# rejected at any step.
 RETURN_TRANSITIONS = {
-    R.OPEN: frozenset({R.RECEIVED, R.REJECTED}),
+    R.OPEN: frozenset({R.APPROVED, R.RECEIVED, R.REJECTED}),
+    R.APPROVED: frozenset({R.RECEIVED, R.REJECTED}),
     R.RECEIVED: frozenset({R.REFUNDED, R.REJECTED}),
     R.REFUNDED: frozenset[RequestStatus](),
     R.REJECTED: frozenset[RequestStatus](),
 }
+
+
+def waits_for_parcel(request: ShopperRequest) -> bool:
+    """An approved return is not done: the parcel is still to come (an approved cancellation
+    or address change is the shop's to carry out)."""
+    return request.kind is RequestKind.RETURN and request.status is RequestStatus.APPROVED
 
 
 class ReturnEventInput(Body):
@@ -107,6 +121,12 @@ class ShopperRequest:
     reason: str | None = None
     address: Address | None = None
     note: str | None = None
+    # An agent's decision (gateway/desk/request_actions.py): who, refund or replacement, the label.
+    decided_by: str | None = None
+    resolution: str | None = None
+    label_sent_at: datetime | None = None
+    # The agents' actions made on it, each once (approve, reject, label, decide-refund, …).
+    agent_actions: tuple[str, ...] = ()
 
 
 def _sku(value: object) -> str:
@@ -142,11 +162,13 @@ def check_policy(wanted: RequestInput, order: Order, now: datetime) -> tuple[str
         raise RequestRefused("too_late", f"an order that is {status.value} can no longer be cancelled", status)
     if wanted.kind is RequestKind.ADDRESS_CHANGE and status not in ADDRESS_CHANGEABLE:
         raise RequestRefused("too_late", f"the address of an order that is {status.value} can no longer change", status)
-    if wanted.kind is not RequestKind.RETURN:
+    if wanted.kind not in (RequestKind.RETURN, RequestKind.DAMAGED_ITEM):
         return ()
     delivered_at = order.delivered_at()
     if status is not S.DELIVERED or delivered_at is None:
         raise RequestRefused("not_delivered", f"an order that is {status.value} cannot be returned yet", status)
+    if wanted.kind is RequestKind.DAMAGED_ITEM and now - delivered_at > DAMAGE_WINDOW:
+        raise RequestRefused("damage_window_over", "damage is reported within 14 days of delivery", status)
     if now - delivered_at > RETURN_WINDOW:
         raise RequestRefused("return_window_over", "the 30-day return window has ended", status)
     skus = [item.sku for item in order.items]
@@ -173,11 +195,16 @@ class RequestView(Body):
     note: str | None
     address: Address | None = None
     label_url: str | None = Field(None, description="returns only: the printable label")
+    decided_by: str | None = Field(None, description="the agent who approved, rejected or decided it")
+    resolution: Literal["refund", "replacement"] | None = Field(None, description="damaged_item: the decision")
+    label_sent_at: Timestamp | None = Field(None, description="returns: when an agent sent the label")
 
     @model_serializer(mode="wrap")
     def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return {key: value for key, value in handler(self).items()
-                if key not in ("address", "label_url") or value is not None}
+        return {key: value for key, value in handler(self).items() if key not in _OPTIONAL or value is not None}
+
+
+_OPTIONAL = frozenset({"address", "label_url", "decided_by", "resolution", "label_sent_at"})
 
 
 def request_to_json(request: ShopperRequest, public_url: str) -> dict[str, Any]:
@@ -199,6 +226,10 @@ def _to_hash(request: ShopperRequest) -> Fields:
         "reason": request.reason or "",
         "address": request.address.model_dump_json() if request.address else "",
         "note": request.note or "",
+        "decided_by": request.decided_by or "",
+        "resolution": request.resolution or "",
+        "label_sent_at": request.label_sent_at.isoformat() if request.label_sent_at else "",
+        "agent_actions": json.dumps(list(request.agent_actions)),
     }
 
 
@@ -216,7 +247,18 @@ def _from_hash(raw: Mapping[Any, Any]) -> ShopperRequest:
         reason=raw["reason"] or None,
         address=Address.model_validate_json(raw["address"]) if raw["address"] else None,
         note=raw["note"] or None,
+        # Absent in requests stored before agents could act on them.
+        decided_by=raw.get("decided_by") or None,
+        resolution=raw.get("resolution") or None,
+        label_sent_at=datetime.fromisoformat(raw["label_sent_at"]) if raw.get("label_sent_at") else None,
+        agent_actions=tuple(json.loads(raw.get("agent_actions") or "[]")),
     )
+
+
+# A change to a request: the request as it becomes, more data for its case event, and what
+# else goes into the same transaction (the shop's webhook); None: made already.
+Also = Callable[[Pipeline, ShopperRequest], None]
+Step = Callable[[ShopperRequest, datetime], tuple[ShopperRequest, Mapping[str, Any], Also] | None]
 
 
 class RequestStore:
@@ -228,10 +270,10 @@ class RequestStore:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    def _record(self, pipe: Pipeline, request: ShopperRequest) -> None:
+    def _record(self, pipe: Pipeline, request: ShopperRequest, extra: Mapping[str, Any] | None = None) -> None:
         """Queue, on `pipe`, the request's step as an event on its case (for whoever
-        takes the case) and its announcement to the consoles."""
-        data = request_to_json(request, self.public_url)
+        takes the case) and its announcement to the consoles; `extra`: more of the step's data."""
+        data = {**request_to_json(request, self.public_url), **(extra or {})}
         append_event(pipe, request.conversation_id,
                      event_fields(EventKind.REQUEST, request.updated_at.timestamp(), data=data))
 
@@ -297,6 +339,32 @@ class RequestStore:
                 pipe.hgetall(keys.request(request_id))
             raws = await pipe.execute()
         return [_from_hash(raw) for raw in raws if raw]
+
+    async def change(self, request_id: str, step: Step) -> tuple[ShopperRequest, bool]:
+        """Apply `step` to the request in one transaction (WATCHed, so two agents' clicks
+        cannot both win): the updated request and True, or the request unchanged and False
+        when `step` finds the change made already (None). `step` may raise to refuse it."""
+        key = keys.request(request_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.hgetall(key)
+                    if not raw:
+                        raise UnknownRequest(request_id)
+                    current = _from_hash(raw)
+                    made = step(current, self.now())
+                    if made is None:
+                        return current, False  # leaving the pipeline unwatches
+                    updated, extra, also = made
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, mapping=_to_hash(updated))
+                    self._record(pipe, updated, extra)
+                    also(pipe, updated)
+                    await pipe.execute()
+                    return updated, True
+                except WatchError:
+                    continue
 
     async def advance_return(self, return_id: str, status: RequestStatus, note: str | None) -> ShopperRequest:
         """The warehouse's word on a return: received, then refunded or rejected."""

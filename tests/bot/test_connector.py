@@ -191,3 +191,22 @@ async def test_the_customer_token_is_not_kept_in_the_stored_tracker(
     assert [m["locale"] for m in kept] == ["de", "de"] and not any("customer_token" in m for m in kept)
     assert token not in stored, "nor in a slot (Rasa's session_started_metadata)"
 
+
+
+@pytest.mark.parametrize(("text", "locale", "button"), [
+    ("Kann mich jemand zurückrufen?", "de", "Rückruf vereinbaren"), ("can someone call me back?", "en", "Arrange a call-back")])
+async def test_asking_for_a_call_back_offers_the_widgets_call_back_form(
+    webhook: tuple[aiohttp.ClientSession, str], text: str, locale: str, button: str
+) -> None:
+    reply = await _say(webhook, text, locale)
+    assert reply["intent"]["name"] == "request_callback" and reply["handoff"] is None
+    assert reply["messages"][-1]["buttons"] == [{"title": button, "payload": "/callback_form"}]
+
+
+async def test_a_texter_asking_for_a_call_back_is_handed_to_a_person(webhook: tuple[aiohttp.ClientSession, str]) -> None:
+    session, base = webhook
+    body = {"sender": uuid4().hex, "message": "Können Sie mich bitte zurückrufen?", "metadata": {"channel": "sms"}}
+    async with session.post(f"{base}/webhook", json=body) as resp:
+        reply = await resp.json()
+    assert reply["intent"]["name"] == "request_callback"
+    assert reply["handoff"] == {"team": "general", "reason": "callback"}

@@ -26,7 +26,7 @@ INTENTS = {i.id: i for i in load_intents(FAQ, LANGUAGES)}
 CONTRACT_INTENTS = {
     "order_status", "order_history", "invoice_request", "start_return", "return_status",
     "cancel_order", "change_address", "delivered_not_received", "report_damage",
-    "billing_problem", "request_human", "complain", "affirm", "deny",
+    "billing_problem", "request_human", "request_callback", "complain", "affirm", "deny",
     "out_of_scope",  # off-topic: trained so that nonsense does not land on a real intent
 }  # fmt: skip
 MIN_QUESTIONS = 20

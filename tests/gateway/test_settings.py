@@ -90,6 +90,9 @@ def test_the_readme_table_shows_each_default_the_settings_have(variable: str, sh
      "MESSENGER_APP_SECRET, MESSENGER_VERIFY_TOKEN set but MESSENGER_PAGE_ACCESS_TOKEN missing"),
     ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"},
      "SMS (Twilio): Twilio needs from_number or messaging_service_sid to send from"),
+    ({"STORECHAT_EMAIL_ADDRESS": "service@nordlicht-home.example"},
+     "STORECHAT_EMAIL_ADDRESS is set but STORECHAT_SMTP_HOST is missing"),
+    ({"STORECHAT_SMTP_LISTEN_PORT": "-1"}, "STORECHAT_SMTP_LISTEN_PORT must be at least 0"),
 ])  # fmt: skip
 def test_a_bad_value_is_refused_with_its_variable_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as refused:

@@ -49,8 +49,8 @@ ORDERS_PER_DAY = (46, 42, 40, 40, 38, 34, 36)
 # The hours they start at: weekdays peak in the late morning and the evening, Sunday starts late.
 WEEKDAY_HOURS = (1, 1, 0, 0, 0, 1, 2, 5, 8, 10, 11, 11, 9, 9, 9, 9, 9, 8, 8, 10, 10, 8, 5, 3)
 SUNDAY_HOURS = (2, 1, 0, 0, 0, 0, 1, 1, 3, 5, 7, 8, 8, 8, 8, 8, 8, 8, 9, 11, 12, 10, 6, 3)
-CHANNELS = (Channel.WEB, Channel.WHATSAPP, Channel.MESSENGER, Channel.SMS)
-CHANNEL_WEIGHTS = (46, 26, 18, 10)
+CHANNELS = (Channel.WEB, Channel.WHATSAPP, Channel.MESSENGER, Channel.SMS, Channel.EMAIL)
+CHANNEL_WEIGHTS = (42, 24, 16, 10, 8)
 # What a shopper-started conversation is (the product complaints and the defect are planned apart).
 KINDS = {"bot_only": 44, "shopper_asked": 9, "order_problem": 8, "billing_problem": 6,
          "delivered_not_received": 4, "repeated_misunderstanding": 3, "service_complaint": 2,

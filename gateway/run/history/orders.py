@@ -81,6 +81,8 @@ def address_for(channel: Channel, rng: random.Random) -> str:
         return f"+49{rng.choice(('151', '152', '160', '170', '176'))}{rng.randrange(10**7, 10**8)}"
     if channel is Channel.MESSENGER:
         return str(rng.randrange(10**15, 10**16))
+    if channel is Channel.EMAIL:
+        return f"kunde.{rng.getrandbits(40):010x}@example.org"
     return f"{rng.getrandbits(96):024x}"
 
 
@@ -96,7 +98,7 @@ def plan_orders(rng: random.Random, catalogue: list[Product], placed: list[datet
     """One order for each moment in `placed` (Berlin times), about 45 % notified."""
     plan = []
     for n, at in enumerate(placed):
-        channel = rng.choices(list(Channel), weights=(4, 2, 2, 3))[0]
+        channel = rng.choices(list(Channel), weights=(4, 2, 2, 3, 2))[0]
         shipped = ship_time(at, rng)
         delivered = shipped + timedelta(days=rng.choice((1, 2, 2, 3, 4)), hours=rng.uniform(-4, 2))
         place = rng.choice(PLACES)

@@ -19,6 +19,8 @@ from redis.asyncio import Redis
 from core.types import EventKind
 from gateway import keys
 from gateway.api.agent import ROUTES as AGENT_ROUTES
+from gateway.api.callbacks import REPORT_ROUTE as CALLBACK_REPORT_ROUTE
+from gateway.api.callbacks import ROUTES as CALLBACK_ROUTES
 from gateway.api.openapi import document
 from gateway.api.privacy import ROUTES as PRIVACY_ROUTES
 from gateway.api.reports import ROUTES as REPORT_ROUTES
@@ -403,8 +405,8 @@ async def test_openapi_describes_every_route_with_its_token_and_nothing_else(api
     documented = {(path, method.upper()) for path, item in served["paths"].items()
                   for method in item if method != "parameters"}
     assert documented == {(route.path, route.method) for route in (*ROUTES, *AGENT_ROUTES, *SUPERVISOR_ROUTES,
-                                                                          *PRIVACY_ROUTES)} | {
-        (path, "GET") for path, _ in REPORT_ROUTES}
+                                                                          *PRIVACY_ROUTES, *CALLBACK_ROUTES)} | {
+        (path, "GET") for path, _ in (*REPORT_ROUTES, CALLBACK_REPORT_ROUTE)}
     for route in ROUTES:
         operation = served["paths"][route.path][route.method.lower()]
         expected = [] if route.role is None else [{f"{route.role.value}Token": []}]

@@ -425,7 +425,9 @@ async def _count(redis: Redis, session_id: str, wanted: int) -> bool:
 @pytest.mark.parametrize(("notify", "problem"), [
     ({"channel": "sms", "address": "0151 2345678", "locale": "de"}, "notify.address: must be a phone number"),
     ({"channel": "web", "address": "short", "locale": "de"}, "notify.address: must be the widget's session id"),
-    ({"channel": "email", "address": "anna@example.com", "locale": "de"}, "notify.channel: must be one of"),
+    ({"channel": "email", "address": "anna at example.com", "locale": "de"},
+     "notify.address: must be the customer's e-mail address"),
+    ({"channel": "fax", "address": "+4930123456", "locale": "de"}, "notify.channel: must be one of"),
     ({"channel": "sms", "address": ANNA, "locale": "fr"}, "notify.locale: must be one of de, en"),
 ])
 async def test_a_bad_notify_is_refused_naming_the_field(

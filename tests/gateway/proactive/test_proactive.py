@@ -90,6 +90,7 @@ async def test_cart_idle_fires_once_after_a_minute_on_the_cart_page_and_the_offe
     assert offer["quick_replies"] == [
         {"title": "Ja, gern", "payload": f'/offer_accept{{"offer_id":"{offer["offer_id"]}"}}'},
         {"title": "Nein, danke", "payload": f'/offer_decline{{"offer_id":"{offer["offer_id"]}"}}'},
+        {"title": "Rückruf vereinbaren", "payload": f'/offer_callback{{"offer_id":"{offer["offer_id"]}"}}'},
     ]
     rich, plain = f"web:{session_id}:rich", f"web:{session_id}:plain"
     assert [(e[0], e[2]) for e in shop.emits] == [("proactive_offer", rich), ("bot_uttered", rich),
@@ -161,7 +162,7 @@ async def test_help_reading_fires_on_the_third_help_page_after_a_pause_with_the_
 
     [offer] = shop.offers()
     assert (offer["rule"], offer["target"], offer["text"]) == ("help_reading", "bot", "help_reading: bot en")
-    assert [reply["title"] for reply in offer["quick_replies"]] == ["Yes, please", "No, thanks"]
+    assert [reply["title"] for reply in offer["quick_replies"]] == ["Yes, please", "No, thanks", "Arrange a call-back"]
 
 
 async def test_a_rule_for_new_visitors_and_one_for_returning_visitors(redis: Redis, tmp_path: Path) -> None:
@@ -660,3 +661,25 @@ async def test_the_apps_ticker_offers_once_the_cart_has_waited_long_enough(
         await shopper.close()
 
     assert (offer["rule"], offer["target"]) == ("cart_idle", "bot")
+
+
+async def test_an_offer_answered_with_a_call_back_counts_as_taken_and_opens_the_call_back_form(app: App) -> None:
+    shopper = await app.shopper()
+    await shopper.client.emit("storefront_event", {"type": "page_view", "page_type": "help"})
+    offer = await shopper.expect("proactive_offer")
+    await shopper.expect("bot_uttered")
+    choice = offer["quick_replies"][2]
+
+    await shopper.say(choice["payload"])
+    answer = await shopper.expect("bot_uttered")
+    boss = await app.console("sue@shop.example", Team.GENERAL, role=AgentRole.SUPERVISOR, connect=False)
+    _, report = await boss.call("GET", "/proactive")
+    case = await boss.get(f"/conversations/{await app.conversation_id(shopper)}")
+
+    assert choice["title"] == "Rückruf vereinbaren"
+    assert answer["quick_replies"] == [{"content_type": "text", "title": "Rückruf vereinbaren",
+                                        "payload": "/callback_form"}]
+    assert answer["text"].startswith("Gern ruft Sie unser Team zurück") and app.rasa.received == []
+    assert report["rules"][0]["accepted"] == 1 and report["rules"][0]["declined"] == 0
+    [context] = [e for e in case["events"] if e["kind"] == "context"]
+    assert context["data"]["target"] == "callback"

@@ -166,7 +166,7 @@ class Figures:
                 (("first_response", first), ("resolution", resolution), ("waiting", waiting))}
         return {
             "range": self.range(), "unfiltered": self.unfiltered(handoffs=("first_response.unanswered",)),
-            "target_seconds": target,
+            "target_seconds": target, "email_same_day": self.email_same_day(),
             "first_response": {**durations([d for _, d in first]),
                                "over_target": sum(d >= target * 1000 for _, d in first),
                                "unanswered": None if self.q.agent else len(unanswered)},
@@ -176,6 +176,25 @@ class Figures:
             "by_day": [{"day": day.isoformat(), **{name: count_median(values[day]) for name, values in days.items()}}
                        for day in self.q.days()],
         }
+
+    def email_same_day(self) -> dict[str, Any] | None:
+        if self.q.channel not in (None, "email"):
+            return None
+        answered = [d for h, d in zip(self.facts.handoffs, self._spans(), strict=True)
+                    if d is not None and h.channel == "email"]
+        within = sum(d < 24 * 3600 * 1000 for d in answered)
+        unanswered = [h for h in self.facts.handoffs if h.unanswered and h.channel == "email"
+                      and self.counted(h.at, h.channel, h.ended_team, team=h.ended_team)]
+        return {"answered": len(answered), "within_24h": within,
+                "rate": round(within / len(answered), 4) if answered else None,
+                "unanswered": None if self.q.agent else len(unanswered)}
+
+    def _spans(self) -> list[int | None]:
+        """Each handoff's first-response duration, where it is answered and counted."""
+        return [self.span(h.at, h.answered_at, h.answered_team)
+                if h.answered_at is not None and self.counted(h.at, h.channel, h.answered_team, team=h.answered_team,
+                                                              agent=h.answered_by, duration=True) else None
+                for h in self.facts.handoffs]
 
     def bot(self) -> dict[str, Any]:
         started = [b for b in self.facts.bot_episodes if self.counted(b.at, b.channel, None, by_team=False)]

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from gateway import keys
 from gateway.json_input import InvalidInput
 from gateway.run import demo_data
-from gateway.shop.orders import OrderEvent, OrderStatus, OrderStore, normalise_email, parse_order
+from gateway.shop.orders import OrderChanged, OrderEvent, OrderStatus, OrderStore, normalise_email, parse_order
 from tests.gateway.shop_support import order_body
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
@@ -77,6 +77,22 @@ async def test_an_event_sets_the_status_and_may_move_the_delivery_date(store: Or
     assert updated is not None and updated.status is OrderStatus.DELAYED
     assert updated.estimated_delivery == date(2026, 11, 29)
     assert await store.add_event("999999", OrderEvent(OrderStatus.DELAYED, NOW)) is None
+
+
+async def test_a_put_built_on_a_stale_read_is_refused_and_overwrites_nothing(store: OrderStore) -> None:
+    read, _ = await store.put(parse_order(order_body(), "104233"))
+    await store.add_event("104233", OrderEvent(OrderStatus.DELAYED, NOW, note="Sturm"))  # another writer
+
+    with pytest.raises(OrderChanged):
+        await store.put(parse_order(order_body(status="confirmed"), "104233"), expected=read)
+    with pytest.raises(OrderChanged):
+        await store.put(parse_order(order_body(order_id="104299"), "104299"), expected=read)  # read as there, now missing
+
+    kept = await store.get("104233")
+    assert kept is not None and kept.status is OrderStatus.DELAYED
+    confirmed, _ = await store.put(parse_order(order_body(status="confirmed"), "104233"), expected=kept)
+    assert [e.status for e in confirmed.events] == [OrderStatus.PLACED, OrderStatus.DELAYED, OrderStatus.CONFIRMED]
+    assert (await store.put(parse_order(order_body(order_id="104300"), "104300"), expected=None))[1]
 
 
 async def test_the_email_index_follows_an_email_change(store: OrderStore) -> None:

@@ -66,7 +66,7 @@ async def test_an_offer_to_a_visitor_without_a_conversation_waits_for_their_answ
         again = await chat.shopper(locale="en", session_id=shopper.session_id)
         [shown] = await again.history()
         assert (shown["author"], shown["text"]) == ("bot", offer["text"])
-        assert [r["title"] for r in shown["quick_replies"]] == ["Yes, please", "No, thanks"]
+        assert [r["title"] for r in shown["quick_replies"]] == ["Yes, please", "No, thanks", "Arrange a call-back"]
         assert await chat.conversation(shopper.session_id) is None
 
         # The tap creates the conversation: the offer first, then the answer as the title shown.

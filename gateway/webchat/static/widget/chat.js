@@ -4,6 +4,7 @@
 // ../widget.js. The shopper's messages go out acknowledged and are kept until they are
 // stored (delivery.js).
 
+import { createCallbackForm } from "./callback.js";
 import { createDelivery } from "./delivery.js";
 import { storageGet, storageSet } from "./dom.js";
 import { createTracker } from "./storefront_events.js";
@@ -45,7 +46,9 @@ export function start(config, t) {
   const connected = () => Boolean(state.confirmed && state.socket && state.socket.connected);
 
   const view = createView({ t, origin: config.origin, locale: config.formatLocale || locale, title,
-                            onReply: (payload, shown) => send(payload, shown) });
+                            onReply: (payload, shown) => (callback.handles(payload) ? callback.open("bot") : send(payload, shown)) });
+  // A call-back instead of a chat: the header's button, or a quick reply that offers the form.
+  const callback = createCallbackForm({ view, t, socket: () => state.socket, online: () => connected() });
   function showReplies(list) {
     state.replies = Array.isArray(list) ? list : [];
     view.showQuickReplies(state.replies);
@@ -189,6 +192,7 @@ export function start(config, t) {
     });
     showReplies(data.quick_replies);
     view.scrollToEnd();
+    callback.offered(data.quick_replies);
   }
 
   // {offer_id, rule, text, quick_replies, target, team?}: into the chat, and a teaser
