@@ -190,7 +190,7 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
                   offers=proactive, plain_agent_names=settings.plain_agent_names)
     # Call-backs (gateway/callbacks/): the widget's form, the console's list, SMS reminders.
     callbacks = app[CALLBACKS] = Callbacks(CallbackStore(redis, store.clock), store, desk, outbox, texts, hours,
-                                           cases.reach)
+                                           cases.reach, shop.verifier)
     CallbackSocket(app[SIO], callbacks, limiter)
     app[WEBHOOKS] = Webhooks(redis, adapters, settings.effective_public_url, limiter, settings.proxies,
                              settings.max_message_chars)

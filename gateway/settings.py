@@ -64,6 +64,25 @@ def _networks(raw: object) -> object:
 TrustedProxies = Annotated[tuple[Network, ...], BeforeValidator(_networks)]
 
 
+def _comma_list(raw: object) -> object:
+    return tuple(part.strip() for part in raw.split(",") if part.strip()) if isinstance(raw, str) else raw
+
+
+# What Shopify names a shop by in X-Shopify-Shop-Domain, whatever domain its storefront uses.
+MYSHOPIFY_DOMAIN = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com", re.ASCII)
+
+
+def _myshopify(domain: str) -> str:
+    found = domain.strip().lower()
+    if not MYSHOPIFY_DOMAIN.fullmatch(found):
+        raise ValueError(f"must be the shop's myshopify.com domain (as in X-Shopify-Shop-Domain), got {domain!r}")
+    return found
+
+
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+ShopifyDomain = Annotated[str, AfterValidator(_myshopify)]
+
+
 def reachable(bind_host: str) -> str:
     """The host, as a URL writes it, that reaches a server bound to `bind_host` (a
     wildcard bind is reached on loopback)."""
@@ -142,6 +161,11 @@ class Settings(EnvironmentSettings):
                                                    repr=False)
     shopware_app_name: str = Field(default="StorechatConnector", validation_alias="STORECHAT_SHOPWARE_APP_NAME")
     shopware_app_secret: str | None = Field(default=None, validation_alias="STORECHAT_SHOPWARE_APP_SECRET", repr=False)
+    # The shops whose webhooks are taken (required with the secrets): a public app's secret is
+    # the same for every shop that installs it, and all write into the one order store.
+    # Shopify: the shop's myshopify.com domain; Shopware: the shop URLs that may register.
+    shopify_shop_domain: ShopifyDomain | None = Field(default=None, validation_alias="STORECHAT_SHOPIFY_SHOP_DOMAIN")
+    shopware_shop_urls: CommaList | None = Field(default=None, validation_alias="STORECHAT_SHOPWARE_SHOP_URLS")
     # Where a platform's order sends its shipment news: to the customer's phone by SMS or
     # WhatsApp (config/notifications.yml says which statuses), or nowhere ("none").
     platform_notify: Literal["none", "sms", "whatsapp"] = Field(default="none",
@@ -164,6 +188,9 @@ class Settings(EnvironmentSettings):
     smtp_tls_key: Path | None = Field(default=None, validation_alias="STORECHAT_SMTP_TLS_KEY")
     # A mail over this size is refused by the listener (552), attachments included.
     smtp_max_bytes: AtLeastOne = Field(default=10 * 1024 * 1024, validation_alias="STORECHAT_SMTP_MAX_BYTES")
+    # Attachment bytes of inbound mail kept in Redis per UTC day; beyond: named on the case, not kept.
+    email_attachment_bytes_per_day: int = Field(default=200 * 1000 * 1000, ge=0,
+                                                validation_alias="STORECHAT_EMAIL_ATTACHMENT_BYTES_PER_DAY")
     smtp_host: str | None = Field(default=None, validation_alias="STORECHAT_SMTP_HOST")
     smtp_port: int = Field(default=587, validation_alias="STORECHAT_SMTP_PORT")
     smtp_user: str | None = Field(default=None, validation_alias="STORECHAT_SMTP_USER", repr=False)
@@ -221,6 +248,12 @@ class Settings(EnvironmentSettings):
             raise ValueError("STORECHAT_SMTP_TLS_CERT and STORECHAT_SMTP_TLS_KEY go together: set both or neither")
         if self.email_address and "@" not in self.email_address:
             raise ValueError(f"STORECHAT_EMAIL_ADDRESS must be an e-mail address, got {self.email_address!r}")
+        if self.shopify_webhook_secret and not self.shopify_shop_domain:
+            raise ValueError("STORECHAT_SHOPIFY_WEBHOOK_SECRET is set but STORECHAT_SHOPIFY_SHOP_DOMAIN is missing: "
+                             "any shop with the app's secret could write orders")
+        if self.shopware_app_secret and not self.shopware_shop_urls:
+            raise ValueError("STORECHAT_SHOPWARE_APP_SECRET is set but STORECHAT_SHOPWARE_SHOP_URLS is missing: "
+                             "any shop that installs the app could write orders")
         return self
 
     @property

@@ -49,7 +49,7 @@ function message(event, context) {
         replies.map((reply) => h("span", { className: "ev-reply", text: reply.title || reply.payload || reply }))));
     }
   }
-  if (author === "shopper") mailParts(item, event, data);
+  if (author === "shopper") mailParts(item, event, data, (key, values) => context.t(key, values));
   if (author === "shopper" && data.quick_reply_title && event.text && event.text !== data.quick_reply_title) {
     const payload = shopperText(event.text);
     item.appendChild(h("p", { className: "ev-understood", text: payload === event.text ? `tapped ${event.text}` : payload }));
@@ -59,19 +59,20 @@ function message(event, context) {
 
 /** A mail's subject above its words, the whole mail (quoted history included) behind a
  * toggle, and what was attached (any channel's). */
-function mailParts(item, event, data) {
+function mailParts(item, event, data, t) {
   const mail = data.email || null;
   if (mail && mail.subject) {
-    item.insertBefore(h("p", { className: "ev-subject", text: `Subject: ${mail.subject}` }), item.querySelector(".ev-bubble"));
+    item.insertBefore(h("p", { className: "ev-subject", text: t("mail.subject", { subject: mail.subject }) }), item.querySelector(".ev-bubble"));
   }
   if (mail && mail.body && mail.body.trim() !== (event.text || "").trim()) {
-    item.appendChild(h("details", { className: "ev-mail" }, h("summary", { text: "whole mail" }),
+    item.appendChild(h("details", { className: "ev-mail" }, h("summary", { text: t("mail.whole") }),
       h("pre", { className: "ev-mail-body", text: mail.body })));
   }
   const files = Array.isArray(data.attachments) ? data.attachments : [];
   if (files.length) {
-    item.appendChild(h("p", { className: "ev-attachments" }, "attached: ", files.map((file) =>
-      h("span", { className: "ev-attachment", text: [file.name || file.caption || file.kind, file.content_type].filter(Boolean).join(" · ") }))));
+    item.appendChild(h("p", { className: "ev-attachments" }, `${t("mail.attached")} `, files.map((file) =>
+      h("span", { className: "ev-attachment", text: [file.name || file.caption || file.kind, file.content_type,
+        file.withheld ? t("mail.not_kept") : ""].filter(Boolean).join(" · ") }))));
   }
 }
 

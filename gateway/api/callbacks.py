@@ -12,7 +12,7 @@ from gateway.api.callbacks_contract import CallbackList, CallbackReport, Callbac
 from gateway.api.http import ApiError, answer, constrained_path, read_body
 from gateway.api.reports import report_query, supervisor
 from gateway.callbacks.report import callbacks_report
-from gateway.callbacks.service import CALLBACKS, Outcome, SlotNotOffered
+from gateway.callbacks.service import CALLBACKS, NotTheAssignee, Outcome, SlotNotOffered
 from gateway.callbacks.store import Callback, NotOpen
 from gateway.conversations.store import UnknownConversation
 from gateway.desk.desk import Conflict, NotPermitted
@@ -51,6 +51,8 @@ async def record_outcome(request: web.Request) -> web.Response:
                                        resolve=wanted.resolve)
     except NotOpen:
         raise ApiError(409, "not_open", "the conversation has no open call-back") from None
+    except NotTheAssignee as exc:
+        raise ApiError(403, "not_your_case", str(exc)) from None
     except SlotNotOffered as exc:
         raise ApiError(422, "slot_not_offered", str(exc)) from None
     except (Conflict, NotPermitted) as exc:

@@ -86,6 +86,8 @@ OPERATIONS: tuple[tuple[Any, ...], ...] = (
     ("POST", "/agent/conversations/{cid}/callback", "Record how a call-back went: reached, no answer (tried again, "
      "or closed as unreachable), rescheduled", "agentSession", {
          "200": (CallbackView, "the call-back now"), **CONVERSATION_ERRORS,
+         "403": (Error, "not_your_team: another team's case, read only; not_your_case: the case is assigned "
+                        "to another agent (only they or a supervisor record its call)"),
          "409": (Error, "not_open: the conversation has no open call-back (any more); conflict: recorded, but "
                         "the case was taken or changed by another agent meanwhile"),
          "422": (Error, "a field is missing or invalid, or slot_not_offered: not a slot the team offers")},

@@ -24,7 +24,7 @@ from gateway.api.privacy_contract import (
     ErasedView,
     ReasonInput,
 )
-from gateway.conversations.contacts import EMAIL_IDENTITY, PHONE_IDENTITY
+from gateway.conversations.contacts import EMAIL_IDENTITY, EMAIL_SENDER_IDENTITY, PHONE_IDENTITY
 from gateway.desk.agents import Agent, AgentRole
 from gateway.json_input import parse
 from gateway.privacy.contact_data import ContactRecord, identity_parts
@@ -69,7 +69,9 @@ async def find(request: web.Request) -> web.Response:
     if (query.email is None) == (query.phone is None):
         raise ApiError(422, "invalid_query", "give exactly one of email and phone")
     if query.email is not None:
-        record = await privacy.find(EMAIL_IDENTITY, normalise_email(query.email))
+        email = normalise_email(query.email)
+        # Who wrote from that address on the e-mail channel, when no proof linked it.
+        record = await privacy.find(EMAIL_IDENTITY, email) or await privacy.find(EMAIL_SENDER_IDENTITY, email)
     else:
         phone = normalise_phone(query.phone or "")
         record = await privacy.find(PHONE_IDENTITY, phone)

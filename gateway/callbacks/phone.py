@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import re
 
+from core.phone import E164
 from gateway.shop.verification import normalise_phone
 
 # What people put between digits: spaces, dashes, dots, slashes, brackets ("(0)171").
 _ALLOWED = re.compile(r"\+?[0-9 ()./\-]+")
-# E.164: a country code (no leading 0) and at most 15 digits in all; 8 is the shortest real
-# international number with its country code (small countries' landlines).
-_E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 
 
 class InvalidPhone(ValueError):
@@ -36,7 +34,7 @@ def callback_phone(typed: str) -> str:
     # "+49 (0)171 …": the trunk 0 in brackets is not dialled after a country code.
     text = re.sub(r"^(\+[0-9]{1,3})\s*\(0\)", r"\1", text)
     number = normalise_phone(text)
-    if not _E164.fullmatch(number):
-        raise InvalidPhone("phone_invalid", f"{number} is not a phone number (E.164: + and 8 to 15 digits)")
+    if not E164.fullmatch(number):
+        raise InvalidPhone("phone_invalid", f"{number} is not a phone number (E.164: + and 7 to 15 digits)")
     return number
 

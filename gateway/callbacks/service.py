@@ -12,7 +12,14 @@ it in the shopper's language. The agent who calls records the outcome:
 
 Every step is a `callback` event on the case and is told to the shopper on their channel.
 Where SMS is configured, an SMS reminds the shopper REMINDER_MINUTES before the slot, sent
-through the outbox like any message to a texter (durable, and never twice).
+through the outbox like any message to a texter (durable, and never twice) — but only to a
+number the shopper proved is theirs (`proven_phones`): a typed number is anyone's, and an
+SMS to it would make the shop a sender of texts to strangers (nor is an SMS conversation
+opened for it). Its confirmation then promises no reminder.
+
+A call-back is its case's team's (`callback_team`): the slots offered and the slot booked are
+that team's. An outcome of an assigned case is its agent's or a supervisor's to record
+(NotTheAssignee otherwise); a queued one any agent of the team may record.
 """
 
 from __future__ import annotations
@@ -29,12 +36,14 @@ from core.types import Author, Channel, Conversation, ConversationState, Outgoin
 from gateway.callbacks import slots
 from gateway.callbacks.store import MAX_ATTEMPTS, Callback, CallbackStore, NotOpen, Status, Step
 from gateway.conversations import state_machine
+from gateway.conversations.contacts import PHONE_CHANNELS
 from gateway.conversations.outbox import Outbox
 from gateway.conversations.store import ConversationStore
-from gateway.desk.agents import Agent
+from gateway.desk.agents import Agent, AgentRole
 from gateway.desk.business_hours import BusinessHours, describe_opening
 from gateway.desk.desk import Desk
 from gateway.desk.reach import Reach
+from gateway.shop.verification import Verifier, normalise_phone
 from gateway.texts import Texts
 
 log = logging.getLogger(__name__)
@@ -57,6 +66,18 @@ class SlotNotOffered(ValueError):
     """The slot is not one a call-back can be booked for (past, outside hours, not on the half hour)."""
 
 
+class NotTheAssignee(PermissionError):
+    """The case is assigned to another agent: only they or a supervisor record its call's outcome."""
+
+
+def callback_team(conversation: Conversation | None) -> str:
+    """The team a conversation's call-back is with: the team whose desk has the case (queued
+    or assigned), else the general team. Both the slots offered and the slot booked are its."""
+    if conversation is not None and conversation.state in (S.QUEUED, S.ASSIGNED) and conversation.team:
+        return conversation.team
+    return Team.GENERAL.value
+
+
 @dataclass(frozen=True, slots=True)
 class Callbacks:
     records: CallbackStore
@@ -67,6 +88,8 @@ class Callbacks:
     hours: BusinessHours
     # Whose call-backs an agent lists and works: their team's (or all: gateway/desk/reach.py).
     reach: Reach
+    # The orders proven in a conversation, whose phones are the shopper's proven numbers.
+    verifier: Verifier
 
     @property
     def reminders(self) -> bool:
@@ -81,9 +104,22 @@ class Callbacks:
         local = datetime.fromtimestamp(slot, UTC).astimezone(self.hours.timezone)
         return describe_opening(local, datetime.fromtimestamp(self.store.clock(), UTC), locale, self.texts)
 
-    def _reminder_at(self, slot: float) -> float | None:
-        at = slot - REMINDER_MINUTES * 60
-        return at if self.reminders and at > self.store.clock() else None
+    async def proven_phones(self, conversation: Conversation) -> set[str]:
+        """The numbers the shopper proved are theirs in this conversation: the phone of an order
+        proven here, and the conversation's own SMS or WhatsApp number (the provider proved it)."""
+        phones = {normalise_phone(order.phone) for order in await self.verifier.proven_orders(conversation.id)
+                  if order.phone}
+        if conversation.channel in PHONE_CHANNELS:
+            phones.add(normalise_phone(conversation.address))
+        return phones
+
+    async def reminds(self, conversation: Conversation | None) -> bool:
+        """Whether a call-back of this conversation may be reminded: SMS configured and a proven number."""
+        return self.reminders and conversation is not None and bool(await self.proven_phones(conversation))
+
+    def _reminder_at(self, callback: Callback) -> float | None:
+        at = callback.slot - REMINDER_MINUTES * 60
+        return at if self.reminders and callback.proven and at > self.store.clock() else None
 
     async def _tell(self, conversation: Conversation, key: str, **values: object) -> None:
         text = self.texts.get(conversation.locale, key, **values)
@@ -93,8 +129,7 @@ class Callbacks:
 
     async def request(self, conversation: Conversation, phone: str, slot: float, via: str) -> Callback:
         """Book the call-back (`phone` already in E.164): SlotNotOffered, or CallbacksFull."""
-        team = conversation.team if conversation.state in (S.QUEUED, S.ASSIGNED) and conversation.team \
-            else Team.GENERAL.value
+        team = callback_team(conversation)
         if not slots.bookable(self.hours, slot, self.store.clock(), team):
             raise SlotNotOffered(f"{slot} is not a slot the {team} team offers")
         now = self.store.clock()
@@ -103,13 +138,13 @@ class Callbacks:
         callback = Callback(conversation_id=conversation.id, phone=phone, slot=slot, status=Status.OPEN,
                             attempts=earlier.attempts if again and earlier else 0, team=team,
                             locale=conversation.locale, requested_at=earlier.requested_at if again and earlier else now,
-                            via=via, updated_at=now)
+                            via=via, updated_at=now, proven=phone in await self.proven_phones(conversation))
         # Asking again while one is open changes it (another number or time), not a second one.
         written = await self.records.write(callback, Step.RESCHEDULED if again else Step.REQUESTED,
                                            expect_open=False, new=not again, by="shopper",
-                                           reminder_at=self._reminder_at(slot))
+                                           reminder_at=self._reminder_at(callback))
         await self._queue(conversation, team)
-        key = "callback_confirmed_reminder" if self.reminders else "callback_confirmed"
+        key = "callback_confirmed_reminder" if self._reminder_at(callback) is not None else "callback_confirmed"
         await self._tell(conversation, key, when=self.when(slot, conversation.locale), phone=phone)
         log.info("call-back for conversation %s booked (%s)", conversation.id, "changed" if again else "new")
         return written
@@ -137,13 +172,17 @@ class Callbacks:
         if callback is None or callback.status is not Status.OPEN:
             raise NotOpen(conversation_id)
         conversation = await self.store.get(conversation_id)
+        if conversation.state is S.ASSIGNED and conversation.agent != agent.email \
+                and agent.role is not AgentRole.SUPERVISOR:
+            raise NotTheAssignee(f"the case is assigned to {conversation.agent}: only they or a supervisor "
+                                 "record its call-back")
         if outcome is Outcome.REACHED:
             return await self._reached(conversation, callback, agent, resolve)
         if outcome is Outcome.RESCHEDULED:
             if slot is None or not slots.bookable(self.hours, slot, self.store.clock(), callback.team):
                 raise SlotNotOffered("choose one of the offered slots")
             moved = await self.records.write(replace(callback, slot=slot), Step.RESCHEDULED, expect_open=True,
-                                             by=agent.email, reminder_at=self._reminder_at(slot))
+                                             by=agent.email, reminder_at=self._reminder_at(replace(callback, slot=slot)))
             await self._tell(conversation, "callback_rescheduled", when=self.when(slot, conversation.locale))
             return moved
         return await self._no_answer(conversation, callback, agent)
@@ -168,14 +207,17 @@ class Callbacks:
         later = self.slots(callback.team, not_before=max(callback.slot, self.store.clock()) + RETRY_GAP)
         if not later:
             raise SlotNotOffered(f"the {callback.team} team has no slot for another try")
-        retry = await self.records.write(replace(callback, attempts=attempts, slot=later[0]), Step.NO_ANSWER,
-                                         expect_open=True, by=agent.email, reminder_at=self._reminder_at(later[0]))
+        again = replace(callback, attempts=attempts, slot=later[0])
+        retry = await self.records.write(again, Step.NO_ANSWER, expect_open=True, by=agent.email,
+                                         reminder_at=self._reminder_at(again))
         await self._tell(conversation, "callback_retry", when=self.when(later[0], conversation.locale))
         if conversation.state is S.ASSIGNED:
             # Back to the team: whoever is there at the next slot calls.
             await state_machine.transition(self.store.redis, conversation.id, S.QUEUED, clock=self.store.clock,
                                            reason=REASON, expect=S.ASSIGNED, team=callback.team)
-            await self.desk.agent_available(agent)
+            # Its agent (a supervisor may record it for them) has room for another case.
+            if conversation.agent and (owner := await self.desk.agents.get(conversation.agent)) is not None:
+                await self.desk.agent_available(owner)
         return retry
 
     async def _close(self, conversation: Conversation) -> None:
@@ -198,8 +240,8 @@ class Callbacks:
         sent = 0
         for conversation_id in await self.records.take_reminders(self.store.clock()):
             callback = await self.records.get(conversation_id)
-            if callback is None or callback.status is not Status.OPEN or not self.reminders:
-                continue
+            if callback is None or callback.status is not Status.OPEN or not self.reminders or not callback.proven:
+                continue  # (an unproven number is never texted, nor an SMS conversation opened for it)
             text = self.texts.get(callback.locale, "callback_reminder", when=self.when(callback.slot, callback.locale))
             texter = await self.store.open(Channel.SMS, callback.phone, callback.locale)
             once = f"callback-reminder:{conversation_id}:{round(callback.slot)}"

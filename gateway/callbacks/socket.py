@@ -1,12 +1,15 @@
 """The widget's side of a call-back: two Socket.IO events, answered by acknowledgement.
 
 - `callback_slots {}` → `{status: "ok", slots: [{at (ms), label}], reminder: bool}`: the slots
-  the team offers now, labelled in the shopper's language ("heute um 14:30 Uhr");
+  the call-back's team (service.callback_team) offers now, labelled in the shopper's language
+  ("heute um 14:30 Uhr"); `reminder`: an SMS reminder would go (SMS configured and a number
+  proven in the conversation; it goes only if the shopper gives that number);
 - `callback_request {phone, slot (ms), via?: "widget"|"bot"|"offer"}` →
   `{status: "scheduled", phone, slot, label}` or `{status: "refused", code, field?, message}`.
 
 Both after `session_confirm`, counted against the web_callback_* rules (per socket and per
-client address). A session that has not written yet gets its conversation here, within the
+client address); a request also against callback_request_per_phone (per number: nobody books
+a stream of calls to one number). A session that has not written yet gets its conversation here, within the
 web_conversation_* caps, as its first message would.
 """
 
@@ -20,7 +23,7 @@ import socketio
 
 from core.types import Channel, Conversation
 from gateway.callbacks.phone import InvalidPhone, callback_phone
-from gateway.callbacks.service import Callbacks, SlotNotOffered
+from gateway.callbacks.service import Callbacks, SlotNotOffered, callback_team
 from gateway.callbacks.store import CallbacksFull
 from gateway.limits.clients import rate_client
 from gateway.limits.limiter import Limiter
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 VIA = frozenset({"widget", "bot", "offer"})
+# Call-back requests per phone number (config/limits.yml).
+PHONE_RULE = "callback_request_per_phone"
 
 
 class CallbackSocket:
@@ -71,9 +76,8 @@ class CallbackSocket:
             return refusal or {}
         locale = str(session["locale"])
         conversation = await self.callbacks.store.find_latest(Channel.WEB, str(session["session_id"]))
-        team = conversation.team if conversation is not None and conversation.team else None
-        offered = self.callbacks.slots(team)
-        return {"status": "ok", "reminder": self.callbacks.reminders,
+        offered = self.callbacks.slots(callback_team(conversation))
+        return {"status": "ok", "reminder": await self.callbacks.reminds(conversation),
                 "slots": [{"at": round(at * 1000), "label": self.callbacks.when(at, locale)} for at in offered]}
 
     async def on_request(self, sid: str, data: Any) -> Ack:
@@ -92,6 +96,10 @@ class CallbackSocket:
         if not isinstance(slot_ms, int) or isinstance(slot_ms, bool) or not 0 < slot_ms < 10**13:
             return self._refused(locale, "slot_invalid", "callback_slot_invalid", "slot")
         via = data.get("via") if data.get("via") in VIA else "widget"
+        per_phone = await self.limiter.hit(PHONE_RULE, phone)
+        if not per_phone.allowed:
+            return self._refused(locale, "phone_rate_limited", "callback_phone_busy", "phone",
+                                 retry_after=max(1, math.ceil(per_phone.retry_after)))
         conversation = await self._conversation(sid, session)
         if conversation is None:
             return self._refused(locale, "rate_limited", "rate_limited")

@@ -5,6 +5,12 @@ A conversation's call-back is a hash (keys.conversation_callback) that expires R
 after its slot: the case's events are the record, the hash only what the team works from.
 Open call-backs are in keys.CALLBACKS_DUE, scored by their slot, at most MAX_OPEN of them;
 reminders still to go in keys.CALLBACK_REMINDERS.
+
+What bounds the open list per client: one call-back per conversation (asking again changes
+it), and a web client gets conversations only within web_conversation_per_address (and its
+call-back requests within web_callback_per_address, each number within
+callback_request_per_phone: config/limits.yml). Filling MAX_OPEN takes as many conversations
+as that, i.e. many client addresses, not a few.
 """
 
 from __future__ import annotations
@@ -67,6 +73,9 @@ class Callback:
     # How the shopper asked: the widget's button, the bot's answer, a proactive offer.
     via: str
     updated_at: float
+    # The number is one the shopper proved is theirs (Callbacks.proven_phones): only such a
+    # number is sent the SMS reminder.
+    proven: bool = False
 
     def to_hash(self) -> Fields:
         raw: Fields = {name: str(value) for name, value in asdict(self).items()}
@@ -78,7 +87,7 @@ class Callback:
         return cls(conversation_id=raw["conversation_id"], phone=raw["phone"], slot=float(raw["slot"]),
                    status=Status(raw["status"]), attempts=int(raw["attempts"]), team=raw["team"],
                    locale=raw["locale"], requested_at=float(raw["requested_at"]), via=raw["via"],
-                   updated_at=float(raw["updated_at"]))
+                   updated_at=float(raw["updated_at"]), proven=raw.get("proven") == "True")
 
     def event_data(self, step: Step, **extra: Any) -> dict[str, Any]:
         """The case event of a step: what the timeline and the reports read (times in ms)."""

@@ -26,7 +26,6 @@ there) and so touch keys they do not declare: fine on one Redis server, not on a
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from enum import StrEnum
 
 from redis.asyncio import Redis
 
+from core.phone import E164
 from core.types import Channel
 from gateway import keys
 
@@ -43,11 +43,13 @@ log = logging.getLogger(__name__)
 # The identity kinds a proof adds to the channel ones (Channel values).
 EMAIL_IDENTITY = "email"
 PHONE_IDENTITY = "phone"
+PROVEN_IDENTITIES = (EMAIL_IDENTITY, PHONE_IDENTITY)
+# An e-mail conversation's address is whatever its From says (anyone can write any From):
+# a channel identity of its own kind, never the "email" an order proof links.
+EMAIL_SENDER_IDENTITY = "email_sender"
 # Channels whose address is a phone number the provider has proven (also what the bot is
 # told is a proven phone, gateway.conversations.loop).
 PHONE_CHANNELS = frozenset({Channel.SMS, Channel.WHATSAPP})
-# A short code or an alphanumeric sender is no one's phone number.
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A merged contact points on to its survivor, which may have merged since; the chain is
 # acyclic (only live contacts merge) and stays short, this only bounds a corrupted one.
 MAX_MERGE_HOPS = 64
@@ -147,6 +149,12 @@ class Link:
     merged: str | None = None  # the contact that merged into `contact_id`
 
 
+def channel_identity(channel: Channel | str) -> str:
+    """The identity kind of a channel's addresses: the channel's value, "email_sender" for e-mail."""
+    value = channel.value if isinstance(channel, Channel) else channel
+    return EMAIL_SENDER_IDENTITY if value == Channel.EMAIL.value else value
+
+
 def proven_phone(channel: Channel, address: str) -> str | None:
     """The phone number a conversation's address proves, if its channel proves one."""
     return address if channel in PHONE_CHANNELS and E164.fullmatch(address) else None
@@ -177,6 +185,18 @@ class Contacts:
                 return contact_id
             contact_id = str(onward)
         raise RuntimeError(f"merge chain too long at contact {contact_id}")
+
+    async def fresh(self) -> str:
+        """A new contact holding no identity yet."""
+        contact_id = uuid.uuid4().hex
+        await self.redis.hset(keys.contact(contact_id), mapping={"id": contact_id, "created_at": repr(self.clock())})
+        return contact_id
+
+    async def proven(self, contact_id: str) -> bool:
+        """Whether the contact holds an identity a proof linked (an order's email or phone)."""
+        heads = tuple(keys.identity(kind, "") for kind in PROVEN_IDENTITIES)
+        held = await self.redis.smembers(keys.contact_identities(await self.live(contact_id)))
+        return any(str(identity).startswith(heads) for identity in held)
 
     async def link(self, contact_id: str, kind: str, value: str) -> Link:
         """Give the contact a proven identity, merging whoever held it into one contact."""

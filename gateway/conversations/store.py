@@ -18,7 +18,7 @@ from redis.exceptions import WatchError
 
 from core.types import Author, Channel, Clock, Conversation, ConversationState, Event, EventKind
 from gateway import keys
-from gateway.conversations.contacts import PHONE_IDENTITY, Contacts, proven_phone
+from gateway.conversations.contacts import PHONE_IDENTITY, Contacts, channel_identity, proven_phone
 
 # What redis-py's typed commands accept and return for hashes and stream entries;
 # the client decodes responses, so every value read back is a str.
@@ -175,7 +175,7 @@ class ConversationStore:
 
     async def find_latest(self, channel: Channel, address: str) -> Conversation | None:
         """The latest conversation at a channel address, without creating anything."""
-        contact_id = await self.contacts.holder(channel.value, address)
+        contact_id = await self.contacts.holder(channel_identity(channel), address)
         return None if contact_id is None else await self.latest_for(contact_id, channel, address)
 
     async def open(self, channel: Channel, address: str, locale: str) -> Conversation:
@@ -185,7 +185,7 @@ class ConversationStore:
         phone, so the same number on either channel, or in an order proven on the web, is
         one person.
         """
-        contact_id = await self.contact_for_identity(channel.value, address)
+        contact_id = await self.contact_for_identity(channel_identity(channel), address)
         existing = await self.latest_for(contact_id, channel, address)
         if existing is not None:
             return existing  # its phone was linked when it was created; merges keep the link

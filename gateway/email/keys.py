@@ -27,23 +27,44 @@ def reply_token(token: str) -> str:
     return f"{PREFIX}:email:token:{token}"
 
 
-def received(message_id: str) -> str:
+# The most attachments of one mail kept (the rest: named on the case, not kept).
+ATTACHMENTS_KEPT = 20
+
+
+def stored_as(sender: str, message_id: str) -> str:
+    """What names one accepted mail: its sender and its Message-ID (a Message-ID alone is the
+    sender's to choose, so another sender's mail can reuse it)."""
+    return _digest(f"{sender.lower()}\0{message_id}")
+
+
+def delivery(mail: str) -> str:
+    """Set (NX) when the mail `stored_as(...)` is first accepted: its redeliveries are dropped."""
+    return f"{PREFIX}:email:delivery:{mail}"
+
+
+def received(mail: str) -> str:
     """JSON of an accepted mail's headers and whole text, for the inbox worker that answers it."""
-    return f"{PREFIX}:email:received:{_digest(message_id)}"
+    return f"{PREFIX}:email:received:{mail}"
 
 
-def attachment(message_id: str, index: int) -> str:
+def attachment(mail: str, index: int) -> str:
     """One attachment of an accepted mail (base64), kept for the agent."""
-    return f"{PREFIX}:email:attachment:{_digest(message_id)}:{index}"
+    return f"{PREFIX}:email:attachment:{mail}:{index}"
+
+
+def attachment_bytes(day: int) -> str:
+    """Counter of the attachment bytes kept on one UTC day (days since the epoch)."""
+    return f"{PREFIX}:email:attachment-bytes:{day}"
 
 
 def case_keys(conversation_id: str, events: Iterable[Event]) -> list[str]:
     """What an erased case's mails left beside it: the thread, and each mail's headers, text
-    and attachments (gateway/privacy/forget.py deletes them with the case)."""
+    and every attachment key it can have (gateway/privacy/forget.py deletes them with the case)."""
     found = [thread(conversation_id)]
     for event in events:
         mail = event.data.get("email")
-        if isinstance(mail, dict) and isinstance(message_id := mail.get("message_id"), str):
-            found.append(received(message_id))
-            found += [attachment(message_id, index) for index, _ in enumerate(event.data.get("attachments") or ())]
+        stored = mail.get("stored_as") if isinstance(mail, dict) else event.data.get("stored_as")
+        if isinstance(stored, str):
+            found.append(received(stored))
+            found += [attachment(stored, index) for index in range(ATTACHMENTS_KEPT)]
     return found

@@ -4,20 +4,23 @@ Not an open relay: RCPT TO is taken only for the shop's address and its reply+<t
 addresses (anything else: 550). Each mail is read (channels/email.py) and stored on the
 e-mail inbox (gateway/messaging/inbox.py) before it is acknowledged with 250, so the
 sending server hands it over quickly and a gateway that dies after the 250 loses nothing;
-a mail with the Message-ID of one accepted before is acknowledged and dropped there. With
-Redis away the answer is 451: the sending server tries again later, as SMTP servers do.
+a mail its sender sent before with the same Message-ID is acknowledged and dropped before
+anything of it is written (another sender's mail reusing the Message-ID is a mail of its
+own). With Redis away the answer is 451: the sending server tries again later, as SMTP servers do.
 
 What the inbox entry does not carry is kept beside it for the worker: the subject and
 threading headers, the whole text (quoted history included, for the case) and the
-attachments — each up to ATTACHMENT_BYTES (a larger one is named on the case, not kept),
-base64 in Redis for ATTACHMENT_SECONDS. The listener's own size limit
-(STORECHAT_SMTP_MAX_BYTES) bounds a mail and so what one mail stores.
+attachments — each up to ATTACHMENT_BYTES, base64 in Redis for ATTACHMENT_SECONDS, within
+a daily byte budget for all mail (STORECHAT_EMAIL_ATTACHMENT_BYTES_PER_DAY); a larger one,
+one beyond the budget and an automatic mail's are named on the case, not kept. The
+listener's own size limit (STORECHAT_SMTP_MAX_BYTES) bounds a mail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import json
 import logging
@@ -38,8 +41,12 @@ from gateway.messaging import inbox
 log = logging.getLogger(__name__)
 
 ATTACHMENT_BYTES = 5 * 1024 * 1024
-ATTACHMENTS_KEPT = 20
+ATTACHMENTS_KEPT = email_keys.ATTACHMENTS_KEPT
 ATTACHMENT_SECONDS = 30 * 24 * 3600
+# The attachment bytes kept in Redis per UTC day, unless the settings say otherwise
+# (STORECHAT_EMAIL_ATTACHMENT_BYTES_PER_DAY); beyond it an attachment is named, not kept.
+ATTACHMENT_BYTES_PER_DAY = 200 * 1000 * 1000
+DAY_SECONDS = 24 * 3600
 # An SMTP client that says nothing for this long is hung up on.
 IDLE_SECONDS = 60.0
 
@@ -52,11 +59,13 @@ def kind_of(content_type: str) -> str:
 class MailIntake:
     """aiosmtpd's handler: RCPT checked, DATA read, stored, acknowledged."""
 
-    def __init__(self, redis: Redis, settings: MailSettings, *, limiter: Limiter | None, clock: Clock) -> None:
+    def __init__(self, redis: Redis, settings: MailSettings, *, limiter: Limiter | None, clock: Clock,
+                 attachment_bytes_per_day: int = ATTACHMENT_BYTES_PER_DAY) -> None:
         self.redis = redis
         self.settings = settings
         self.limiter = limiter
         self.clock = clock
+        self.attachment_bytes_per_day = attachment_bytes_per_day
 
     def accepts(self, recipient: str) -> bool:
         address = recipient.strip().strip("<>").lower()
@@ -106,21 +115,38 @@ class MailIntake:
 
     async def store(self, mail: Mail, recipients: list[str]) -> bool:
         """Keep the mail for the inbox worker; whether it was new (not a redelivery)."""
+        stored_as = email_keys.stored_as(mail.sender, mail.message_id)
+        # The redelivery check before anything is written: a redelivery overwrites nothing.
+        if not await self.redis.set(email_keys.delivery(stored_as), "1", nx=True, ex=inbox.SEEN_SECONDS):
+            return False
+        try:
+            return await self._keep(mail, recipients, stored_as)
+        except BaseException:
+            # Not kept: the sender's next try must not read as a redelivery.
+            with contextlib.suppress(RedisError):
+                await self.redis.delete(email_keys.delivery(stored_as))
+            raise
+
+    async def _keep(self, mail: Mail, recipients: list[str], stored_as: str) -> bool:
         kept: list[dict[str, Any]] = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for index, attachment in enumerate(mail.attachments):
-                stored = attachment.size <= ATTACHMENT_BYTES and index < ATTACHMENTS_KEPT
-                if stored:
-                    pipe.set(email_keys.attachment(mail.message_id, index),
-                             base64.b64encode(attachment.data).decode("ascii"), ex=ATTACHMENT_SECONDS)
-                kept.append({"kind": kind_of(attachment.content_type), "name": attachment.filename,
-                             "content_type": attachment.content_type, "size": attachment.size, "stored": stored,
-                             "index": index})
+                entry: dict[str, Any] = {"kind": kind_of(attachment.content_type), "name": attachment.filename,
+                                         "content_type": attachment.content_type, "size": attachment.size,
+                                         "stored": False, "index": index}
+                # An automatic mail's attachments are never kept (nobody answers it).
+                if mail.automatic is None and attachment.size <= ATTACHMENT_BYTES and index < ATTACHMENTS_KEPT:
+                    if await self._budget(attachment.size):
+                        pipe.set(email_keys.attachment(stored_as, index),
+                                 base64.b64encode(attachment.data).decode("ascii"), ex=ATTACHMENT_SECONDS)
+                        entry["stored"] = True
+                    else:
+                        entry["withheld"] = "daily_limit"
+                kept.append(entry)
             details = {"subject": mail.subject, "in_reply_to": mail.in_reply_to, "references": list(mail.references),
                        "body": mail.body, "automatic": mail.automatic, "bounce": mail.bounce, "recipients": recipients,
-                       "attachments": kept}
-            pipe.set(email_keys.received(mail.message_id), json.dumps(details, ensure_ascii=False),
-                     ex=inbox.SEEN_SECONDS)
+                       "attachments": kept, "stored_as": stored_as}
+            pipe.set(email_keys.received(stored_as), json.dumps(details, ensure_ascii=False), ex=inbox.SEEN_SECONDS)
             await pipe.execute()
         throttled = False
         if self.limiter is not None and mail.automatic is None:
@@ -133,6 +159,18 @@ class MailIntake:
                                          caption=str(item["name"])) for item in kept))
         accepted, _ = await inbox.accept(self.redis, [item])
         return accepted == 1
+
+    async def _budget(self, size: int) -> bool:
+        """Whether `size` more attachment bytes fit in today's budget (taken if they do)."""
+        key = email_keys.attachment_bytes(int(self.clock() // DAY_SECONDS))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(key, size)
+            pipe.expire(key, 2 * DAY_SECONDS)
+            total, _ = await pipe.execute()
+        if int(total) <= self.attachment_bytes_per_day:
+            return True
+        await self.redis.decrby(key, size)
+        return False
 
 
 async def start_listener(intake: MailIntake, host: str, port: int, *, max_bytes: int, hostname: str,

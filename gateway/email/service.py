@@ -32,6 +32,7 @@ class EmailService:
     listen_host: str
     listen_port: int
     max_bytes: int
+    limiter: Limiter | None = None
     # STARTTLS for the senders that ask for it (None: plain SMTP).
     tls: ssl.SSLContext | None = None
 
@@ -60,13 +61,14 @@ class EmailService:
                 raise ConfigError(f"STORECHAT_SMTP_TLS_CERT / STORECHAT_SMTP_TLS_KEY cannot be used: {exc}") from None
         return cls(mail=mail, threads=threads,
                    delivery=EmailDelivery(EmailChannel(mail), relay, store, threads, texts),
-                   intake=MailIntake(redis, mail, limiter=limiter, clock=store.clock),
+                   intake=MailIntake(redis, mail, limiter=limiter, clock=store.clock,
+                                    attachment_bytes_per_day=settings.email_attachment_bytes_per_day),
                    listen_host=settings.smtp_listen_host, listen_port=settings.smtp_listen_port,
-                   max_bytes=settings.smtp_max_bytes, tls=tls)
+                   max_bytes=settings.smtp_max_bytes, limiter=limiter, tls=tls)
 
     def inbound(self, loop: ConversationLoop, others: Handler) -> EmailInbound:
         """The inbox worker's handler: mails here, every other channel's item to `others`."""
-        return EmailInbound(loop, self.threads, others)
+        return EmailInbound(loop, self.threads, others, limiter=self.limiter)
 
     async def listen(self) -> asyncio.Server | None:
         """The SMTP listener (port 0: none in this process, another takes the mail)."""

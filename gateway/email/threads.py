@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from channels import rich
 from channels.email import MailSettings, Thread, new_message_id, reply_subject
@@ -70,36 +71,51 @@ class Threads:
     async def heard(self, conversation_id: str, *, message_id: str, subject: str, references: Sequence[str]) -> None:
         """A shopper's mail joined the conversation: storechat's next mail answers it."""
         key = email_keys.thread(conversation_id)
-        known = await self.redis.hgetall(key)
-        chain = _chain([*str(known.get("chain", "")).split(), *references, message_id])
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"answers": message_id, "chain": " ".join(chain)})
-            if subject:
-                pipe.hset(key, "subject", subject)
-            pipe.expire(key, THREAD_SECONDS)
-            await pipe.execute()
+            while True:  # read and write as one: a mail of ours queued meanwhile stays on the chain
+                try:
+                    await pipe.watch(key)
+                    known = await pipe.hgetall(key)
+                    chain = _chain([*str(known.get("chain", "")).split(), *references, message_id])
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, mapping={"answers": message_id, "chain": " ".join(chain)})
+                    if subject:
+                        pipe.hset(key, "subject", subject)
+                    pipe.expire(key, THREAD_SECONDS)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
     async def next(self, conversation: Conversation, message: OutgoingMessage) -> Thread:
         """The thread of storechat's next mail in the conversation, its Message-ID new: it
         answers the shopper's latest mail (else storechat's own latest), and its References
         are the thread so far. The thread moves on to it at once (messages are sent in the
-        order they are queued)."""
+        order they are queued), read and written as one step."""
         key = email_keys.thread(conversation.id)
-        known = await self.redis.hgetall(key)
-        token = str(known.get("token") or secrets.token_urlsafe(18))
-        subject = str(known.get("subject") or "")
-        chain = str(known.get("chain", "")).split()
-        answers = str(known.get("answers") or "") or (chain[-1] if chain else None)
-        thread = Thread(message_id=new_message_id(self.settings.reply_domain),
-                        subject=reply_subject(subject) if subject else self._subject(conversation, message),
-                        locale=conversation.locale, in_reply_to=answers, references=tuple(chain), reply_token=token)
+        message_id = new_message_id(self.settings.reply_domain)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"chain": " ".join(_chain([*chain, thread.message_id])), "token": token,
-                                    "subject": subject or thread.subject})
-            pipe.expire(key, THREAD_SECONDS)
-            pipe.set(email_keys.reply_token(token), conversation.id, ex=THREAD_SECONDS)
-            await pipe.execute()
-        return thread
+            while True:
+                try:
+                    await pipe.watch(key)
+                    known = await pipe.hgetall(key)
+                    token = str(known.get("token") or secrets.token_urlsafe(18))
+                    subject = str(known.get("subject") or "")
+                    chain = str(known.get("chain", "")).split()
+                    answers = str(known.get("answers") or "") or (chain[-1] if chain else None)
+                    thread = Thread(message_id=message_id,
+                                    subject=reply_subject(subject) if subject else self._subject(conversation, message),
+                                    locale=conversation.locale, in_reply_to=answers, references=tuple(chain),
+                                    reply_token=token)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(key, mapping={"chain": " ".join(_chain([*chain, thread.message_id])), "token": token,
+                                            "subject": subject or thread.subject})
+                    pipe.expire(key, THREAD_SECONDS)
+                    pipe.set(email_keys.reply_token(token), conversation.id, ex=THREAD_SECONDS)
+                    await pipe.execute()
+                    return thread
+                except WatchError:
+                    continue
 
     def _subject(self, conversation: Conversation, message: OutgoingMessage) -> str:
         """A thread storechat starts (a notification): its first line, or the shop's words."""

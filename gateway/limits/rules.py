@@ -24,6 +24,8 @@ RULES: Mapping[str, str] = {
     "webhook_per_address": "webhook requests (SMS, Messenger, WhatsApp), per client address, before the signature check",
     "webhook_message_per_sender": "inbound messages per shopper (channel and phone number, PSID or WhatsApp id)",
     "email_per_address": "mails the SMTP listener takes, per connecting mail server's address (over: 451, try later)",
+    "email_first_answer": "bot answers to mails that continue no conversation (their From unproven), all senders "
+                          "together (over: the mail is kept on the case, not answered)",
     "api_per_address": "requests to /api/v1 (shop and agent API, unauthenticated ones), per client address",
     "api_per_token": "shop API requests with the shop's token",
     "agent_api_per_agent": "agent API requests per logged-in agent",
@@ -45,6 +47,7 @@ RULES: Mapping[str, str] = {
     "web_callback_per_socket": "call-back slot look-ups and requests (callback_slots, callback_request) per web "
                                "chat socket",
     "web_callback_per_address": "call-back slot look-ups and requests per client address",
+    "callback_request_per_phone": "call-back requests (a new one, or another number or time) per phone number",
     "possession_proof_per_conversation": "the bot's phone proofs and invalid customer-token proofs of orders, per "
                                          "conversation (a valid customer token is never limited)",
 }

@@ -56,8 +56,11 @@ Entry = tuple[str, str, dict[str, str]]
 
 
 def _dedupe_id(item: Received) -> str:
-    # A message is one delivery; a status is one per state of the message it is about.
-    return item.provider_id if isinstance(item, Inbound) else f"status:{item.provider_id}:{item.state.value}"
+    # A message is one delivery; a status is one per state of the message it is about. A
+    # mail's Message-ID is its sender's to choose: one delivery per sender and Message-ID.
+    if isinstance(item, Inbound):
+        return f"{item.address}:{item.provider_id}" if item.channel is Channel.EMAIL else item.provider_id
+    return f"status:{item.provider_id}:{item.state.value}"
 
 
 def encode(item: Received) -> str:

@@ -29,6 +29,7 @@ from core.types import Channel
 from gateway.limits.clients import Network, rate_client, request_address
 from gateway.limits.limiter import Limiter
 from gateway.messaging import inbox
+from gateway.web.body import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +71,6 @@ def _webhook_request(request: web.Request, body: bytes) -> WebhookRequest:
         query={name: value for name, value in request.query.items()},
         body=body,
     )
-
-
-async def _read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_WEBHOOK_BYTES, request.content_length)
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > MAX_WEBHOOK_BYTES:
-            raise web.HTTPRequestEntityTooLarge(MAX_WEBHOOK_BYTES, len(body))
-    return bytes(body)
 
 
 def _too_many(retry_after: float) -> web.Response:
@@ -133,7 +123,7 @@ async def receive(request: web.Request) -> web.Response:
     channel = adapter.channel.value
     if (refusal := await _address_refusal(request, channel)) is not None:
         return refusal
-    webhook = _webhook_request(request, await _read_body(request))
+    webhook = _webhook_request(request, await read_bounded(request, MAX_WEBHOOK_BYTES))
     try:
         adapter.verify(webhook)
     except InvalidSignature as exc:

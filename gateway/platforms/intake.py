@@ -3,8 +3,8 @@
 Once, and never backwards:
 - a delivery whose platform id was applied already (a redelivery) is skipped;
 - an order's deliveries are applied one at a time (a short lock per platform order), and one
-  older than what was applied for that order (the platform's own time: Shopify's
-  `X-Shopify-Triggered-At`, WooCommerce's `date_modified_gmt`, Shopware's `timestamp`) is
+  older than what was applied for that order (the platform's own time, from the signed body:
+  Shopify's `updated_at`, WooCommerce's `date_modified_gmt`, Shopware's `timestamp`) is
   stale and skipped, so a late redelivery never overwrites newer data;
 - a platform's snapshot never moves an order back along placed → … → delivered (a carrier's
   event posted through the shop API stays), though newer news of a delay or a cancellation does.
@@ -72,12 +72,14 @@ class Outcome(StrEnum):
     APPLIED = "applied"
     DUPLICATE = "duplicate"  # a redelivery of one applied already
     STALE = "stale"  # older than what was applied for the order
-    IGNORED = "ignored"  # nothing storechat uses (a topic, a cart of no known visitor, an unknown order)
+    # nothing storechat uses (a topic, a cart of no known visitor, an unknown order, an order
+    # without an e-mail: a POS or phone order no retry would ever bring one for)
+    IGNORED = "ignored"
 
 
 class OrderRefused(Exception):
-    """The platform's order cannot be stored (no email, a number the pattern refuses): 422,
-    and the platform delivers it again later (by then the operator may have fixed the pattern)."""
+    """The platform's order cannot be stored yet (a number the pattern refuses): 422, and the
+    platform delivers it again later, when the operator may have fixed the pattern."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,14 @@ class Intake:
             raise OrderRefused(f"order number {order_id!r} does not match STORECHAT_ORDER_NUMBER_PATTERN "
                                f"({self.order_pattern.pattern})")
         old = await self.orders.get(order_id)
+        if not update.body.get("email"):
+            if old is None:
+                # 200, not 422: no redelivery brings an e-mail, and Shopify drops a subscription
+                # after 48 hours of failures. A later update with an e-mail stores the order.
+                log.warning("%s order %s has no customer e-mail (a POS or phone order?): not stored, ignored",
+                            platform, order_id)
+                return Outcome.IGNORED
+            update = replace(update, body={**update.body, "email": old.email})  # the one it was stored with
         status = _forward(old.status if old else None, update.status or (old.status if old else OrderStatus.PLACED))
         body = {**{k: v for k, v in update.body.items() if v is not None}, "status": status.value}
         if (notify := self._notify(body.get("phone"), update.locale)) is not None:

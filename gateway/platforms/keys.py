@@ -30,3 +30,8 @@ def shopware_shop(shop_id: str) -> str:
     """Hash of a Shopware shop that registered the app: `shop_url`, `secret` (confirmed),
     `pending` (issued, awaiting the confirmation)."""
     return f"{PREFIX}:platforms:shopware:shop:{shop_id}"
+
+
+def shopware_registration(signature: str) -> str:
+    """Set (with a TTL as long as a registration request is good) once a signed one was used."""
+    return f"{PREFIX}:platforms:shopware:registration:{signature}"

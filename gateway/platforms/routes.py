@@ -5,10 +5,11 @@ Routing, the 403 and the answers live here once; the adapters only check and rea
 gateway/platforms/intake.py applies what they read. A delivery is applied before it is
 answered (a few Redis writes: milliseconds), so a 2xx means it is stored:
 - 200 `applied`, `duplicate` (a redelivery), `stale` (older than what is stored) or `ignored`;
-- 403 a forged signature (or a Shopware shop that never registered), nothing applied;
-- 400 signed but not the platform's format; 422 an order storechat cannot store (no email,
-  a number STORECHAT_ORDER_NUMBER_PATTERN refuses); 503 the order is busy. The platform
-  delivers those again later, so nothing is lost.
+- 403 a forged signature, a shop not on the allow-list (STORECHAT_SHOPIFY_SHOP_DOMAIN,
+  STORECHAT_SHOPWARE_SHOP_URLS) or a Shopware shop that never registered: nothing applied;
+- 400 signed but not the platform's format; 422 an order number STORECHAT_ORDER_NUMBER_PATTERN
+  refuses; 503 the order is busy. The platform delivers those again later, so nothing is lost
+  once the pattern is fixed. (An order without an e-mail is 200 `ignored`: no retry brings one.)
 Every request counts against `webhook_per_address` before its signature is checked.
 """
 
@@ -34,6 +35,7 @@ from gateway.platforms.types import Delivery, InvalidSignature, MalformedPayload
 from gateway.platforms.woocommerce import WooCommerce
 from gateway.settings import Settings
 from gateway.shop.orders import OrderChanged, OrderStore
+from gateway.web.body import read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,15 @@ class Platforms:
     shopware_app: ShopwareApp | None = None
     limiter: Limiter | None = None
     proxies: Sequence[Network] = ()
+    # The one Shopify shop (its myshopify.com domain) and the Shopware shop URLs taken.
+    shopify_shop: str | None = None
+    shopware_shops: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, redis: Redis, intake: Intake, *, public_url: str, clock: Clock, shopify_secret: str | None,
               woocommerce_secret: str | None, shopware_app: ShopwareApp | None, limiter: Limiter | None = None,
-              proxies: Sequence[Network] = ()) -> Platforms:
+              proxies: Sequence[Network] = (), shopify_shop: str | None = None,
+              shopware_shops: Sequence[str] = ()) -> Platforms:
         adapters: dict[str, tuple[PlatformAdapter, str | None]] = {}
         if shopify_secret:
             adapters["shopify"] = (Shopify(), shopify_secret)
@@ -72,7 +78,9 @@ class Platforms:
             adapters["woocommerce"] = (WooCommerce(), woocommerce_secret)
         if shopware_app is not None:
             adapters["shopware"] = (Shopware(), None)
-        return cls(redis, intake, adapters, public_url.rstrip("/"), clock, shopware_app, limiter, proxies)
+        return cls(redis, intake, adapters, public_url.rstrip("/"), clock, shopware_app, limiter, proxies,
+                   shopify_shop.lower() if shopify_shop else None,
+                   frozenset(shopware.same_shop(url) for url in shopware_shops))
 
     @classmethod
     def from_settings(cls, settings: Settings, redis: Redis, orders: OrderStore, *, order_events: OrderEvents,
@@ -84,14 +92,22 @@ class Platforms:
         return cls.build(redis, intake, public_url=settings.effective_public_url, clock=clock,
                          shopify_secret=settings.shopify_webhook_secret,
                          woocommerce_secret=settings.woocommerce_webhook_secret, shopware_app=app,
-                         limiter=limiter, proxies=settings.proxies)
+                         limiter=limiter, proxies=settings.proxies, shopify_shop=settings.shopify_shop_domain,
+                         shopware_shops=settings.shopware_shop_urls or ())
 
     async def secret(self, adapter: PlatformAdapter, configured: str | None, delivery: Delivery) -> str | None:
+        """The secret the delivery must be signed with; None: a shop not taken (refused 403)."""
+        shop = adapter.shop(delivery)
+        if adapter.name == "shopify":
+            return configured if shop is not None and shop.strip().lower() == self.shopify_shop else None
         if configured is not None:
             return configured
-        shop = adapter.shop(delivery)
-        secret = None if shop is None else await self.redis.hget(keys.shopware_shop(shop), "secret")
-        return None if secret is None else str(secret)
+        if shop is None:
+            return None
+        secret, url = await self.redis.hmget(keys.shopware_shop(shop), ["secret", "shop_url"])
+        if secret is None or url is None or shopware.same_shop(str(url)) not in self.shopware_shops:
+            return None  # never registered, or its URL was taken off STORECHAT_SHOPWARE_SHOP_URLS
+        return str(secret)
 
 
 PLATFORMS = web.AppKey("platforms", Platforms)
@@ -115,20 +131,9 @@ async def _refused_for_now(request: web.Request, platforms: Platforms) -> web.Re
                         headers={"Retry-After": str(seconds)})
 
 
-async def _read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length)
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, len(body))
-    return bytes(body)
-
-
 async def _delivery(request: web.Request) -> Delivery:
     return Delivery(headers={name.lower(): value for name, value in request.headers.items()},
-                    body=await _read_body(request))
+                    body=await read_bounded(request, MAX_BODY_BYTES))
 
 
 def _platforms(request: web.Request) -> Platforms:
@@ -148,7 +153,8 @@ async def receive(request: web.Request) -> web.Response:
     secret = await platforms.secret(adapter, configured, delivery)
     try:
         if secret is None:
-            raise InvalidSignature("a shop that has not registered the app")
+            raise InvalidSignature(f"shop {adapter.shop(delivery)!r} is not taken (not registered, or not on "
+                                   "STORECHAT_SHOPIFY_SHOP_DOMAIN / STORECHAT_SHOPWARE_SHOP_URLS)")
         adapter.verify(delivery, secret)
     except InvalidSignature as exc:
         log.warning("%s webhook refused (403) from %s: %s", name, request.remote, exc)
@@ -160,6 +166,7 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("%s webhook refused (400): %s", name, exc)
         return web.Response(status=400, text=f"malformed payload: {exc}")
     except OrderRefused as exc:
+        # Only what the operator can fix (the pattern): the platform's retry then succeeds.
         log.error("%s webhook refused (422), the platform will deliver it again: %s", name, exc)
         return web.Response(status=422, text=str(exc))
     except (TimeoutError, OrderChanged):
@@ -193,6 +200,17 @@ async def shopware_register(request: web.Request) -> web.Response:
         return web.Response(status=403, text="invalid signature")
     except MalformedPayload as exc:
         return web.Response(status=400, text=str(exc))
+    if shopware.same_shop(shop.shop_url) not in platforms.shopware_shops:
+        log.warning("Shopware registration of shop %s refused (403): %s is not on STORECHAT_SHOPWARE_SHOP_URLS",
+                    shop.shop_id, shop.shop_url)
+        return web.Response(status=403, text="this shop may not register")
+    # Each signed request is good once: a replayed one would hand its sender a pending secret.
+    # Remembered as long as its timestamp is accepted (600 s either side of it: clocks differ).
+    first = await platforms.redis.set(keys.shopware_registration(shop.signature), "1", nx=True,
+                                      ex=2 * shopware.REGISTRATION_MAX_AGE_SECONDS)
+    if not first:
+        log.warning("Shopware registration of shop %s refused (403): a replayed request", shop.shop_id)
+        return web.Response(status=403, text="this registration request was used already")
     shop_secret = secrets.token_urlsafe(32)
     key = keys.shopware_shop(shop.shop_id)
     registered = await platforms.redis.hexists(key, "secret")
@@ -211,7 +229,7 @@ async def shopware_confirm(request: web.Request) -> web.Response:
     _shopware_app(request)
     if (refusal := await _refused_for_now(request, platforms)) is not None:
         return refusal
-    body = await _read_body(request)
+    body = await read_bounded(request, MAX_BODY_BYTES)
     try:
         shop_id, shop_url = shopware.confirmation(body)
     except MalformedPayload as exc:

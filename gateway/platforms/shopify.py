@@ -1,8 +1,10 @@
 """Shopify's webhooks: orders, fulfilments, carts and checkouts.
 
 Every delivery is signed `X-Shopify-Hmac-Sha256` = base64(HMAC-SHA256(raw body, the app's
-client secret)); `X-Shopify-Webhook-Id` is the same on every retry of one delivery, and
-`X-Shopify-Triggered-At` says when Shopify fired it (what "newer" means for an order).
+client secret)); `X-Shopify-Webhook-Id` is the same on every retry of one delivery. Neither
+it nor `X-Shopify-Triggered-At` is signed: what "newer" means for an order is the body's own
+`updated_at` (an old body replayed with a fresh header is still old); the header stands in
+only for a body without one.
 
 An order is stored under its `order_number` (the number the customer sees, "#1001"
 without the sign), not Shopify's long internal id; the fulfilments name that id only,
@@ -84,9 +86,13 @@ class Shopify:
 
 
 def _when(triggered: str | None, data: dict[str, Any]) -> datetime:
+    """When the body's order or fulfilment changed: its signed `updated_at`, never the unsigned header's
+    time while the body has one."""
+    if data.get("updated_at"):
+        return timestamp(data.get("updated_at"), "updated_at")
     if triggered:
         return timestamp(triggered, "X-Shopify-Triggered-At")
-    return timestamp(data.get("updated_at") or data.get("created_at"), "updated_at")
+    return timestamp(data.get("created_at"), "created_at")
 
 
 def _session(data: dict[str, Any]) -> str | None:

@@ -63,6 +63,12 @@ class Registration:
     shop_id: str
     shop_url: str
     timestamp: int
+    signature: str  # the request's own (lower-case hex): it is used once
+
+
+def same_shop(url: str) -> str:
+    """A shop URL as compared with STORECHAT_SHOPWARE_SHOP_URLS (case and a trailing "/" aside)."""
+    return url.strip().rstrip("/").lower()
 
 
 def registration(query: str, signature: str | None, app_secret: str, now: float) -> Registration:
@@ -71,12 +77,13 @@ def registration(query: str, signature: str | None, app_secret: str, now: float)
     # As sent (Shopware signs its own percent-encoding), or as PHP's rawurlencode spells it,
     # should a proxy on the way have decoded the ":" and "/" of the shop's URL.
     spelt = {query, urlencode(pairs, quote_via=quote, safe="-_.~")}
-    if not any(signatures_match(hex_hmac(app_secret, form.encode()), signature) for form in spelt):
+    if signature is None or not any(signatures_match(hex_hmac(app_secret, form.encode()), signature)
+                                    for form in spelt):
         raise InvalidSignature("shopware-app-signature does not match the query")
     fields = dict(pairs)
     try:
         found = Registration(an_id(fields.get("shop-id"), "shop-id"), an_id(fields.get("shop-url"), "shop-url"),
-                             int(fields.get("timestamp", "")))
+                             int(fields.get("timestamp", "")), signature.strip().lower())
     except ValueError:
         raise MalformedPayload("shop-id, shop-url and timestamp are required") from None
     if abs(now - found.timestamp) > REGISTRATION_MAX_AGE_SECONDS:

@@ -17,7 +17,7 @@ from redis.exceptions import WatchError
 
 from core.types import Channel
 from gateway import keys
-from gateway.conversations.contacts import Contacts
+from gateway.conversations.contacts import Contacts, channel_identity
 from gateway.conversations.store import ConversationStore, conversation_from_hash
 
 # What every identity key starts with: "storechat:identity:".
@@ -66,7 +66,7 @@ async def read_contact(store: ConversationStore, contact_id: str) -> ContactReco
         raw = await redis.hgetall(keys.conversation(cid))
         if raw:
             conversation = conversation_from_hash(raw)
-            candidates.append(keys.identity(conversation.channel.value, conversation.address))
+            candidates.append(keys.identity(channel_identity(conversation.channel), conversation.address))
             if conversation.channel is Channel.WEB:
                 sessions.append(conversation.address)
     return ContactRecord(live, float(created) if created else None, tuple(ids),

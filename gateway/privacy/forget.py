@@ -34,6 +34,7 @@ from core.types import ConversationState, Event, Team
 from gateway import keys
 from gateway.complaints.documents import ComplaintDocument
 from gateway.complaints.store import DAY
+from gateway.conversations.contacts import channel_identity
 from gateway.conversations.feed import Follower
 from gateway.conversations.store import conversation_from_hash, event_from_entry
 from gateway.desk.directory import FACETS, NAME as DIRECTORY, written_words
@@ -138,7 +139,7 @@ class _Read:
 
 def case_identity(raw: dict[Any, Any]) -> str:
     """The channel identity a case's shopper wrote from (`keys.identity(channel, address)`)."""
-    return keys.identity(str(raw["channel"]), str(raw["address"]))
+    return keys.identity(channel_identity(str(raw["channel"])), str(raw["address"]))
 
 
 def _case_keys(conversation_id: str, projections: Iterable[str]) -> list[str]:

@@ -10,7 +10,10 @@ What happens to an answer: 2xx → delivered. A connection error, a timeout, 429
 tried again after a capped exponential backoff with jitter (gateway/background.py), or the
 receiver's Retry-After, until STORECHAT_SHOP_WEBHOOK_ATTEMPTS tries are spent; any other
 answer (400, 401, 404, …) is the receiver's refusal, not a passing fault. A refused or
-exhausted event is failed: `failed` says so on the case, and the log says it too. A retry
+exhausted event is failed: `failed` says so on the case, and the log says it too. It is
+`failing` (still on the queue, under the lease) until that note is written, then `failed`: a
+process that dies in between leaves it to the next claimer, which writes the note (at least
+once: a death right after the note may write it twice, never not at all). A retry
 may reach a receiver that had taken the first try (the answer was lost): the receiver
 deduplicates by the event id, which never changes.
 """
@@ -158,6 +161,9 @@ class ShopEventQueue:
     async def _deliver(self, event_id: str) -> None:
         key = keys.event(event_id)
         record: dict[Any, Any] = await self.redis.hgetall(key)
+        if record.get("state") == "failing":  # a predecessor failed it, and died before it was on the case
+            await self._failed(event_id, record, record.get("last_error", ""))
+            return
         if not record or record.get("state") != "queued":
             await self.redis.zrem(keys.QUEUE, event_id)  # expired, or finished by a predecessor
             return
@@ -185,16 +191,25 @@ class ShopEventQueue:
 
     async def _fail(self, event_id: str, record: dict[str, Any], attempt: int, reason: str) -> None:
         why = f"{reason} (try {attempt} of {self.config.attempts})"
+        # Still queued under this process's lease: if it dies before the note is on the case,
+        # the next claimer finds it `failing` and writes it.
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.event(event_id), mapping={"state": "failed", "last_error": why})
+            pipe.hset(keys.event(event_id), mapping={"state": "failing", "last_error": why})
             pipe.hdel(keys.event(event_id), "body")
-            pipe.zrem(keys.QUEUE, event_id)
             await pipe.execute()
         log.warning("shop webhook %s (%s) for conversation %s failed: %s", event_id, record["type"],
                     record["conversation_id"], why)
+        await self._failed(event_id, record, why)
+
+    async def _failed(self, event_id: str, record: dict[str, Any], why: str) -> None:
+        """The failure on the case, then the event done with (an error here leaves it `failing`, due again)."""
         if self.on_failed is not None:
             await self.on_failed(Failed(event_id, record["type"], record["conversation_id"], record["request_id"],
                                         why))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.event(event_id), "state", "failed")
+            pipe.zrem(keys.QUEUE, event_id)
+            await pipe.execute()
 
     async def _post(self, event_id: str, event_type: str, body: bytes, attempt: int) -> _Answer:
         timestamp = int(self.clock())

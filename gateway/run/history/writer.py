@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from core.types import Author, Channel, ConversationState as S, EventKind
 from gateway import keys
 from gateway.conversations import state_machine
+from gateway.conversations.contacts import channel_identity
 from gateway.conversations.store import ConversationStore
 from gateway.desk.business_hours import BusinessHours, describe_opening
 from gateway.shop.verification import PROOF_SECONDS
@@ -84,7 +85,7 @@ class Scenario:
     async def chat(self, channel: Channel, at: int, address: str, locale: str = "de") -> Chat:
         self.check(at)
         self.clock.ms = at
-        contact = await self.store.contact_for_identity(channel.value, address)
+        contact = await self.store.contact_for_identity(channel_identity(channel), address)
         conversation = await self.store.create(contact, channel, address, locale)
         return Chat(self, conversation.id, channel, at, locale=locale)
 

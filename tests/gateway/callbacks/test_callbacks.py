@@ -9,95 +9,15 @@ so the offered slots are known; Rasa is a stand-in that is never asked.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import pytest
-import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
-
-from core.types import Channel, Conversation, ConversationState, Event, EventKind, OutgoingMessage, Team
+from core.types import Channel, Conversation, ConversationState, Event, EventKind, OutgoingMessage
 from gateway import keys
-from gateway.app import create_app
 from gateway.callbacks.service import CALLBACKS
-from gateway.reports.service import REPORTS
 from gateway.conversations.store import ConversationStore
-from gateway.desk.agents import AgentRole
-from gateway.settings import Settings
-from tests.gateway.agent_support import Console, add_agent
-from tests.gateway.limits.support import limits_file
-from tests.gateway.rasa_standin import ScriptedRasa
-from tests.support import Shopper, free_port
-
-AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]  # type: ignore[type-arg]
-BERLIN = ZoneInfo("Europe/Berlin")
-REPO = Path(__file__).parents[3]
-AGENT = "anna@nordlicht-home.example"
-BOSS = "sue@nordlicht-home.example"
-
-
-class Clock:
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def berlin(text: str) -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=BERLIN).timestamp()
-
-
-def ms(text: str) -> int:
-    return round(berlin(text) * 1000)
-
-
-class World:
-    def __init__(self, client: TestClient, redis: Redis, clock: Clock) -> None:  # type: ignore[type-arg]
-        self.client = client
-        self.redis = redis
-        self.clock = clock
-        self.url = str(client.make_url("/"))
-        self.consoles: list[Console] = []
-        self.shoppers: list[Shopper] = []
-
-    async def shopper(self, locale: str = "de") -> Shopper:
-        shopper = Shopper(self.url, locale=locale)
-        await shopper.connect()
-        self.shoppers.append(shopper)
-        return shopper
-
-    async def console(self, email: str) -> Console:
-        console = await Console(self.url.rstrip("/"), email).login()
-        self.consoles.append(console)
-        return console
-
-    async def events(self, cid: str, kind: EventKind) -> list[dict[str, Any]]:
-        return [event.data for event in await ConversationStore(self.redis).history(cid) if event.kind is kind]
-
-
-@pytest_asyncio.fixture
-async def world(aiohttp_client: AiohttpClient, base_settings: Settings, redis: Redis,
-                tmp_path: Path) -> AsyncIterator[World]:
-    rasa = ScriptedRasa({"messages": [{"text": "?"}], "intent": None, "retrieval": None, "handoff": None})
-    # A page's call-back budget as shipped (config/limits.yml) would do; six is what the last test spends.
-    limits = limits_file(tmp_path, web_callback_per_socket="6/hour burst 6")
-    settings = base_settings.replace(port=free_port(), rasa_url=await rasa.start(aiohttp_client),
-                                     business_hours_file=REPO / "config" / "business_hours.yml", limits_file=limits)
-    clock = Clock(berlin("2026-12-09T14:10"))  # a Wednesday
-    await add_agent(redis, AGENT, Team.GENERAL, name="Anna")
-    await add_agent(redis, BOSS, Team.LOGISTICS, name="Sue", role=AgentRole.SUPERVISOR)
-    world = World(await aiohttp_client(create_app(settings, clock=clock)), redis, clock)
-    yield world
-    for shopper in world.shoppers:
-        await shopper.close()
-    for console in world.consoles:
-        await console.close()
+from gateway.reports.service import REPORTS
+from gateway.shop.orders import OrderStore, parse_order
+from tests.gateway.callbacks.support import AGENT, BOSS, World, berlin, ms
+from tests.gateway.shop_support import order_body
 
 
 async def test_a_shopper_books_a_call_in_the_widget_and_reads_the_confirmation(world: World) -> None:
@@ -155,7 +75,9 @@ async def test_the_team_lists_it_and_unanswered_calls_are_retried_then_closed_as
     status, third = await anna.call("POST", f"/conversations/{cid}/callback", {"outcome": "no_answer"})
     told = await shopper.expect("bot_uttered")
     assert status == 200 and third["status"] == "unreachable" and third["attempts"] == 3
-    assert "after 3 tries" in told["text"]
+    # Told on the shopper's own channel, which may be SMS or e-mail: no "in the chat".
+    assert told["text"] == ("Sorry, we could not reach you after 3 tries and will not call again. Just reply to "
+                            "this message – we will answer you the same way.")
     assert (await ConversationStore(world.redis).get(cid)).state is ConversationState.RESOLVED
     assert (await anna.get("/callbacks"))["callbacks"] == []
     status, again = await anna.call("POST", f"/conversations/{cid}/callback", {"outcome": "no_answer"})
@@ -233,17 +155,33 @@ async def test_erasing_the_contact_takes_the_number_and_its_place_in_the_list(wo
     assert (await sue.get("/callbacks"))["callbacks"] == []
 
 
-async def test_with_sms_configured_the_shopper_is_reminded_once_before_the_slot(world: World) -> None:
-    callbacks = world.client.app[CALLBACKS]
+def texts_sent(world: World) -> list[tuple[str, str]]:
+    """What the gateway's SMS channel sends from now on, as the outbox sees it (the real one
+    queues for Twilio: gateway/messaging/): a stand-in for the provider."""
     texted: list[tuple[str, str]] = []
 
     async def sms(conversation: Conversation, message: OutgoingMessage, event: Event | None = None) -> None:
         texted.append((conversation.address, message.text))
 
-    # The gateway's SMS channel as the outbox sees it (the real one queues for Twilio: gateway/messaging/).
-    callbacks.outbox.register_channel(Channel.SMS, sms)
+    world.client.app[CALLBACKS].outbox.register_channel(Channel.SMS, sms)
+    return texted
+
+
+async def test_with_sms_configured_a_proven_number_is_reminded_once_before_the_slot(world: World) -> None:
+    callbacks = world.client.app[CALLBACKS]
+    texted = texts_sent(world)
     shopper = await world.shopper("de")
-    await shopper.client.call("callback_request", {"phone": "0171 2345678", "slot": ms("2026-12-09T16:00")})
+    await shopper.say("Wo bleibt meine Bestellung?")
+    await shopper.expect("bot_uttered")
+    assert shopper.session_id is not None
+    conversation = await ConversationStore(world.redis).find_latest(Channel.WEB, shopper.session_id)
+    assert conversation is not None
+    # The bot had the shopper prove order 104233 (its phone: +49 151 12345678).
+    order, _ = await OrderStore(world.redis).put(parse_order(order_body(), "104233"))
+    await callbacks.verifier.vouch(conversation.id, order)
+    assert (await shopper.client.call("callback_slots", {}))["reminder"] is True
+
+    await shopper.client.call("callback_request", {"phone": "0151 12345678", "slot": ms("2026-12-09T16:00")})
     confirmation = await shopper.expect("bot_uttered")
     assert confirmation["text"].endswith("Kurz vorher erinnern wir Sie per SMS.")
 
@@ -253,10 +191,27 @@ async def test_with_sms_configured_the_shopper_is_reminded_once_before_the_slot(
     await callbacks.remind_due()  # (or the gateway's own ticker, whichever takes it first)
     assert await callbacks.remind_due() == 0  # once
 
-    assert texted == [("+491712345678", "Erinnerung: Der Kundenservice von Nordlicht Home ruft Sie heute um "
-                                         "16:00 Uhr an, wie vereinbart.")]
-    cid = str((await world.redis.zrange(keys.CALLBACKS_DUE, 0, -1))[0])
-    assert [event["step"] for event in await world.events(cid, EventKind.CALLBACK)] == ["requested", "reminded"]
+    assert texted == [("+4915112345678", "Erinnerung: Der Kundenservice von Nordlicht Home ruft Sie heute um "
+                                          "16:00 Uhr an, wie vereinbart.")]
+    assert [event["step"] for event in await world.events(conversation.id, EventKind.CALLBACK)] == [
+        "requested", "reminded"]
+
+
+async def test_a_typed_number_nobody_proved_is_called_but_never_texted(world: World) -> None:
+    callbacks = world.client.app[CALLBACKS]
+    texted = texts_sent(world)
+    shopper = await world.shopper("de")
+    assert (await shopper.client.call("callback_slots", {}))["reminder"] is False
+
+    await shopper.client.call("callback_request", {"phone": "0171 2345678", "slot": ms("2026-12-09T16:00")})
+    confirmation = await shopper.expect("bot_uttered")
+    assert confirmation["text"] == "Danke! Wir rufen Sie heute um 16:00 Uhr unter +491712345678 an."  # no promise
+    world.clock.now = berlin("2026-12-09T15:31")
+
+    assert await callbacks.remind_due() == 0
+    assert texted == []
+    assert await ConversationStore(world.redis).find_latest(Channel.SMS, "+491712345678") is None
+    assert await world.redis.zcard(keys.CALLBACKS_DUE) == 1  # the call itself stands
 
 
 async def test_a_page_that_keeps_asking_is_slowed_down_politely(world: World) -> None:

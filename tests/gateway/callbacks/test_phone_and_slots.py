@@ -8,8 +8,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
 
+from core.types import Channel
+from gateway import keys
 from gateway.callbacks.phone import InvalidPhone, callback_phone
+from gateway.conversations.store import ConversationStore
 from gateway.callbacks.slots import OFFERED, bookable, offered_slots
 from gateway.desk.business_hours import BusinessHours
 
@@ -33,6 +37,7 @@ def shown(slots: list[float]) -> list[str]:
     ("+49 30 1234 5670", "+493012345670"),
     ("0043 660 1234567", "+436601234567"),
     (" +44 20 7946 0958 ", "+442079460958"),
+    ("+683 4002", "+6834002"),  # Niue: four digits after its country code, the shortest real numbers
 ])
 def test_numbers_are_written_as_e164_and_a_national_one_is_german(typed: str, number: str) -> None:
     assert callback_phone(typed) == number
@@ -40,7 +45,7 @@ def test_numbers_are_written_as_e164_and_a_national_one_is_german(typed: str, nu
 
 @pytest.mark.parametrize(("typed", "code"), [
     ("", "phone_missing"), ("   ", "phone_missing"), ("ruf mich an", "phone_invalid"), ("0171", "phone_invalid"),
-    ("+0 171 2345678", "phone_invalid"), ("+49 171 2345678 9999999", "phone_invalid"), ("0171 23456<b>", "phone_invalid"),
+    ("+0 171 2345678", "phone_invalid"), ("+683 400", "phone_invalid"), ("+49 171 2345678 9999999", "phone_invalid"), ("0171 23456<b>", "phone_invalid"),
 ])
 def test_what_is_no_phone_number_is_refused_with_its_reason(typed: str, code: str) -> None:
     with pytest.raises(InvalidPhone) as refused:
@@ -88,3 +93,11 @@ def test_only_offered_slots_can_be_booked() -> None:
     assert not bookable(HOURS, at("2026-12-03T07:30"), now, "general")  # before opening
     assert bookable(HOURS, at("2026-12-03T19:30"), now, "general")
     assert not bookable(HOURS, at("2026-12-30T10:00"), now, "general")  # beyond the two weeks ahead
+
+
+async def test_a_number_the_call_back_form_takes_is_a_phone_the_contacts_take(redis: Redis) -> None:
+    """One pattern: the Niue number a shopper may be called on is, as their SMS address, their phone."""
+    conversation = await ConversationStore(redis).open(Channel.SMS, callback_phone("+683 4002"), "en")
+
+    assert await redis.exists(keys.identity("phone", "+6834002"))
+    assert conversation.address == "+6834002"

@@ -164,6 +164,9 @@ async def test_a_mail_is_answered_threaded_handed_over_and_answered_by_an_agent_
     away = answering(fixture("out_of_office_exchange_de.eml"), agent_mail, sender=f"Jamie Doe <{JAMIE}>")
     await deliver(port, away, sender="", to=str(agent_mail["Reply-To"]))
     await eventually(lambda: _auto_replies(redis, conversation.id))
+    [note] = await _auto_replies(redis, conversation.id)
+    # For the shop's agents, in the shop's language (German), whatever the shopper writes in.
+    assert note.text.startswith("Eine automatische E-Mail kam an und wurde nicht beantwortet (")
     await relay.none_within(1.5)
     assert len(await _shopper_mails(redis, conversation.id)) == 2
 
@@ -276,9 +279,10 @@ async def test_a_german_outlook_reply_keeps_its_photo_for_the_agent_until_the_sh
                      "stored": True, "index": 0}
     conversation = await _conversation_of(redis, sabine)
     kept = email_keys.case_keys(conversation.id, [mail])
-    assert base64.b64decode(await redis.get(email_keys.attachment(mail.data["email"]["message_id"], 0)))[:4] == \
-        b"\xff\xd8\xff\xe0"
-    assert await redis.exists(*kept) == len(kept) == 3  # the thread, the mail, its photo
+    photo_key = email_keys.attachment(email_keys.stored_as(sabine, mail.data["email"]["message_id"]), 0)
+    assert base64.b64decode(await redis.get(photo_key))[:4] == b"\xff\xd8\xff\xe0"
+    assert photo_key in kept
+    assert await redis.exists(*kept) == 3  # the thread, the mail, its photo
 
     # Her data erased: the mail's photo and thread go with the case.
     await add_agent(redis, "sue@nordlicht-home.example", Team.GENERAL, name="Sue", role=AgentRole.SUPERVISOR)

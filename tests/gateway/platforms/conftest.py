@@ -20,7 +20,9 @@ from gateway.messaging.channel_settings import ChannelSettings
 from gateway.settings import Settings
 from tests.channels.drivers import channel_env
 from tests.channels.provider_standin import ProviderStandIn, provider_standin
-from tests.gateway.platforms.signing import SHOPIFY_SECRET, SHOPWARE_APP_NAME, SHOPWARE_APP_SECRET, WOOCOMMERCE_SECRET
+from tests.gateway.platforms.signing import (
+    SHOP_DOMAIN, SHOPIFY_SECRET, SHOPWARE_APP_NAME, SHOPWARE_APP_SECRET, SHOPWARE_SHOP_URL, WOOCOMMERCE_SECRET,
+)
 from tests.gateway.shop_support import BOT_TOKEN, SHOP_TOKEN
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]  # type: ignore[type-arg]
@@ -57,6 +59,7 @@ def platform_settings(base_settings: Settings, standin: ProviderStandIn) -> Sett
         order_number_pattern=re.compile(r"[0-9]{3,12}"),
         shopify_webhook_secret=SHOPIFY_SECRET, woocommerce_webhook_secret=WOOCOMMERCE_SECRET,
         shopware_app_name=SHOPWARE_APP_NAME, shopware_app_secret=SHOPWARE_APP_SECRET,
+        shopify_shop_domain=SHOP_DOMAIN, shopware_shop_urls=(SHOPWARE_SHOP_URL + "/",),
         platform_notify="sms",
     )
 

@@ -17,6 +17,7 @@ WOOCOMMERCE_SECRET = "wc-webhook-secret-J8q!x2Lr"
 SHOPWARE_APP_NAME = "StorechatConnector"
 SHOPWARE_APP_SECRET = "shopware-app-secret-Rk2v9Qw"
 SHOP_DOMAIN = "nordlicht-home.myshopify.com"
+SHOPWARE_SHOP_URL = "https://www.nordlicht-home.example"
 WOO_SOURCE = "https://www.nordlicht-home.example/"
 
 
@@ -30,14 +31,14 @@ def body_of(payload: dict[str, Any]) -> bytes:
 
 
 def shopify(topic: str, body: bytes, *, webhook_id: str, triggered_at: str,
-            secret: str = SHOPIFY_SECRET) -> dict[str, str]:
+            secret: str = SHOPIFY_SECRET, shop: str = SHOP_DOMAIN) -> dict[str, str]:
     """Shopify's headers: the HMAC is base64 of the raw body's HMAC-SHA256 with the app's secret."""
     digest = base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode()
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": digest,
-        "X-Shopify-Shop-Domain": SHOP_DOMAIN,
+        "X-Shopify-Shop-Domain": shop,
         "X-Shopify-API-Version": "2025-10",
         "X-Shopify-Webhook-Id": webhook_id,
         "X-Shopify-Event-Id": f"evt-{webhook_id}",

@@ -5,9 +5,11 @@ news, and carts and checkouts fed to the proactive offers."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
@@ -114,7 +116,8 @@ async def test_fulfilments_bring_the_carrier_the_tracking_and_the_parcels_progre
                 triggered_at="2026-11-24T06:58:30.020Z")
     order = await bot_finds(gateway, "1042", "email", EMAIL)
     assert order is not None and order["status"] == "out_for_delivery"
-    assert order["events"][-1] == {"status": "out_for_delivery", "at": "2026-11-24T06:58:30.020000+00:00",
+    # When the fulfilment changed (its signed updated_at), not when the unsigned header says.
+    assert order["events"][-1] == {"status": "out_for_delivery", "at": "2026-11-24T07:58:30+01:00",
                                    "location": "Berlin"}
 
 
@@ -195,3 +198,61 @@ async def test_two_deliveries_of_one_order_at_once_end_with_the_newer(gateway: C
     assert answers[1] == {"outcome": "applied"} and answers[0]["outcome"] in ("applied", "stale")
     order = await bot_finds(gateway, "1042", "email", EMAIL)
     assert order is not None and order["status"] == "cancelled"
+
+
+async def test_a_delivery_from_another_shop_with_the_apps_secret_is_refused(gateway: Client) -> None:
+    # A public app's secret signs every shop's webhooks: only STORECHAT_SHOPIFY_SHOP_DOMAIN's are taken.
+    body = body_of(fixture("shopify", "orders_create"))
+    for other in ("mallory-outlet.myshopify.com", ""):
+        headers = shopify("orders/create", body, webhook_id=f"other-{other}", triggered_at="2026-11-20T09:15:03Z",
+                          shop=other)
+        assert await delivered(gateway, "shopify", body, headers, 403) == "invalid signature"
+    no_domain = {name: value for name, value in shopify("orders/create", body, webhook_id="nd",
+                                                         triggered_at="2026-11-20T09:15:03Z").items()
+                 if name != "X-Shopify-Shop-Domain"}
+    await delivered(gateway, "shopify", body, no_domain, 403)
+    assert await bot_finds(gateway, "1042", "email", EMAIL) is None
+
+    # The shop's own, however Shopify cases it, is taken.
+    headers = shopify("orders/create", body, webhook_id="own", triggered_at="2026-11-20T09:15:03Z",
+                      shop="Nordlicht-Home.myshopify.com")
+    assert await delivered(gateway, "shopify", body, headers) == {"outcome": "applied"}
+
+
+async def test_an_order_without_an_email_is_ignored_with_a_200_so_shopify_keeps_the_subscription(
+    gateway: Client, caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A POS or phone order: no e-mail anywhere in it.
+    change = {"email": None, "contact_email": None, "customer": {**fixture("shopify", "orders_create")["customer"],
+                                                                 "email": None}}
+    with caplog.at_level(logging.INFO, logger="gateway.platforms"):
+        answer = await _send(gateway, "orders/create", "orders_create", webhook_id="pos-1",
+                             triggered_at="2026-11-20T09:15:03Z", change=change)
+    assert answer == {"outcome": "ignored"}
+    assert any("no customer e-mail" in record.getMessage() and "1042" in record.getMessage()
+               for record in caplog.records)
+    assert await bot_finds(gateway, "1042", "postal_code", "10115") is None
+
+    # The customer's e-mail added in the admin: the next update stores the order.
+    assert await _send(gateway, "orders/updated", "orders_updated", webhook_id="pos-2",
+                       triggered_at="2026-11-20T09:17:41Z") == {"outcome": "applied"}
+    assert await bot_finds(gateway, "1042", "email", EMAIL) is not None
+
+
+async def test_an_old_body_replayed_with_a_fresh_triggered_at_is_stale(gateway: Client) -> None:
+    await _placed(gateway)
+    await _send(gateway, "orders/cancelled", "orders_cancelled", webhook_id="cancel-1",
+                triggered_at="2026-11-20T10:02:10.330Z")
+    # The signed "paid" body of 09:17, captured and sent again: a new webhook id and a
+    # Triggered-At of now are not signed, so they make it no newer.
+    replayed = await _send(gateway, "orders/updated", "orders_updated", webhook_id="replay-of-paid",
+                           triggered_at="2026-11-27T12:00:00.000Z")
+    assert replayed == {"outcome": "stale"}
+    order = await bot_finds(gateway, "1042", "email", EMAIL)
+    assert order is not None and order["status"] == "cancelled"
+    # The same for a fulfilment: the out-for-delivery news stands against an older one replayed.
+    await _send(gateway, "fulfillments/update", "fulfillments_update", webhook_id="fu-1",
+                triggered_at="2026-11-24T06:58:30Z")
+    old = await _send(gateway, "fulfillments/create", "fulfillments_create", webhook_id="replay-of-fc",
+                      triggered_at="2026-11-27T12:00:00Z")
+    assert old == {"outcome": "stale"}

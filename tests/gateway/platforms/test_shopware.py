@@ -5,13 +5,19 @@ the forged delivery refused, a redelivery applied once, a late one never applied
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 from yarl import URL
 
-from tests.gateway.platforms.conftest import PUBLIC_URL, SteppedClock, delivered
+from gateway.app import create_app
+from gateway.platforms import keys
+from gateway.settings import Settings
+from tests.gateway.platforms.conftest import PUBLIC_URL, TICK, SteppedClock, delivered
 from tests.gateway.platforms.signing import (
     SHOPWARE_APP_NAME, SHOPWARE_APP_SECRET, body_of, fixture, shopware, shopware_hex,
 )
@@ -22,9 +28,10 @@ SHOP_ID, SHOP_URL = "sW7kQ2vN8xR1tY7u", "https://www.nordlicht-home.example"
 EMAIL = "anna.berg@example.com"
 
 
-async def _register(gateway: Client, clock: SteppedClock, app_secret: str = SHOPWARE_APP_SECRET) -> Any:
+async def _register(gateway: Client, clock: SteppedClock, app_secret: str = SHOPWARE_APP_SECRET,
+                    shop_url: str = SHOP_URL, shop_id: str = SHOP_ID) -> Any:
     """What Shopware does when the app is installed: GET the registration URL, signed."""
-    query = urlencode({"shop-id": SHOP_ID, "shop-url": SHOP_URL, "timestamp": str(int(clock.now))})
+    query = urlencode({"shop-id": shop_id, "shop-url": shop_url, "timestamp": str(int(clock.now))})
     # Sent as Shopware spells it (yarl would decode the URL's "%3A%2F%2F" otherwise).
     response = await gateway.get(URL(f"/webhooks/shop/shopware/register?{query}", encoded=True),
                                  headers={"shopware-app-signature": shopware_hex(app_secret, query.encode())})
@@ -126,3 +133,38 @@ async def test_a_shop_that_uninstalled_the_app_is_heard_no_more(gateway: Client,
     assert await delivered(gateway, "shopware", deleted, shopware(deleted, secret)) == {"outcome": "ignored"}
     await _send(gateway, "checkout_order_placed", secret, 403)
     assert await bot_finds(gateway, "10042", "email", EMAIL) is None
+
+
+async def test_a_shop_not_on_the_list_may_not_register(gateway: Client, clock: SteppedClock, redis: Redis) -> None:
+    # Any shop may install an app from the store, and it signs its registration with the app's secret.
+    status, answer = await _register(gateway, clock, shop_url="https://mallory-outlet.example", shop_id="mAl0ry")
+    assert (status, answer) == (403, None)
+    assert await redis.exists(keys.shopware_shop("mAl0ry")) == 0  # no pending secret handed out
+    # The listed one, however it spells its URL's case, may.
+    assert (await _register(gateway, clock, shop_url="https://WWW.nordlicht-home.example"))[0] == 200
+
+
+async def test_a_replayed_registration_hands_out_no_secret(gateway: Client, clock: SteppedClock) -> None:
+    secret = await _registered(gateway, clock)
+    await _send(gateway, "checkout_order_placed", secret)
+    # The same signed GET, sent again within its ten minutes (captured on the way, say).
+    clock.now += 60
+    query = urlencode({"shop-id": SHOP_ID, "shop-url": SHOP_URL, "timestamp": str(int(clock.now - 60))})
+    response = await gateway.get(URL(f"/webhooks/shop/shopware/register?{query}", encoded=True),
+                                 headers={"shopware-app-signature": shopware_hex(SHOPWARE_APP_SECRET, query.encode())})
+    assert response.status == 403
+    assert "secret" not in await response.text()
+    # The shop's own secret still signs its webhooks.
+    assert await _send(gateway, "state_enter_order_transaction_state_paid", secret) == {"outcome": "applied"}
+
+
+async def test_a_shop_taken_off_the_list_is_heard_no_more(
+    aiohttp_client: Callable[[web.Application], Awaitable[Client]], redis: Redis, platform_settings: Settings,
+    clock: SteppedClock,
+) -> None:
+    first = await aiohttp_client(create_app(platform_settings, clock=clock, tick=TICK))
+    secret = await _registered(first, clock)
+    later = await aiohttp_client(create_app(platform_settings.replace(
+        shopware_shop_urls=("https://www.other-shop.example",)), clock=clock, tick=TICK))
+    await _send(later, "checkout_order_placed", secret, 403)
+    assert await bot_finds(later, "10042", "email", EMAIL) is None

@@ -72,9 +72,12 @@ async def test_a_late_delivery_never_overwrites_newer_news(gateway: Client) -> N
     assert order is not None and order["status"] == "shipped"
 
 
-async def test_an_order_without_an_email_is_refused_so_woocommerce_delivers_it_again(gateway: Client) -> None:
+async def test_an_order_without_an_email_is_ignored_not_refused(gateway: Client) -> None:
     no_email = {**fixture("woocommerce", "order_created")["billing"], "email": ""}
-    answer = await _send(gateway, "order.created", "order_created", "a1", 422, change={"billing": no_email})
-    assert "email" in answer
-    # Not marked as applied: the same delivery, fixed in the shop, goes through.
-    assert await _send(gateway, "order.created", "order_created", "a1") == {"outcome": "applied"}
+    # A 200: no redelivery would bring an e-mail (a 4xx only makes the platform retry, then give up).
+    answer = await _send(gateway, "order.created", "order_created", "a1", change={"billing": no_email})
+    assert answer == {"outcome": "ignored"}
+    assert await bot_finds(gateway, "727", "postal_code", "10115") is None
+    # The order, given its e-mail in the shop, is stored with its next update.
+    assert await _send(gateway, "order.updated", "order_created", "a2") == {"outcome": "applied"}
+    assert await bot_finds(gateway, "727", "email", EMAIL) is not None
