@@ -9,6 +9,8 @@ the shopper a signed WhatsApp webhook as Meta sends it.
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,8 +82,11 @@ def _status(wamid: str, state: str) -> Webhook:
 
 
 async def _conversation_id_in(redis: Redis, shop: WhatsAppShop) -> str:  # type: ignore[type-arg]
-    conversation = await ConversationStore(redis).find_latest(Channel.WHATSAPP, SHOPPER)
-    assert conversation is not None
+    # The webhook is acknowledged before its message is processed (the inbox worker opens
+    # the conversation a moment later): wait for it, as the console does for the live update.
+    async with asyncio.timeout(10):
+        while (conversation := await ConversationStore(redis).find_latest(Channel.WHATSAPP, SHOPPER)) is None:
+            await asyncio.sleep(0.05)
     return conversation.id
 
 
