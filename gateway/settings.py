@@ -239,8 +239,9 @@ class Settings(EnvironmentSettings):
                                                    validation_alias="STORECHAT_TRUSTED_PROXIES")
 
     @model_validator(mode="after")
-    def _email_can_answer(self) -> Self:
-        # A channel that takes mail it can never answer is a mistake worth stopping for.
+    def _settings_fit_together(self) -> Self:
+        # A channel that takes mail it can never answer, or a platform secret any shop could
+        # use, is a mistake worth stopping for.
         if self.email_address and not self.smtp_host:
             raise ValueError("STORECHAT_EMAIL_ADDRESS is set but STORECHAT_SMTP_HOST is missing: the e-mail "
                              "channel would take mail it can never answer")

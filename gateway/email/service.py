@@ -39,11 +39,8 @@ class EmailService:
     @classmethod
     def build(cls, settings: Settings, redis: Redis, store: ConversationStore, texts: Texts,
               limiter: Limiter | None) -> EmailService | None:
-        if not settings.email_address:
+        if not settings.email_address or not settings.smtp_host:  # Settings refuses an address without a relay
             return None
-        if not settings.smtp_host:
-            raise ConfigError("STORECHAT_EMAIL_ADDRESS is set but STORECHAT_SMTP_HOST is missing: "
-                              "the e-mail channel could take mail but never answer it")
         try:
             mail = MailSettings(address=settings.email_address.strip().lower(), name=settings.email_name,
                                 reply_domain=(settings.effective_email_reply_domain or "").strip().lower())
